@@ -1,0 +1,111 @@
+"""The DuckDB warehouse file: connection and the tables Python writes (dbt's sources).
+
+DDL is derived from the contract description (`dolisa.contract`): one `raw.<dataset>`
+table per dataset plus the `meta` ledger tables. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from dolisa import contract
+
+# Columns every raw.<dataset> row carries besides the contract columns.
+LINEAGE_COLUMNS: list[tuple[str, str]] = [
+    ("submission_id", "VARCHAR NOT NULL"),
+    ("unit_code", "VARCHAR NOT NULL"),
+    ("period", "VARCHAR NOT NULL"),
+    ("version", "INTEGER NOT NULL"),
+    ("source_row", "BIGINT NOT NULL"),
+]
+
+META_DDL = [
+    """create table if not exists meta.submissions (
+        submission_id varchar primary key,
+        unit_code varchar not null,
+        period varchar not null,
+        version integer not null,
+        submitted_at timestamptz,
+        landed_at timestamptz,
+        status varchar not null,          -- accepted | rejected
+        reason varchar,
+        is_late boolean,
+        n_files integer
+    )""",
+    """create table if not exists meta.files (
+        submission_id varchar not null,
+        dataset varchar,
+        file_name varchar not null,
+        media_type varchar,
+        bytes bigint,
+        rows_declared bigint,
+        sha256 varchar,
+        landed_path varchar,
+        status varchar not null,          -- accepted | rejected | not_loaded
+        reason varchar,
+        rows_in bigint,
+        rows_loaded bigint,
+        rows_quarantined bigint,
+        primary key (submission_id, file_name)
+    )""",
+    """create table if not exists meta.quarantined_rows (
+        submission_id varchar not null,
+        unit_code varchar not null,
+        period varchar not null,
+        version integer not null,
+        dataset varchar not null,
+        file_name varchar not null,
+        source_row bigint not null,
+        reasons varchar not null,
+        record json
+    )""",
+    """create table if not exists meta.validations (
+        submission_id varchar not null,
+        dataset varchar not null,
+        suite varchar not null,
+        success boolean not null,
+        n_expectations integer,
+        n_failed integer,
+        result_path varchar,
+        validated_at timestamptz
+    )""",
+    """create table if not exists meta.plan_targets (
+        year integer not null,
+        indicator_code varchar not null,
+        unit_code varchar not null,
+        target_value bigint not null
+    )""",
+]
+
+
+def raw_table_ddl(ds: contract.Dataset) -> str:
+    cols = [f"{c.name} {c.sql_type}" for c in ds.columns] + [f"{n} {t}" for n, t in LINEAGE_COLUMNS]
+    return f"create table if not exists raw.{ds.name} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def create_all(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and meta schemas and tables (idempotent)."""
+    con.execute("create schema if not exists raw")
+    con.execute("create schema if not exists meta")
+    for ds in contract.datasets().values():
+        con.execute(raw_table_ddl(ds))
+    for ddl in META_DDL:
+        con.execute(ddl)
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            create_all(con)
+        yield con
+    finally:
+        con.close()
