@@ -1,0 +1,21 @@
+-- Grain: one row per job placement, from the in-force submission of its unit and month.
+-- Incremental: the pre-hook (delete_superseded_submissions) removes rows of
+-- submissions no longer in force; only submissions not loaded yet are appended.
+-- depends_on: {{ ref('stg_district_export__submissions') }}
+with
+
+records as (
+
+    select * from {{ ref('int_job_placements_mapped') }}
+
+),
+
+new_records as (
+
+    select *
+    from records
+    where {{ new_submissions_only('records') }}
+
+)
+
+select * from new_records

@@ -1,0 +1,417 @@
+"""Parse one landed file into typed rows and quarantined rows, by the contract's rules.
+
+Everything here is generated from the contract description (`dolisa.contract`):
+the header check, the normalisation of each column type and the row rules with
+their quarantine reasons. The row work is one DuckDB SQL statement per file
+(vectorised); Python only decodes the header, checks UTF-8 and, for XLSX, reads
+the cells (openpyxl).
+
+Result of `parse_file`: a `ParsedFile` whose DuckDB temp table `name` holds, per
+data record, `source_row` (1-based), for every contract column `<col>__raw`
+(cell text or NULL) and `<col>` (typed value), and `reasons` (VARCHAR[], empty
+when the row loads).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dolisa import contract
+
+TRUE_WORDS = ("true", "1", "có")
+FALSE_WORDS = ("false", "0", "không")
+SEX_M = ("m", "nam")
+SEX_F = ("f", "nữ")
+
+
+class FileDefect(Exception):
+    """A file-level defect: the whole submission version is rejected with this reason."""
+
+
+@dataclass
+class ParsedFile:
+    dataset: str
+    file_name: str
+    table: str  # DuckDB temp table with source_row, <col>__raw, <col>, reasons
+    header: list[str]
+    rows_in: int
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def normalise_header(name: object) -> str:
+    return unicodedata.normalize("NFC", str(name if name is not None else "")).strip().lower()
+
+
+def _q(s: str) -> str:
+    """SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _in_list(values) -> str:
+    return "(" + ", ".join(_q(v) for v in values) + ")"
+
+
+# ---------------------------------------------------------------------------
+# Reading the cells (all text) into a temp table: source_row, c_<i> ...
+# ---------------------------------------------------------------------------
+
+
+def _check_utf8(data: bytes, file_name: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FileDefect(f"{file_name}: not valid UTF-8 at byte offset {e.start}") from None
+
+
+def _read_csv_cells(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str) -> list[str]:
+    data = path.read_bytes()
+    text = _check_utf8(data, file_name)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        header = next(csv.reader(io.StringIO(text)))
+    except StopIteration:
+        raise FileDefect(f"{file_name}: empty file, no header row") from None
+    except csv.Error as e:
+        raise FileDefect(f"{file_name}: unreadable header ({e})") from None
+    ncols = len(header)
+    cols = "{" + ", ".join(f"'c_{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    try:
+        con.execute(
+            f"""create or replace temp table {table} as
+            select * from (
+                select row_number() over () - 1 as source_row, *
+                from read_csv({_q(str(path))}, header = false, columns = {cols},
+                              delim = ',', quote = '"', escape = '"', auto_detect = false,
+                              strict_mode = true, null_padding = false, encoding = 'utf-8')
+            ) where source_row >= 1"""
+        )
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0]
+        raise FileDefect(f"{file_name}: not a valid RFC 4180 CSV ({first[:200]})") from None
+    return header
+
+
+def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value)
+        if col_type == "citizen_id" and isinstance(value, int):
+            # a numeric cell lost its leading zeros (contract §3)
+            if len(text) in (10, 11):
+                text = text.zfill(12)
+            elif len(text) == 8:
+                text = text.zfill(9)
+        return text
+    text = str(value)
+    return text
+
+
+def _read_xlsx_cells(
+    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str, ds: contract.Dataset
+) -> list[str]:
+    import openpyxl  # heavy-ish import only when an XLSX arrives
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException...
+        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}: {e})") from None
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        try:
+            header_cells = next(rows)
+        except StopIteration:
+            raise FileDefect(f"{file_name}: empty sheet, no header row") from None
+        header = ["" if h is None else str(h) for h in header_cells]
+        types = []
+        for h in header:
+            n = normalise_header(h)
+            types.append(ds.column(n).type if n in ds.column_names else None)
+        ncols = len(header)
+        out: list[tuple] = []
+        source_row = 0
+        for r in rows:
+            cells = [_xlsx_cell_text(v, types[i] if i < ncols else None) for i, v in enumerate(r[:ncols])]
+            if all(c is None or c.strip() == "" for c in cells):
+                continue  # the contract counts non-empty rows only
+            source_row += 1
+            cells += [None] * (ncols - len(cells))
+            out.append((source_row, *cells))
+    except FileDefect:
+        raise
+    except Exception as e:
+        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}: {e})") from None
+    finally:
+        wb.close()
+    import pandas as pd
+
+    names = ["source_row"] + [f"c_{i}" for i in range(ncols)]
+    frame = pd.DataFrame.from_records(out, columns=names)
+    frame = frame.astype({"source_row": "int64", **{n: "object" for n in names[1:]}})
+    con.register("_xlsx_cells", frame)
+    try:
+        cast = ", ".join(f"cast({n} as varchar) as {n}" for n in names[1:])
+        con.execute(f"create or replace temp table {table} as select source_row::bigint as source_row, {cast} from _xlsx_cells")
+    finally:
+        con.unregister("_xlsx_cells")
+    return header
+
+
+# ---------------------------------------------------------------------------
+# The row rules, generated from the contract
+# ---------------------------------------------------------------------------
+
+
+def _typed_expr(c: contract.Column, s: str) -> str:
+    """SQL for the typed value of column c from its cleaned text s (NULL when it does not parse)."""
+    t = c.type
+    if t in ("text",):
+        return s
+    if t == "citizen_id":
+        return s
+    if t == "sex":
+        return f"case when lower({s}) in {_in_list(SEX_M)} then 'M' when lower({s}) in {_in_list(SEX_F)} then 'F' end"
+    if t == "date":
+        return (
+            f"case when regexp_full_match({s}, '[0-9]{{4}}-[0-9]{{1,2}}-[0-9]{{1,2}}') "
+            f"then try_strptime({s}, '%Y-%m-%d')::date "
+            f"when regexp_full_match({s}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
+            f"then try_strptime({s}, '%d/%m/%Y')::date end"
+        )
+    if t == "integer":
+        return (
+            f"case when regexp_full_match({s}, '-?([0-9]+|[0-9]{{1,3}}(\\.[0-9]{{3}})+)') "
+            f"then try_cast(replace({s}, '.', '') as bigint) end"
+        )
+    if t == "boolean":
+        return f"case when lower({s}) in {_in_list(TRUE_WORDS)} then true when lower({s}) in {_in_list(FALSE_WORDS)} then false end"
+    if t in ("code", "country"):
+        return f"case when upper({s}) in {_in_list(c.allowed_values)} then upper({s}) end"
+    raise ValueError(t)
+
+
+TYPE_WORDS = {
+    "sex": "a sex (M/F, Nam/Nữ)",
+    "date": "a date (YYYY-MM-DD or DD/MM/YYYY)",
+    "integer": "an integer",
+    "boolean": "a boolean (true/false, 1/0, có/không)",
+}
+
+
+def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
+    """(rule name, SQL condition that is TRUE when the row breaks it, reason SQL) for every rule.
+
+    Conditions are over the cleaned text `s_<col>` and the typed value `v_<col>`.
+    The same list documents the rules (docs/contract.md is generated from it).
+    """
+    first, last = contract.month_start(period), contract.month_end(period)
+    rules: list[tuple[str, str, str]] = []
+    for c in ds.columns:
+        s, v = f"s_{c.name}", f"v_{c.name}"
+        # presence
+        if c.required_when:
+            (other, value), = c.required_when.items()
+            ov = f"v_{other}"
+            rules.append((
+                f"{c.name}:required_when",
+                f"{s} is null and {ov} = {_q(value)}",
+                _q(f"{c.name}: required when {other} = {value}"),
+            ))
+            rules.append((
+                f"{c.name}:empty_unless",
+                f"{s} is not null and {ov} is not null and {ov} <> {_q(value)}",
+                _q(f"{c.name}: must be empty unless {other} = {value}"),
+            ))
+        elif not c.optional:
+            rules.append((f"{c.name}:required", f"{s} is null", _q(f"{c.name}: required cell empty")))
+        # parse / domain
+        if c.type in ("code", "country"):
+            what = "country code" if c.type == "country" else "code"
+            rules.append((
+                f"{c.name}:in_set",
+                f"{s} is not null and {v} is null",
+                f"{_q(c.name + ': unknown ' + what + ' ')} || '''' || {s} || ''''",
+            ))
+        elif c.type == "citizen_id":
+            rules.append((
+                f"{c.name}:citizen_id",
+                f"{s} is not null and not regexp_full_match({s}, '[0-9]{{12}}|[0-9]{{9}}')",
+                _q(f"{c.name}: malformed citizen id (12 or 9 digits expected)"),
+            ))
+        elif c.type in TYPE_WORDS:
+            rules.append((
+                f"{c.name}:parse",
+                f"{s} is not null and {v} is null",
+                f"{_q(c.name + ': cannot read ')} || '''' || {s} || '''' || {_q(' as ' + TYPE_WORDS[c.type])}",
+            ))
+        if c.type == "integer" and (c.min is not None or c.max is not None):
+            conds, words = [], []
+            if c.min is not None:
+                conds.append(f"{v} < {c.min}")
+                words.append(">= " + str(c.min) if c.min != 1 else "> 0")
+            if c.max is not None:
+                conds.append(f"{v} > {c.max}")
+                words.append("<= " + str(c.max))
+            rules.append((
+                f"{c.name}:range",
+                f"{v} is not null and ({' or '.join(conds)})",
+                f"{_q(c.name + ': out of range (must be ' + ' and '.join(words) + '): ')} || {v}::varchar",
+            ))
+        if c.event_date:
+            rules.append((
+                f"{c.name}:in_month",
+                f"{v} is not null and ({v} < date {_q(first.isoformat())} or {v} > date {_q(last.isoformat())})",
+                f"{_q(c.name + ': ')} || {v}::varchar || {_q(' is outside the submission month ' + period)}",
+            ))
+        if c.max_age_years:
+            rules.append((
+                f"{c.name}:max_age",
+                f"{v} is not null and {v} + interval {c.max_age_years} year <= date {_q(last.isoformat())}",
+                _q(f"{c.name}: child aged {c.max_age_years} or more on {last.isoformat()}"),
+            ))
+    return rules
+
+
+def _rules_sql(ds: contract.Dataset, period: str, cells_table: str, positions: dict[str, int], out_table: str) -> str:
+    cleaned = ",\n        ".join(
+        f"nullif(trim(nfc_normalize(c_{positions[c.name]})), '') as s_{c.name}" for c in ds.columns
+    )
+    raw = ",\n        ".join(f"c_{positions[c.name]} as {c.name}__raw" for c in ds.columns)
+    typed = ",\n        ".join(f"{_typed_expr(c, 's_' + c.name)} as v_{c.name}" for c in ds.columns)
+    checks = ",\n            ".join(f"case when {cond} then {reason} end" for _, cond, reason in row_rules(ds, period))
+    rid = f"v_{ds.record_id}"
+    row_hash = "hash(" + ", ".join(f"v_{c.name}" for c in ds.columns) + ")"
+    out_cols = ",\n    ".join(f"v_{c.name} as {c.name}" for c in ds.columns)
+    raw_out = ", ".join(f"{c.name}__raw" for c in ds.columns)
+    return f"""
+create or replace temp table {out_table} as
+with cells as (
+    select
+        source_row,
+        {raw},
+        {cleaned}
+    from {cells_table}
+),
+typed as (
+    select *, {typed}
+    from cells
+),
+checked as (
+    select *,
+        list_filter([
+            {checks}
+        ], lambda x: x is not null) as rule_reasons,
+        {row_hash} as row_hash
+    from typed
+),
+by_id as (
+    select {rid} as rid,
+        count(*) as n_rows,
+        count(distinct row_hash) as n_variants,
+        string_agg(source_row::varchar, ', ' order by source_row) as rows_list
+    from checked
+    where {rid} is not null
+    group by {rid}
+    having count(*) > 1
+),
+first_of_variant as (
+    select {rid} as rid, row_hash, min(source_row) as first_row
+    from checked
+    where {rid} is not null
+    group by {rid}, row_hash
+)
+select
+    c.source_row,
+    {raw_out},
+    {out_cols},
+    list_concat(
+        c.rule_reasons,
+        case
+            when b.n_variants > 1 then
+                [{_q(ds.record_id + ': record id ')} || b.rid || ' repeated with different values (rows ' || b.rows_list || ')']
+            when b.n_rows > 1 and c.source_row <> f.first_row then
+                ['identical duplicate of row ' || f.first_row || ' (counted once)']
+            else []::varchar[]
+        end
+    ) as reasons
+from checked c
+left join by_id b on b.rid = c.{rid}
+left join first_of_variant f on f.rid = c.{rid} and f.row_hash = c.row_hash
+order by c.source_row
+"""
+
+
+def parse_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    dataset: str,
+    period: str,
+    *,
+    file_name: str | None = None,
+    declared_rows: int | None = None,
+    table: str = "parsed",
+) -> ParsedFile:
+    """Parse `path` (CSV or XLSX by extension) as `dataset` for the month `period`.
+
+    Raises FileDefect for the contract's file-level defects (not UTF-8, unreadable
+    XLSX, missing required column, `rows` mismatch).
+    """
+    ds = contract.dataset(dataset)
+    file_name = file_name or path.name
+    cells = f"{table}__cells"
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        header = _read_xlsx_cells(con, path, file_name, cells, ds)
+    elif suffix == ".csv":
+        header = _read_csv_cells(con, path, file_name, cells)
+    else:
+        raise FileDefect(f"{file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
+    names = [normalise_header(h) for h in header]
+    positions: dict[str, int] = {}
+    for i, n in enumerate(names):
+        positions.setdefault(n, i)
+    missing = [c for c in ds.column_names if c not in positions]
+    if missing:
+        raise FileDefect(f"{file_name}: missing required column(s): {', '.join(missing)}")
+    rows_in = con.execute(f"select count(*) from {cells}").fetchone()[0]
+    if declared_rows is not None and rows_in != declared_rows:
+        raise FileDefect(f"{file_name}: {rows_in} records but the hub declared rows = {declared_rows}")
+    con.execute(_rules_sql(ds, period, cells, positions, table))
+    con.execute(f"drop table if exists {cells}")
+    extra = [h for h, n in zip(header, names) if n not in ds.column_names]
+    return ParsedFile(dataset, file_name, table, header, rows_in, extra)
+
+
+def describe_rules(ds: contract.Dataset, period: str = "2021-06") -> list[str]:
+    """Human-readable rule names of a dataset (for docs and tests)."""
+    return [name for name, _, _ in row_rules(ds, period)]
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}$")
+
+
+def safe_file_name(name: str) -> bool:
+    """A hub file name is data, not a path: only a plain name may be written."""
+    return bool(_SAFE_NAME.match(name)) and ".." not in name and name not in (".", "..")
+
+
+__all__ = ["FileDefect", "ParsedFile", "parse_file", "row_rules", "safe_file_name", "normalise_header"]
+

@@ -1,0 +1,257 @@
+"""The door gate: validate one parsed file against its GX suite `door__<dataset>`.
+
+The suites are built from the contract description by `expectations/door_gate.py`
+(loaded by path, see `dolisa.quality.load_expectations`). This module runs them and
+turns the GX validation result into what the loader needs:
+
+* file level (`severity: file`): the header has every contract column and the record
+  count equals the hub's declared `rows`; otherwise `file_ok` is False and the whole
+  version is rejected with `file_reasons`;
+* row level (`severity: row`): each failing expectation's `unexpected_index_list`
+  (indexed by `source_row`) gives the rows to quarantine, with the rule's reason.
+
+Input: the frame `dolisa.parse` makes of one file -- one row per data record, with
+
+    source_row       int, 1-based record number in the file (unique in the frame)
+    <col>            per contract column, typed and normalised:
+                       text/citizen_id/code/country/sex  str or None (NFC, trimmed; codes and
+                                                         country upper case; sex 'M'/'F'; a
+                                                         value that does not map stays as
+                                                         given (upper case) or None)
+                       date     datetime64 (any unit) or datetime.date objects; NaT/None
+                                when empty or unparseable
+                       integer  Int64 (nullable) or int64/float64; <NA> when empty/unparseable
+                       boolean  boolean (nullable) or object bool; <NA> when empty/unparseable
+    <col>__raw       the cell text as it came, None when the cell is empty or only spaces
+
+Rows that are identical in every contract column are collapsed by the parser before
+the gate (one row stays); if it did, it passes `n_records` (the records it read) so
+the count check still compares the file's real record count with `rows`. Columns a
+header lacks may be present (all None) or absent: the gate decides from
+`header_columns`. Extra columns are ignored.
+
+Performance: one ephemeral GX context per process, one pandas data source / asset /
+whole-dataframe batch definition reused for every call, suites built once per
+dataset; each call creates only GX's (unavoidable) per-batch Validator. Nothing is
+written to any store on the hot path. Data Docs are built separately, once per run
+(`dolisa.quality.data_docs`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dolisa import contract
+from dolisa.quality import load_expectations
+
+log = logging.getLogger(__name__)
+
+# COMPLETE + index column: every failing row's source_row, nothing we do not use.
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": ["source_row"],
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": 20,
+}
+
+_DATASOURCE, _ASSET, _BATCH_DEFINITION = "door_gate", "parsed_file", "whole_file"
+_lock = threading.RLock()
+
+
+class DoorGateError(RuntimeError):
+    """The gate could not evaluate a rule on a file whose header is complete: a bug
+    (in the parser's frame or in a suite), not a data defect. It fails the run."""
+
+
+@dataclass
+class DoorGateResult:
+    dataset: str
+    period: str
+    batch_name: str
+    file_ok: bool
+    file_reasons: list[str]
+    row_reasons: dict[int, list[str]]  # source_row -> reasons, in suite order
+    success: bool  # GX's verdict: every expectation passed
+    result_json: dict  # the ExpectationSuiteValidationResult, JSON-serialisable
+    n_expectations: int
+    n_failed: int
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)  # expectations that raised
+
+    @property
+    def quarantined_rows(self) -> set[int]:
+        return set(self.row_reasons)
+
+
+# --- process-wide GX objects ----------------------------------------------------------
+
+
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@functools.cache
+def gx_objects():
+    """(context, batch_definition) -- one ephemeral context per process."""
+    _quiet_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    with _lock:
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        ds = ctx.data_sources.add_pandas(_DATASOURCE)
+        asset = ds.add_dataframe_asset(_ASSET)
+        bd = asset.add_batch_definition_whole_dataframe(_BATCH_DEFINITION)
+    return ctx, bd
+
+
+@functools.cache
+def suite(dataset: str):
+    """The door suite of `dataset`, built once per process (not saved to any store)."""
+    return load_expectations("door_gate").build_suite(dataset)
+
+
+@functools.cache
+def _reason_order(dataset: str) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for i, e in enumerate(suite(dataset).expectations):
+        order.setdefault(e.meta["reason"], i)
+    return order
+
+
+# --- frame preparation ----------------------------------------------------------------
+
+
+def _normalise_header(header_columns: list[str]) -> set[str]:
+    return {str(h).strip().lower() for h in header_columns}
+
+
+def _prepare(ds: contract.Dataset, parsed: pd.DataFrame, missing: list[str]) -> pd.DataFrame:
+    """The frame GX sees: columns the header lacks removed (so the header rule sees them
+    missing), dates as datetime64[ns] (the only date dtype GX 1.24 compares vectorised
+    with text bounds), and a positional index."""
+    if "source_row" not in parsed.columns:
+        raise DoorGateError("parsed frame has no source_row column")
+    drop = [c for m in missing for c in (m, f"{m}__raw") if c in parsed.columns]
+    changes: dict[str, pd.Series] = {}
+    for c in ds.columns:
+        if c.type == "date" and c.name in parsed.columns and c.name not in missing:
+            s = parsed[c.name]
+            if s.dtype != "datetime64[ns]":
+                changes[c.name] = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
+    frame = parsed.drop(columns=drop) if drop else parsed
+    if changes or not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame = frame.assign(**changes).reset_index(drop=True)
+    return frame
+
+
+# --- the gate -------------------------------------------------------------------------
+
+
+def validate_file(
+    dataset: str,
+    period: str,
+    parsed: pd.DataFrame,
+    header_columns: list[str],
+    declared_rows: int,
+    *,
+    batch_name: str,
+    n_records: int | None = None,
+) -> DoorGateResult:
+    """Run `door__<dataset>` on one parsed file of month `period` (YYYY-MM).
+
+    `header_columns`: the file's header as read (matched case-insensitively, trimmed).
+    `declared_rows`: the hub's `rows` for the file. `batch_name`: names the batch in the
+    result (e.g. "040-2021-06-v1/job_placements.csv"). `n_records`: records read from
+    the file before identical duplicates were collapsed (default: len(parsed)).
+    """
+    from great_expectations.validator.v1_validator import Validator
+
+    t0 = time.perf_counter()
+    ds = contract.dataset(dataset)
+    de = load_expectations("door_gate")
+    s = suite(dataset)
+    _, bd = gx_objects()
+
+    header = _normalise_header(header_columns)
+    missing = [c for c in ds.column_names if c not in header]
+    frame = _prepare(ds, parsed, missing)
+    n_records = len(frame) if n_records is None else int(n_records)
+    collapsed = n_records - len(frame)
+    params = de.suite_parameters(dataset, period, int(declared_rows) - collapsed)
+
+    validator = Validator(batch_definition=bd, batch_parameters={"dataframe": frame},
+                          result_format=RESULT_FORMAT)
+    result = validator.validate_expectation_suite(s, expectation_parameters=params)
+    result.meta.update({
+        "batch_name": batch_name, "dataset": dataset, "period": period,
+        "declared_rows": int(declared_rows), "n_records": n_records,
+        "identical_duplicates_collapsed": collapsed, "suite_parameters": params,
+    })
+    # The pandas frame itself sits in batch_spec; it is neither JSON nor wanted there.
+    result.meta.pop("batch_spec", None)
+    result_json = result.to_json_dict()
+
+    file_reasons: list[str] = []
+    row_reasons: dict[int, list[str]] = {}
+    errors: list[str] = []
+    order = _reason_order(dataset)
+    n_failed = 0
+    for r in result_json["results"]:
+        if r["success"]:
+            continue
+        n_failed += 1
+        meta = r["expectation_config"].get("meta") or {}
+        reason, severity = meta.get("reason", "?"), meta.get("severity", "row")
+        if r.get("exception_info", {}).get("raised_exception") or not r.get("result"):
+            errors.append(f"{reason} [{r['expectation_config']['type']}]")
+            if severity == "row":
+                continue
+        if severity == "file":
+            file_reasons.append(_file_reason(meta, r, missing, n_records, declared_rows))
+            continue
+        for item in r["result"].get("unexpected_index_list") or []:
+            row_reasons.setdefault(int(item["source_row"]), []).append(reason)
+
+    file_ok = not file_reasons
+    if file_ok and errors:
+        raise DoorGateError(f"{batch_name}: door gate rules could not be evaluated: {'; '.join(errors)}")
+    for reasons in row_reasons.values():
+        reasons.sort(key=lambda x: order.get(x, 1 << 30))
+    return DoorGateResult(
+        dataset=dataset, period=period, batch_name=batch_name,
+        file_ok=file_ok, file_reasons=file_reasons, row_reasons=row_reasons,
+        success=bool(result_json["success"]), result_json=result_json,
+        n_expectations=len(result_json["results"]), n_failed=n_failed,
+        seconds=time.perf_counter() - t0, errors=errors,
+    )
+
+
+def _file_reason(meta: dict, r: dict, missing: list[str], n_records: int, declared_rows: int) -> str:
+    rule = meta.get("rule")
+    if rule == "header_has_contract_columns":
+        details = (r.get("result") or {}).get("details") or {}
+        cols = (details.get("mismatched") or {}).get("missing") or missing
+        return f"header: missing column(s) {', '.join(sorted(cols))}"
+    if rule == "record_count_equals_declared":
+        return f"rows: file has {n_records} records, hub declared {int(declared_rows)}"
+    return meta.get("reason", "file-level rule failed")
+
+
+def warm_up(datasets: list[str] | None = None) -> None:
+    """Build the context and the suites ahead of the first file (e.g. at task start)."""
+    gx_objects()
+    for name in datasets or list(contract.datasets()):
+        suite(name)
+        _reason_order(name)

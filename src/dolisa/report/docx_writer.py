@@ -1,0 +1,319 @@
+"""``indicators_annex.docx``: the Word annex "Phụ lục số liệu 6 tháng ...".
+
+A4 landscape (the by-district tables have a column per district), margins
+2 cm, Times New Roman 13 for the text and 11 in the tables (10 in the
+by-district tables), every table's header row repeated on each page and rows
+not split across pages. Content: the red "BÁO CÁO CHƯA ĐẦY ĐỦ" banner when
+``incomplete_note`` is given; I. the province summary (same columns as the
+xlsx summary sheet); II. one table per area by district; III. data quality per
+district (and the quarantine reasons when given); IV. warnings; V. the images
+(heatmap and per-area charts) with captions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ._common import (
+    AREAS,
+    MISSING_CELL,
+    PROVINCE_CODE,
+    QUALITY_SUMMARY_COLUMNS,
+    atomic_path,
+    banner_text,
+    catalogue,
+    display_unit,
+    month_label,
+    ordered_units,
+    period_title,
+    quality_summary,
+    unit_label,
+    unit_names,
+    unit_sort_key,
+)
+from .formats import fmt_int, fmt_pct, fmt_value, is_missing
+
+FONT = "Times New Roman"
+BODY_PT = 13
+TABLE_PT = 11
+WIDE_TABLE_PT = 10
+SUMMARY_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả 6 tháng", "Kế hoạch năm", "% kế hoạch", "Cùng kỳ", "% cùng kỳ"]
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+IMAGE_CAPTIONS = {
+    "data_quality_heatmap": "Tình hình nộp số liệu của các huyện, thành phố theo tháng",
+    **{f"chart_{k}": f"{v}: kết quả theo huyện, thành phố" for k, v in AREAS.items()},
+}
+
+
+def _set_font(run, size: float | None = None, bold: bool | None = None, italic: bool | None = None, colour=None):
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    run.font.name = FONT
+    rpr = run._element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        rfonts.set(qn(attr), FONT)
+    if size:
+        run.font.size = Pt(size)
+    if bold is not None:
+        run.bold = bold
+    if italic is not None:
+        run.italic = italic
+    if colour is not None:
+        run.font.color.rgb = colour
+
+
+def _para(doc_or_cell, text: str = "", *, size=BODY_PT, bold=False, italic=False, align=None, colour=None, space_after=4):
+    from docx.shared import Pt
+
+    p = doc_or_cell.add_paragraph()
+    if text:
+        _set_font(p.add_run(text), size, bold, italic, colour)
+    if align is not None:
+        p.alignment = align
+    p.paragraph_format.space_after = Pt(space_after)
+    p.paragraph_format.space_before = Pt(0)
+    return p
+
+
+def _cell_text(cell, text: str, *, size: float, bold: bool = False, align=None, shade: str | None = None):
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    cell.text = ""
+    p = cell.paragraphs[0]
+    _set_font(p.add_run(text), size, bold)
+    p.paragraph_format.space_after = Pt(0)
+    if align is not None:
+        p.alignment = align
+    if shade:
+        tcpr = cell._tc.get_or_add_tcPr()
+        shd = tcpr.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): shade})
+        tcpr.append(shd)
+
+
+def _repeat_header(row) -> None:
+    from docx.oxml.ns import qn
+
+    trpr = row._tr.get_or_add_trPr()
+    el = trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"})
+    trpr.append(el)
+
+
+def _cant_split(row) -> None:
+    from docx.oxml.ns import qn
+
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(trpr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
+
+
+def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float], *,
+           size: float = TABLE_PT, numeric_from: int = 3, bold_rows: Sequence[int] = (), group_rows: Sequence[int] = ()):
+    """A bordered table; columns from ``numeric_from`` are right-aligned."""
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    hdr = table.rows[0]
+    _repeat_header(hdr)
+    _cant_split(hdr)
+    for c, h in enumerate(headers):
+        _cell_text(hdr.cells[c], h, size=size, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, shade="DDEBF7")
+    for i, values in enumerate(rows):
+        row = table.add_row()
+        _cant_split(row)
+        group = i in group_rows
+        for c, v in enumerate(values):
+            if c == 0:
+                align = WD_ALIGN_PARAGRAPH.CENTER
+            elif c >= numeric_from:
+                align = WD_ALIGN_PARAGRAPH.RIGHT
+            elif c == numeric_from - 1 and numeric_from >= 3:
+                align = WD_ALIGN_PARAGRAPH.CENTER
+            else:
+                align = WD_ALIGN_PARAGRAPH.LEFT
+            _cell_text(row.cells[c], v, size=size, bold=group or i in bold_rows, align=align,
+                       shade="F2F2F2" if group else None)
+    for c, w in enumerate(widths_cm):
+        for cell in table.columns[c].cells:
+            cell.width = Cm(w)
+    return table
+
+
+def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[list[str]], list[int]]:
+    cat = catalogue(indicators)
+    prov = {str(r["indicator_code"]): r for _, r in indicators[indicators["unit_code"].astype(str) == PROVINCE_CODE].iterrows()}
+    rows, groups = [], []
+    areas = [a for a in AREAS if (cat["area"] == a).any()] + [a for a in cat["area"].unique() if a not in AREAS]
+    for ai, area in enumerate(areas):
+        groups.append(len(rows))
+        rows.append([ROMAN[ai] if ai < len(ROMAN) else str(ai + 1), AREAS.get(area, area)] + [""] * 6)
+        for n, (_, meta) in enumerate(cat[cat["area"] == area].iterrows(), start=1):
+            r = prov.get(meta["indicator_code"])
+            u = meta.get("unit_vi")
+            g = (lambda k: r.get(k) if r is not None else None)
+            rows.append([
+                str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u),
+                fmt_value(g("value"), u, empty=MISSING_CELL), fmt_value(g("plan_value"), u, empty=MISSING_CELL),
+                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
+                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
+            ])
+    return rows, groups
+
+
+def _caption_for(image: Path) -> str:
+    stem = Path(image).stem
+    return IMAGE_CAPTIONS.get(stem, stem.replace("_", " "))
+
+
+def write_annex_docx(
+    path: str | os.PathLike,
+    report_period: str,
+    indicators: pd.DataFrame,
+    units: pd.DataFrame,
+    quality: pd.DataFrame,
+    warnings: Sequence[str] = (),
+    incomplete_note: str | None = None,
+    images: Sequence[Path | str | tuple[Path | str, str]] = (),
+    *,
+    quarantine_reasons: pd.DataFrame | None = None,
+) -> Path:
+    """Write the Word annex (atomically); returns the path. ``images`` are
+    paths, or ``(path, caption)`` pairs; a missing image file is skipped with a
+    note in the document."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt, RGBColor
+
+    path = Path(path)
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = FONT
+    style.font.size = Pt(BODY_PT)
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    sec = doc.sections[0]
+    sec.page_width, sec.page_height = Cm(29.7), Cm(21.0)
+    sec.orientation = WD_ORIENT.LANDSCAPE
+    for side in ("left_margin", "right_margin"):
+        setattr(sec, side, Cm(2.0))
+    sec.top_margin, sec.bottom_margin = Cm(2.0), Cm(1.8)
+    usable = 29.7 - 4.0
+    red = RGBColor(0xC0, 0x00, 0x00)
+    centre = WD_ALIGN_PARAGRAPH.CENTER
+    when = period_title(report_period)
+    year = str(report_period)[:4]
+
+    # header / footer
+    hp = sec.header.paragraphs[0]
+    _set_font(hp.add_run(f"Phụ lục số liệu {when} - Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng"), 10, italic=True)
+    hp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+    banner = banner_text(incomplete_note)
+    if banner:
+        _para(doc, banner, bold=True, colour=red, align=centre, space_after=8)
+    _para(doc, f"PHỤ LỤC SỐ LIỆU {when.upper()}", size=14, bold=True, align=centre, space_after=2)
+    _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
+          italic=True, align=centre, space_after=2)
+    _para(doc, f"Kỳ báo cáo: {report_period}. Số tiền tính bằng triệu đồng.", size=12, italic=True, align=centre, space_after=10)
+
+    # I. summary
+    _para(doc, f"I. TỔNG HỢP KẾT QUẢ CÁC CHỈ TIÊU TOÀN TỈNH {when.upper()}", bold=True, space_after=6)
+    rows, groups = _summary_rows(report_period, indicators)
+    _table(doc, SUMMARY_HEADERS, rows, [1.2, 9.2, 2.3, 2.6, 2.4, 2.2, 2.4, 2.2], group_rows=groups)
+
+    # II. by district
+    _para(doc, "", space_after=6)
+    _para(doc, f"II. KẾT QUẢ {when.upper()} THEO HUYỆN, THÀNH PHỐ", bold=True, space_after=6)
+    names = unit_names(units)
+    codes = ordered_units(units, indicators["unit_code"].astype(str).unique())
+    by_key = {(str(r["indicator_code"]), str(r["unit_code"])): r["value"] for _, r in indicators.iterrows()}
+    cat = catalogue(indicators)
+    fixed = 1.0 + 5.6 + 1.8
+    col_w = max(1.4, (usable - fixed) / max(len(codes), 1))
+    for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
+        _para(doc, f"{ai + 1}. {title}", bold=True, italic=True, space_after=4)
+        sub = cat[cat["area"] == area]
+        body = []
+        for n, (_, meta) in enumerate(sub.iterrows(), start=1):
+            u = meta.get("unit_vi")
+            body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
+                        + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
+        _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
+               [1.0, 5.6, 1.8] + [col_w] * len(codes), size=WIDE_TABLE_PT)
+        _para(doc, "", space_after=6)
+
+    # III. data quality
+    _para(doc, "III. CHẤT LƯỢNG DỮ LIỆU BÁO CÁO CỦA CÁC ĐƠN VỊ", bold=True, space_after=6)
+    qs = quality_summary(quality, units)
+    qcols = list(QUALITY_SUMMARY_COLUMNS)[1:]
+    qrows = [[str(r["name_vi"])] + [fmt_int(r[c]) for c in qcols[1:]] for _, r in qs.iterrows()]
+    total_idx = [i for i, (_, r) in enumerate(qs.iterrows()) if r["unit_code"] == PROVINCE_CODE]
+    _table(doc, [QUALITY_SUMMARY_COLUMNS[c] for c in qcols], qrows, [5.2] + [2.5] * (len(qcols) - 1),
+           numeric_from=1, bold_rows=total_idx)
+    missing = quality[quality["status"].astype(str) == "missing"]
+    if len(missing):
+        items = [f"{names.get(str(r['unit_code']), r.get('name_vi', r['unit_code']))} ({month_label(r['period'])})"
+                 for _, r in missing.sort_values(["unit_code", "period"], key=lambda s: s.astype(str)).iterrows()]
+        _para(doc, "Đơn vị chưa nộp số liệu: " + "; ".join(items) + ".", size=12, bold=True, colour=red, space_after=6)
+    if quarantine_reasons is not None and len(quarantine_reasons):
+        _para(doc, "", space_after=2)
+        _para(doc, "Lý do cách ly dòng dữ liệu:", size=12, italic=True, space_after=4)
+        qr = quarantine_reasons.copy()
+        qr["unit_code"] = qr["unit_code"].astype(str)
+        qr["_k"] = qr["unit_code"].map(unit_sort_key)
+        qr = qr.sort_values(["_k", "period", "rows"], ascending=[True, True, False], kind="stable")
+        body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]), str(r["dataset"]),
+                 str(r["reason"]), fmt_int(r["rows"])] for i, (_, r) in enumerate(qr.iterrows(), start=1)]
+        _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
+               [1.0, 4.5, 2.2, 5.0, 10.0, 2.0], numeric_from=5)
+
+    # IV. warnings
+    _para(doc, "", space_after=6)
+    _para(doc, "IV. CẢNH BÁO KÈM THEO SỐ LIỆU", bold=True, space_after=6)
+    if warnings:
+        for w in warnings:
+            p = _para(doc, f"- {w}", size=12, space_after=2)
+            p.paragraph_format.left_indent = Cm(0.5)
+    else:
+        _para(doc, "Không có cảnh báo.", size=12, italic=True)
+
+    # V. images
+    if images:
+        doc.add_page_break()
+        _para(doc, "V. BIỂU ĐỒ", bold=True, space_after=6)
+        for k, item in enumerate(images, start=1):
+            img, caption = (item if isinstance(item, tuple) else (item, _caption_for(Path(item))))
+            img = Path(img)
+            if not img.exists():
+                _para(doc, f"(Không có hình: {img.name})", size=12, italic=True)
+                continue
+            p = doc.add_paragraph()
+            p.alignment = centre
+            p.paragraph_format.keep_with_next = True
+            p.add_run().add_picture(str(img), width=Cm(min(usable, 23.0)), height=None)
+            # keep the picture on one page: cap its height to the printable height
+            pic = doc.inline_shapes[-1]
+            max_h = Cm(21.0 - 4.0 - 2.5)
+            if pic.height > max_h:
+                ratio = max_h / pic.height
+                pic.height = int(max_h)
+                pic.width = int(pic.width * ratio)
+            _para(doc, f"Hình {k}. {caption}", size=12, italic=True, align=centre, space_after=10)
+
+    with atomic_path(path) as tmp:
+        doc.save(str(tmp))
+    return path
