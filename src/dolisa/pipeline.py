@@ -206,3 +206,117 @@ def publish(p: Paths | None = None) -> dict:
     os.replace(tmp, target)
     log.info("published %d tables to %s", len(tables), target)
     return {"published": str(target), "tables": len(tables)}
+
+
+# ---------------------------------------------------------------------------
+# report gate + report files
+# ---------------------------------------------------------------------------
+
+INDICATOR_COLUMNS = [
+    "report_period", "indicator_code", "unit_code", "value", "plan_value", "pct_of_plan",
+    "same_period_value", "pct_of_same_period", "sort_order", "area", "label_vi", "unit_vi", "kind",
+]
+
+
+def _report_frames(con, report_period: str):
+    """DataFrames the report writers take, read from the marts."""
+    import pandas as pd
+
+    months = contract.half_year_periods(report_period)
+    indicators = con.execute(
+        f"select {', '.join(INDICATOR_COLUMNS)} from reports.rpt_indicators where report_period = ? "
+        "order by sort_order, unit_code",
+        [report_period],
+    ).df()
+    last = months[-1]
+    units = pd.DataFrame(
+        [(contract.PROVINCE_CODE, next(u.name_vi for u in contract.admin_units() if u.unit_code == contract.PROVINCE_CODE))]
+        + [(u.unit_code, u.name_vi) for u in contract.district_units(last)],
+        columns=["unit_code", "name_vi"],
+    )
+    # expected unit-months come from the contract, so a month nobody submitted still shows as missing
+    expected = pd.DataFrame(
+        [(u.unit_code, u.name_vi, m) for m in months for u in contract.district_units(m)],
+        columns=["unit_code", "name_vi", "period"],
+    )
+    status = con.execute(
+        f"""select unit_code, period, timeliness as status, versions_received, rows_loaded, rows_quarantined
+            from marts.fct_submission_status where period in {tuple(months)}"""
+    ).df()
+    quality = expected.merge(status, on=["unit_code", "period"], how="left")
+    quality["status"] = quality["status"].fillna("missing")
+    for c in ("versions_received", "rows_loaded", "rows_quarantined"):
+        quality[c] = quality[c].fillna(0).astype("int64")
+    reasons = con.execute(
+        f"""select unit_code, period, dataset, reason, rows from marts.fct_quarantine_reasons
+            where period in {tuple(months)} order by unit_code, period, dataset, rows desc"""
+    ).df()
+    return indicators, units, quality, reasons
+
+
+def report(
+    report_period: str,
+    *,
+    allow_incomplete: bool = False,
+    skip_if_incomplete: bool = False,
+    p: Paths | None = None,
+) -> dict:
+    """Run the report gate for `report_period`; when it passes, write the report files.
+
+    When the gate blocks, no indicators.csv (nor any other report file) is left for
+    that period, the data-quality output and `quality_gate.json` say why, and
+    ReportGateBlocked is raised (failing the Airflow task). `skip_if_incomplete` (the
+    nightly automatic draft) skips quietly when districts or months are missing.
+    """
+    import json
+
+    from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
+    from dolisa import report as writers
+
+    p = (p or default_paths()).ensure()
+    out_dir = p.report_dir(report_period)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse.connect(p.warehouse) as con:
+        gate = run_report_gate(con, report_period, allow_incomplete=allow_incomplete)
+        indicators, units, quality, reasons = _report_frames(con, report_period)
+    (out_dir / "quality_gate.json").write_text(json.dumps(gate.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
+    writers.quality_heatmap(out_dir / "data_quality_heatmap.png", quality, units, report_period=report_period)
+    for f in gate.warnings:
+        log.warning("report gate warning [%s] %s", f.rule, f.message)
+
+    if skip_if_incomplete and any(f.rule == "completeness" for f in gate.findings):
+        log.info("%s: not complete yet, no automatic draft (%d unit-months missing)", report_period,
+                 sum(f.rule == "completeness" for f in gate.findings))
+        return {"report_period": report_period, "report": None, "skipped": "incomplete"}
+    if not gate.passed:
+        for name in ("indicators.csv", *writers.HUMAN_FILES):
+            if name not in ("data_quality.csv", "data_quality_heatmap.png"):
+                (out_dir / name).unlink(missing_ok=True)
+        err = ReportGateBlocked(gate)
+        log.error("%s", err)
+        raise err
+
+    note = None
+    if gate.waived:
+        missing = "; ".join(f.message for f in gate.waived if f.rule == "completeness")
+        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(gate.waived)} vấn đề): "
+                f"{missing or '; '.join(f.message for f in gate.waived)}")
+    files = writers.write_human_report(
+        out_dir, report_period, indicators, units, quality, reasons,
+        warnings=[f"[{f.rule}] {f.message}" for f in gate.warnings], incomplete_note=note,
+    )
+    csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
+    if note:
+        (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
+    else:
+        (out_dir / "INCOMPLETE.txt").unlink(missing_ok=True)
+    log.info("report %s written to %s", report_period, out_dir)
+    return {
+        "report_period": report_period,
+        "report": str(out_dir),
+        "indicators_csv": str(csv_path),
+        "files": sorted(str(v) for v in files.values()),
+        "warnings": len(gate.warnings),
+        "incomplete": bool(note),
+    }

@@ -1,0 +1,69 @@
+"""Print what a run left behind: where the report is and the province summary table.
+
+    python -m dolisa.summary 2021-H1
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+from dolisa import warehouse
+from dolisa.settings import paths
+
+
+def province_summary(report_period: str) -> list[dict]:
+    p = paths()
+    with warehouse.connect(p.warehouse, read_only=True) as con:
+        rows = con.execute(
+            """select sort_order, indicator_code, label_vi, unit_vi, value, plan_value, pct_of_plan,
+                      same_period_value, pct_of_same_period
+               from reports.rpt_indicators where report_period = ? and unit_code = '04' order by sort_order""",
+            [report_period],
+        ).fetchall()
+    keys = ["stt", "code", "label", "unit", "value", "plan", "pct_plan", "same", "pct_same"]
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dolisa.report.formats import fmt_pct, fmt_value
+
+    argv = sys.argv[1:] if argv is None else argv
+    report_period = argv[0] if argv else "2021-H1"
+    p = paths()
+    out = p.report_dir(report_period)
+    print()
+    print(f"DOLISA_HOME       {p.home}")
+    print(f"warehouse         {p.warehouse}")
+    print(f"published marts   {p.published / 'warehouse.duckdb'}")
+    print(f"dbt docs          {p.dbt_target / 'index.html'}")
+    print(f"data docs (GX)    {p.data_docs / 'index.html'}")
+    print(f"report folder     {out}")
+    csv_path = out / "indicators.csv"
+    if not csv_path.exists():
+        print(f"\nNo indicators.csv for {report_period}: see {out / 'quality_gate.json'}")
+        return 1
+    for f in sorted(out.iterdir()):
+        print(f"  {f.name}")
+    with open(csv_path, encoding="utf-8") as fh:
+        n = sum(1 for _ in csv.reader(fh)) - 1
+    print(f"\nindicators.csv: {n} rows")
+
+    def num(v, unit):
+        return fmt_value(v, unit, empty="—")
+
+    print(f"\nTỉnh Cao Bằng — kết quả {report_period}")
+    head = f"{'STT':>3}  {'Chỉ tiêu':<58} {'Kết quả':>16} {'KH năm':>8} {'% KH':>7} {'Cùng kỳ':>16} {'% CK':>7}"
+    print(head)
+    print("-" * len(head))
+    for i, r in enumerate(province_summary(report_period), start=1):
+        print(f"{i:>3}  {(r['label'] + ' (' + r['unit'] + ')')[:58]:<58} {num(r['value'], r['unit']):>16} "
+              f"{num(r['plan'], r['unit']) if r['plan'] is not None else '':>8} "
+              f"{fmt_pct(r['pct_plan']) if r['pct_plan'] is not None else '':>7} "
+              f"{num(r['same'], r['unit']) if r['same'] is not None else '':>16} "
+              f"{fmt_pct(r['pct_same']) if r['pct_same'] is not None else '':>7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
