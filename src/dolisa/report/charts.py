@@ -39,7 +39,7 @@ from ._common import (
     unit_names,
     unit_sort_key,
 )
-from .formats import TRIEU, fmt_number, fmt_pct, fmt_value, is_missing
+from .formats import TRIEU, fmt_money, fmt_number, fmt_pct, fmt_value, is_missing
 
 STATUS_COLOURS = {"on_time": "#5DB85C", "late": "#F0AD4E", "missing": "#D9534F"}
 NO_DATA_COLOUR = "#E0E0E0"
@@ -78,7 +78,7 @@ def _save(fig, path: Path) -> Path:
 
 def _suptitle(fig, title: str, banner: str | None) -> None:
     if banner:
-        fig.text(0.5, 1.0, textwrap.fill(banner, 110), ha="center", va="bottom", color="#C00000",
+        fig.text(0.5, 1.0, textwrap.fill(banner, 110, max_lines=3, placeholder=" …"), ha="center", va="bottom", color="#C00000",
                  fontsize=11, fontweight="bold", transform=fig.transFigure)
         fig.suptitle(title, fontsize=14, fontweight="bold", y=0.965)
     else:
@@ -98,7 +98,7 @@ def area_chart(
     """Horizontal bars by district for the selected indicators of ``area``
     (default :func:`default_chart_indicators`); returns ``path``."""
     plt = _pyplot()
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     path = Path(path)
     names = unit_names(units)
@@ -138,18 +138,20 @@ def area_chart(
             vmax = max(num) if num and max(num) > 0 else 1
             ax.set_xlim(0, vmax * 1.22)
             for yi, v, raw in zip(y, num, vals):
-                txt = "—" if is_missing(raw) else (fmt_pct(raw) if pct else fmt_number(v, 1, strip_zero_decimals=True))
+                txt = "—" if is_missing(raw) else (fmt_pct(raw, always_decimal=True) if pct else fmt_number(v, 1, strip_zero_decimals=True))
                 ax.text(v + vmax * 0.01, yi, txt, va="center", fontsize=9)
             if pct:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_pct(x)))
             else:
+                if not money:  # counts: whole-number ticks only
+                    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_number(x, 1, strip_zero_decimals=True)))
             prov = sub.get(PROVINCE_CODE)
             unit_txt = display_unit(unit_vi)
             title = textwrap.fill(str(meta.get("label_vi", code)).lstrip("… "), 52)
             if not is_missing(prov):
-                prov_txt = fmt_value(prov, unit_vi)
-                title += f"\nToàn tỉnh: {prov_txt}{'' if pct else ' ' + unit_txt}"
+                prov_txt = fmt_money(prov) if money else fmt_value(prov, unit_vi, always_decimal=False)
+                title += f"\nToàn tỉnh: {prov_txt}{'' if pct or money else ' ' + unit_txt}"
             ax.set_title(title, fontsize=10.5, loc="left")
             ax.set_xlabel(unit_txt, fontsize=9)
             ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
@@ -159,7 +161,7 @@ def area_chart(
         area_title = AREAS.get(area, area)
         when = period_title(report_period) if report_period else ""
         _suptitle(fig, f"{area_title}: kết quả {when} theo huyện, thành phố", banner_text(incomplete_note))
-        fig.tight_layout(rect=(0, 0, 1, 0.97 if not incomplete_note else 0.94))
+        fig.tight_layout(rect=(0, 0, 1, 0.975 if not incomplete_note else 0.955))
         try:
             return _save(fig, path)
         finally:
@@ -232,7 +234,7 @@ def quality_heatmap(
             report_period = f"{y}-{'H1' if mo <= 6 else 'H2'}" if all(m[:4] == y for m in months) else None
         when = period_title(report_period) if report_period else f"{month_label(months[0])} - {month_label(months[-1])}" if months else ""
         _suptitle(fig, f"Tình hình nộp số liệu của các huyện, thành phố - {when}", banner_text(incomplete_note))
-        fig.tight_layout(rect=(0, 0, 1, 0.95 if not incomplete_note else 0.91))
+        fig.tight_layout(rect=(0, 0, 1, 0.97 if not incomplete_note else 0.94))
         try:
             return _save(fig, path)
         finally:

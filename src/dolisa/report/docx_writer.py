@@ -167,8 +167,8 @@ def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[li
             rows.append([
                 str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u),
                 fmt_value(g("value"), u, empty=MISSING_CELL), fmt_value(g("plan_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
+                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL, always_decimal=True), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
+                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL, always_decimal=True),
             ])
     return rows, groups
 
@@ -223,7 +223,8 @@ def write_annex_docx(
     hp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     banner = banner_text(incomplete_note)
-    if banner:
+    if banner:  # on every page (header) and at the top of the first page
+        _set_font(sec.header.add_paragraph().add_run(banner), 10, bold=True, colour=red)
         _para(doc, banner, bold=True, colour=red, align=centre, space_after=8)
     _para(doc, f"PHỤ LỤC SỐ LIỆU {when.upper()}", size=14, bold=True, align=centre, space_after=2)
     _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",

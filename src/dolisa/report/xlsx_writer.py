@@ -157,7 +157,7 @@ def _header(book: _Book, ws, row: int, headers: Sequence[str], repeat: bool = Tr
 
 def _cell(x, unit_vi, *, pct: bool = False) -> str:
     if pct:
-        return fmt_pct(x, empty=MISSING_CELL)
+        return fmt_pct(x, empty=MISSING_CELL, always_decimal=True)
     return fmt_value(x, unit_vi, empty=MISSING_CELL)
 
 
