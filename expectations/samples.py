@@ -3,7 +3,7 @@
 `valid_frame(dataset, period, n)` returns `n` rows that pass `door__<dataset>`: the
 executable statement of the frame shape `dolisa.quality.door_gate` expects from
 `dolisa.parse` (see that module's docstring), used by the unit tests and by the
-overhead benchmark (`python -m dolisa.quality.door_gate`-style scripts). Tests take a
+overhead benchmark (`python -m dolisa.quality.door_gate`). Tests take a
 valid frame and break one cell.
 """
 
