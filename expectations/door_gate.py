@@ -41,6 +41,9 @@ P_PERIOD_END = "period_end"  # last day of the submission month, ISO text
 P_EXPECTED_ROWS = "expected_rows"  # rows the frame must have (declared rows, see suite_parameters)
 
 
+FILE_KEY = "file_key"  # which file of a multi-file batch a row comes from
+
+
 def p_born_after(years: int) -> str:
     """Parameter: a person born strictly after this date is younger than `years` on the
     last day of the month."""
@@ -154,8 +157,10 @@ def required_when(c) -> list[Rule]:
 def record_id_unique(c) -> Rule:
     """The parser collapses rows that are identical in every contract column, so ids that
     still repeat belong to rows that differ: all of them fail."""
+    # Ids are unique within one file (one unit and month); a batch may hold several
+    # files, told apart by FILE_KEY (a single-file frame gets a constant one).
     return Rule("record_id_unique", ROW, f"{c.name}: duplicate record id (rows differ)",
-                gxe.ExpectColumnValuesToBeUnique(column=c.name), c.name)
+                gxe.ExpectCompoundColumnsToBeUnique(column_list=[FILE_KEY, c.name]), c.name)
 
 
 # --- the suites -------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_persistently_wrong_checksum_rejects_that_version_only(store, tmp_path, 
         res = land_period(client_for(server, attempts=3), p.raw, PERIOD)
     assert res.failed == ["040-2021-06-v3"]
     with warehouse.connect(p.warehouse) as con:
-        load_landed(con, p.raw)
+        load_landed(con, p.raw, quarantine_root=p.quarantine)
         status = dict(con.execute("select submission_id, status from meta.submissions").fetchall())
         assert status == {"040-2021-06-v1": "accepted", "040-2021-06-v2": "accepted",
                           "040-2021-06-v3": "rejected", "042-2021-06-v1": "accepted"}

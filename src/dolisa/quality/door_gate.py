@@ -155,6 +155,8 @@ def _prepare(ds: contract.Dataset, parsed: pd.DataFrame, missing: list[str]) -> 
             if s.dtype != "datetime64[ns]":
                 changes[c.name] = pd.to_datetime(s, errors="coerce").astype("datetime64[ns]")
     frame = parsed.drop(columns=drop) if drop else parsed
+    if "file_key" not in frame.columns:  # a single file: ids must be unique within it
+        changes["file_key"] = pd.Series(0, index=frame.index, dtype="int64")
     if changes or not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
         frame = frame.assign(**changes).reset_index(drop=True)
     return frame
