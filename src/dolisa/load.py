@@ -1,8 +1,8 @@
 """Load landed submission versions into the DuckDB raw tables, idempotently.
 
-One landed version is loaded in one transaction: its earlier rows (if any) are
-deleted and its rows inserted again, so loading any version twice leaves the same
-tables. Which version of a unit and month is in force is decided downstream from
+Versions are loaded a month at a time, in one transaction per month: each version's
+earlier rows (if any) are deleted and its rows inserted again, so loading any version
+twice leaves the same tables, and a crash leaves no partial month. Which version of a unit and month is in force is decided downstream from
 the ledger (`meta.submissions.status`): the highest accepted version.
 
 Per file the ledger records rows_in = rows_loaded + rows_quarantined.
@@ -21,16 +21,20 @@ import duckdb
 
 from dolisa import contract
 from dolisa.extract import landed_versions
-from dolisa.parse import FileDefect, ParsedFile, parse_file
+from dolisa.parse import FileRead, ParsedFile, apply_rules, batch_table_ddl, read_file, stage_cells
 
 log = logging.getLogger(__name__)
 
 
 class DoorGate(Protocol):
-    """Validates one parsed file; may reject the file or add row reasons (see dolisa.quality)."""
+    """The door gate (see dolisa.quality.door_gate.LoaderGate)."""
+
+    def files(self, period: str, frame, batch_name: str) -> tuple[dict[int, list[str]], str]:
+        """File-level verdict: {file_key: [reason, ...]} for rejected files, and the result's path."""
 
     def __call__(self, con: duckdb.DuckDBPyConnection, parsed: ParsedFile, period: str,
-                 declared_rows: int, batch_name: str) -> "GateVerdict": ...
+                 declared_rows: int, batch_name: str) -> "GateVerdict":
+        """Row-level verdict on a parsed batch (source_row = batch row)."""
 
 
 @dataclass
@@ -64,152 +68,237 @@ def _ts(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
-def load_version(
+@dataclass
+class _File:
+    key: int
+    version: int  # index into the period's versions
+    meta: dict
+    read: FileRead | None = None
+
+
+def load_period(
     con: duckdb.DuckDBPyConnection,
-    vdir: Path,
-    manifest: dict,
+    period: str,
+    versions: list[tuple[Path, dict]],
     *,
     gate: DoorGate | None = None,
     quarantine_root: Path | None = None,
-) -> VersionResult:
-    sid, unit, period, version = manifest["submission_id"], manifest["unit_code"], manifest["period"], int(manifest["version"])
-    files_meta: list[dict] = []
-    defects: list[str] = []
-    parsed: list[tuple[ParsedFile, dict]] = []
-    verdicts: list[tuple[ParsedFile, GateVerdict]] = []
-    if manifest.get("download_error"):
-        defects.append(manifest["download_error"])
-    seen: set[str] = set()
-    for i, f in enumerate(manifest.get("files", [])):
-        meta = {
-            "dataset": f.get("dataset"), "file_name": f.get("name"), "media_type": f.get("media_type"),
-            "bytes": f.get("bytes"), "rows_declared": f.get("rows"), "sha256": f.get("sha256"),
-            "landed_path": str(vdir / f["name"]) if not manifest.get("download_error") else None,
-            "status": "not_loaded", "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
-        }
-        files_meta.append(meta)
+) -> list[VersionResult]:
+    """Validate and load every given landed version of one month, in one transaction.
+
+    1. read every file's cells (file-level facts: readable, header, record count);
+    2. file-level verdict (the GX `door__files` suite, or the parser's own when the
+       gate is off) -> a version with any file defect is rejected as a whole;
+    3. per dataset, all files of the month in one batch: typed values and row rules
+       in one SQL statement (dolisa.parse), then the GX row suite on the batch;
+    4. one transaction: every version's earlier rows out, its rows and ledger in.
+    """
+    files: list[_File] = []
+    version_defects: list[list[str]] = [[] for _ in versions]
+    for vi, (vdir, manifest) in enumerate(versions):
         if manifest.get("download_error"):
-            continue
-        ds = f.get("dataset")
-        if ds not in contract.datasets():
-            meta["status"], meta["reason"] = "ignored", f"unknown dataset {ds!r} (kept in the raw zone, not loaded)"
-            continue
-        if ds in seen:
-            meta["status"] = "rejected"
-            meta["reason"] = f"{f['name']}: a second file for dataset {ds} in one version"
-            defects.append(meta["reason"])
-            continue
-        seen.add(ds)
-        try:
-            pf = parse_file(con, vdir / f["name"], ds, period, file_name=f["name"],
-                            declared_rows=f.get("rows"), table=f"parsed_{i}")
-        except FileDefect as e:
-            meta["status"], meta["reason"] = "rejected", str(e)
-            defects.append(str(e))
-            continue
-        if gate is not None:
-            verdict = gate(con, pf, period, f.get("rows"), batch_name=f"{sid}/{f['name']}")
-            verdicts.append((pf, verdict))
-            if verdict.file_reasons:
-                meta["status"], meta["reason"] = "rejected", "; ".join(verdict.file_reasons)
-                defects.extend(verdict.file_reasons)
+            version_defects[vi].append(manifest["download_error"])
+        seen: set[str] = set()
+        for f in manifest.get("files", []):
+            meta = {
+                "dataset": f.get("dataset"), "file_name": f.get("name"), "media_type": f.get("media_type"),
+                "bytes": f.get("bytes"), "rows_declared": f.get("rows"), "sha256": f.get("sha256"),
+                "landed_path": None if manifest.get("download_error") else str(vdir / f["name"]),
+                "status": "not_loaded", "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
+            }
+            ff = _File(len(files), vi, meta)
+            files.append(ff)
+            if manifest.get("download_error"):
                 continue
+            ds = f.get("dataset")
+            if ds not in contract.datasets():
+                meta["status"], meta["reason"] = "ignored", f"unknown dataset {ds!r} (kept in the raw zone, not loaded)"
+                continue
+            if ds in seen:
+                meta["status"], meta["reason"] = "rejected", f"{f['name']}: a second file for dataset {ds} in one version"
+                version_defects[vi].append(meta["reason"])
+                continue
+            seen.add(ds)
+            ff.read = read_file(con, vdir / f["name"], ds, file_name=f["name"], table=f"cells_{ff.key}")
+
+    # -- 2. file level ---------------------------------------------------------------
+    readable = [ff for ff in files if ff.read is not None]
+    file_reasons: dict[int, list[str]] = {}
+    files_result = None
+    if gate is not None and readable:
+        import pandas as pd
+
+        frame = pd.DataFrame([{
+            "file_key": ff.key, "file_name": ff.read.file_name, "read_error": ff.read.read_error,
+            "missing_columns": ", ".join(ff.read.missing_columns) or None, "records": ff.read.records,
+            "declared_rows": ff.meta["rows_declared"],
+        } for ff in readable]).astype({"records": "Int64", "declared_rows": "Int64"})
+        file_reasons, files_result = gate.files(period, frame, batch_name=f"{period}/files")
+    else:
+        for ff in readable:
+            d = ff.read.defects(ff.meta["rows_declared"])
+            if d:
+                file_reasons[ff.key] = d
+    for ff in readable:
+        if ff.key in file_reasons:
+            ff.meta["status"], ff.meta["reason"] = "rejected", "; ".join(file_reasons[ff.key])
+            version_defects[ff.version].extend(file_reasons[ff.key])
+            if ff.read.cells_table:
+                con.execute(f"drop table if exists {ff.read.cells_table}")
+
+    # -- 3. row level, one batch per dataset -------------------------------------------
+    good = [ff for ff in readable if ff.key not in file_reasons and not version_defects[ff.version]]
+    for ff in readable:  # files of rejected versions are not parsed further
+        if ff.key not in file_reasons and version_defects[ff.version] and ff.read.cells_table:
+            con.execute(f"drop table if exists {ff.read.cells_table}")
+    batches: dict[str, str] = {}
+    verdicts: dict[str, GateVerdict] = {}
+    for name in contract.datasets():
+        members = [ff for ff in good if ff.meta["dataset"] == name]
+        if not members:
+            continue
+        batch, parsed = f"batch_{name}", f"parsed_{name}"
+        con.execute(batch_table_ddl(contract.dataset(name), batch))
+        for ff in members:
+            stage_cells(con, ff.read, ff.key, batch)
+        apply_rules(con, name, period, batch, parsed)
+        con.execute(f"drop table if exists {batch}")
+        batches[name] = parsed
+        if gate is not None:
+            con.execute(f"create or replace temp view gate_{name} as select * exclude (source_row), "
+                        f"batch_row as source_row from {parsed}")
+            n = con.execute(f"select count(*) from {parsed}").fetchall()[0][0]
+            pf = ParsedFile(name, f"{period}/{name}", f"gate_{name}", contract.dataset(name).column_names, n)
+            verdict = gate(con, pf, period, n, batch_name=f"{period}/{name}")
+            verdicts[name] = verdict
+            if verdict.file_reasons:  # cannot happen on a batch of checked files; never load on it
+                raise RuntimeError(f"{period}/{name}: door gate rejected a checked batch: {verdict.file_reasons}")
             if verdict.row_reasons:
-                _add_row_reasons(con, pf.table, verdict.row_reasons)
-        meta["rows_in"] = pf.rows_in
-        parsed.append((pf, meta))
+                _add_row_reasons(con, parsed, verdict.row_reasons)
+    counts: dict[int, tuple[int, int]] = {}
+    for name, parsed in batches.items():
+        for key, loaded, quarantined in con.execute(
+            f"select file_key, count(*) filter (where len(reasons) = 0), count(*) filter (where len(reasons) > 0) "
+            f"from {parsed} group by file_key"
+        ).fetchall():
+            counts[key] = (loaded, quarantined)
 
-    status = "rejected" if defects else "accepted"
-    reason = "; ".join(defects) if defects else None
-    submitted_at = _ts(manifest.get("submitted_at"))
-    is_late = submitted_at is not None and submitted_at > contract.due_at(period)
-
+    # -- 4. one transaction for the month ----------------------------------------------
+    results: list[VersionResult] = []
+    loaded_before = {r[0] for r in con.execute(
+        "select submission_id from meta.submissions where period = ?", [period]).fetchall()}
+    now = dt.datetime.now(dt.timezone.utc)
     con.execute("begin transaction")
     try:
-        for ds in contract.datasets():
-            con.execute(f"delete from raw.{ds} where submission_id = ?", [sid])
-        con.execute("delete from meta.quarantined_rows where submission_id = ?", [sid])
-        con.execute("delete from meta.files where submission_id = ?", [sid])
-        con.execute("delete from meta.validations where submission_id = ?", [sid])
-        con.execute("delete from meta.submissions where submission_id = ?", [sid])
-        if status == "accepted":
-            for pf, meta in parsed:
-                _move_rows(con, pf, sid, unit, period, version)
-                loaded, quarantined = con.execute(
-                    f"select count(*) filter (where len(reasons) = 0), count(*) filter (where len(reasons) > 0) from {pf.table}"
-                ).fetchone()
-                meta.update(status="accepted", rows_loaded=loaded, rows_quarantined=quarantined)
-                if loaded + quarantined != meta["rows_in"]:  # cannot happen; a broken invariant must stop the run
-                    raise AssertionError(f"{sid}/{pf.file_name}: rows in {meta['rows_in']} != {loaded} + {quarantined}")
-        for meta in files_meta:
+        for vi, (vdir, manifest) in enumerate(versions):
+            sid, unit, version = manifest["submission_id"], manifest["unit_code"], int(manifest["version"])
+            if manifest["period"] != period:
+                raise ValueError(f"{sid}: period {manifest['period']} loaded as {period}")
+            vfiles = [ff for ff in files if ff.version == vi]
+            status = "rejected" if version_defects[vi] else "accepted"
+            reason = "; ".join(version_defects[vi]) if version_defects[vi] else None
+            if sid in loaded_before:
+                for ds in contract.datasets():
+                    con.execute(f"delete from raw.{ds} where submission_id = ?", [sid])
+                for t in ("quarantined_rows", "files", "validations", "submissions"):
+                    con.execute(f"delete from meta.{t} where submission_id = ?", [sid])
+            if status == "accepted":
+                for ff in vfiles:
+                    if ff.read is None or ff.meta["status"] != "not_loaded":
+                        continue
+                    name = ff.meta["dataset"]
+                    _move_rows(con, batches[name], name, ff.key, ff.meta["file_name"], sid, unit, period, version)
+                    loaded, quarantined = counts.get(ff.key, (0, 0))
+                    ff.meta.update(status="accepted", rows_in=ff.read.records, rows_loaded=loaded,
+                                   rows_quarantined=quarantined)
+                    if loaded + quarantined != ff.read.records:  # a broken invariant must stop the run
+                        raise AssertionError(f"{sid}/{ff.meta['file_name']}: rows in {ff.read.records} "
+                                             f"!= {loaded} loaded + {quarantined} quarantined")
+                    v = verdicts.get(name)
+                    if v is not None:
+                        n_bad = con.execute(
+                            f"select count(*) from {batches[name]} where file_key = ? and len(reasons) > 0",
+                            [ff.key]).fetchall()[0][0]
+                        con.execute("insert into meta.validations values (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    [sid, name, v.suite, n_bad == 0, v.n_expectations, v.n_failed, v.result_path, now])
+            if files_result is not None:
+                con.execute("insert into meta.validations values (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [sid, "*files*", "door__files", status == "accepted", None, None, files_result, now])
+            for ff in vfiles:
+                m = ff.meta
+                con.execute(
+                    "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [sid, m["dataset"], m["file_name"], m["media_type"], m["bytes"], m["rows_declared"], m["sha256"],
+                     m["landed_path"], m["status"], m["reason"], m["rows_in"], m["rows_loaded"], m["rows_quarantined"]],
+                )
+            submitted_at = _ts(manifest.get("submitted_at"))
+            is_late = submitted_at is not None and submitted_at > contract.due_at(period)
             con.execute(
-                "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [sid, meta["dataset"], meta["file_name"], meta["media_type"], meta["bytes"], meta["rows_declared"],
-                 meta["sha256"], meta["landed_path"], meta["status"], meta["reason"], meta["rows_in"],
-                 meta["rows_loaded"], meta["rows_quarantined"]],
+                "insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sid, unit, period, version, submitted_at, _ts(manifest.get("landed_at")), status, reason, is_late,
+                 len(vfiles)],
             )
-        now = dt.datetime.now(dt.timezone.utc)
-        for pf, v in verdicts:
-            con.execute(
-                "insert into meta.validations values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [sid, pf.dataset, v.suite, v.success, v.n_expectations, v.n_failed, v.result_path, now],
-            )
-        con.execute(
-            "insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sid, unit, period, version, submitted_at, _ts(manifest.get("landed_at")), status, reason, is_late,
-             len(files_meta)],
-        )
+            results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        for pf, _ in parsed:
-            con.execute(f"drop table if exists {pf.table}")
-    if status == "rejected" and quarantine_root is not None:
-        q = quarantine_root / unit / period
-        q.mkdir(parents=True, exist_ok=True)
-        (q / f"{sid}.rejected.json").write_text(
-            json.dumps({"submission_id": sid, "reason": reason, "files": files_meta}, ensure_ascii=False, indent=2),
-            encoding="utf-8",
-        )
-    log.info("%s: %s%s", sid, status, f" ({reason})" if reason else "")
-    return VersionResult(sid, status, reason, files_meta)
+        for parsed in batches.values():
+            con.execute(f"drop view if exists gate_{parsed.removeprefix('parsed_')}")
+            con.execute(f"drop table if exists {parsed}")
+        for ff in files:
+            if ff.read is not None and ff.read.cells_table:
+                con.execute(f"drop table if exists {ff.read.cells_table}")
+    for r, (vdir, manifest) in zip(results, versions):
+        log.info("%s: %s%s", r.submission_id, r.status, f" ({r.reason})" if r.reason else "")
+        if r.status == "rejected" and quarantine_root is not None:
+            q = quarantine_root / manifest["unit_code"] / period
+            q.mkdir(parents=True, exist_ok=True)
+            (q / f"{r.submission_id}.rejected.json").write_text(
+                json.dumps({"submission_id": r.submission_id, "reason": r.reason, "files": r.files},
+                           ensure_ascii=False, indent=2),
+                encoding="utf-8",
+            )
+    return results
 
 
 def _add_row_reasons(con: duckdb.DuckDBPyConnection, table: str, row_reasons: dict[int, list[str]]) -> None:
+    """Add the door gate's reasons to the rows of a parsed batch (keys are batch rows)."""
     import pandas as pd
 
     long = pd.DataFrame(
         [(row, reason) for row, reasons in row_reasons.items() for reason in reasons],
-        columns=["source_row", "reason"],
-    ).astype({"source_row": "int64", "reason": "object"})
+        columns=["batch_row", "reason"],
+    ).astype({"batch_row": "int64", "reason": "object"})
     con.register("_gate_reasons", long)
     try:
         con.execute(f"""
-            update {table} t set reasons = list_distinct(list_concat(t.reasons, g.more))
-            from (select source_row, list(cast(reason as varchar) order by reason) as more
-                  from _gate_reasons group by source_row) g
-            where g.source_row = t.source_row
+            update {table} t set reasons = list_concat(t.reasons, g.more)
+            from (select batch_row, list(cast(reason as varchar) order by reason) as more
+                  from _gate_reasons group by batch_row) g
+            where g.batch_row = t.batch_row
         """)
     finally:
         con.unregister("_gate_reasons")
 
 
-def _move_rows(con: duckdb.DuckDBPyConnection, pf: ParsedFile, sid: str, unit: str, period: str, version: int) -> None:
-    ds = contract.dataset(pf.dataset)
+def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_key: int, file_name: str,
+               sid: str, unit: str, period: str, version: int) -> None:
+    ds = contract.dataset(dataset)
     cols = ", ".join(ds.column_names)
     con.execute(
         f"""insert into raw.{ds.name} ({cols}, submission_id, unit_code, period, version, source_row)
-            select {cols}, ?, ?, ?, ?, source_row from {pf.table} where len(reasons) = 0 order by source_row""",
-        [sid, unit, period, version],
+            select {cols}, ?, ?, ?, ?, source_row from {parsed}
+            where file_key = ? and len(reasons) = 0 order by source_row""",
+        [sid, unit, period, version, file_key],
     )
     raw_struct = ", ".join(f"{c!r}: {c}__raw" for c in ds.column_names)
     con.execute(
         f"""insert into meta.quarantined_rows
             select ?, ?, ?, ?, ?, ?, source_row, array_to_string(reasons, '; '), to_json({{{raw_struct}}})
-            from {pf.table} where len(reasons) > 0 order by source_row""",
-        [sid, unit, period, version, ds.name, pf.file_name],
+            from {parsed} where file_key = ? and len(reasons) > 0 order by source_row""",
+        [sid, unit, period, version, ds.name, file_name, file_key],
     )
 
 
@@ -223,21 +312,25 @@ def load_landed(
     quarantine_root: Path | None = None,
     on_version: Callable[[VersionResult], None] | None = None,
 ) -> list[VersionResult]:
-    """Load landed versions (of `periods`, or all); with only_new, skip versions already in the ledger."""
+    """Load landed versions (of `periods`, or all), month by month; with only_new, skip
+    versions already in the ledger."""
     done: set[str] = set()
     if only_new:
         done = {r[0] for r in con.execute("select submission_id from meta.submissions").fetchall()}
     wanted = set(periods) if periods else None
-    results = []
+    by_period: dict[str, list[tuple[Path, dict]]] = {}
     for vdir, manifest in landed_versions(raw_root):
         if wanted is not None and manifest["period"] not in wanted:
             continue
         if manifest["submission_id"] in done:
             continue
-        r = load_version(con, vdir, manifest, gate=gate, quarantine_root=quarantine_root)
-        results.append(r)
-        if on_version:
-            on_version(r)
+        by_period.setdefault(manifest["period"], []).append((vdir, manifest))
+    results = []
+    for period in sorted(by_period):
+        for r in load_period(con, period, by_period[period], gate=gate, quarantine_root=quarantine_root):
+            results.append(r)
+            if on_version:
+                on_version(r)
     return results
 
 

@@ -290,25 +290,24 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
     return rules
 
 
-def _rules_sql(ds: contract.Dataset, period: str, cells_table: str, positions: dict[str, int], out_table: str) -> str:
-    cleaned = ",\n        ".join(
-        f"nullif(trim(nfc_normalize(c_{positions[c.name]})), '') as s_{c.name}" for c in ds.columns
-    )
-    raw = ",\n        ".join(f"c_{positions[c.name]} as {c.name}__raw" for c in ds.columns)
+def _rules_sql(ds: contract.Dataset, period: str, batch_table: str, out_table: str) -> str:
+    cleaned = ",\n        ".join(f"nullif(trim(nfc_normalize({c.name}__raw)), '') as s_{c.name}" for c in ds.columns)
+    raw = ", ".join(f"{c.name}__raw" for c in ds.columns)
     typed = ",\n        ".join(f"{_typed_expr(c, 's_' + c.name)} as v_{c.name}" for c in ds.columns)
     checks = ",\n            ".join(f"case when {cond} then {reason} end" for _, cond, reason in row_rules(ds, period))
     rid = f"v_{ds.record_id}"
     row_hash = "hash(" + ", ".join(f"v_{c.name}" for c in ds.columns) + ")"
     out_cols = ",\n    ".join(f"v_{c.name} as {c.name}" for c in ds.columns)
-    raw_out = ", ".join(f"{c.name}__raw" for c in ds.columns)
+    raw_out = ", ".join(f"c.{c.name}__raw" for c in ds.columns)
     return f"""
 create or replace temp table {out_table} as
 with cells as (
     select
+        file_key,
         source_row,
         {raw},
         {cleaned}
-    from {cells_table}
+    from {batch_table}
 ),
 typed as (
     select *, {typed}
@@ -322,23 +321,25 @@ checked as (
         {row_hash} as row_hash
     from typed
 ),
-by_id as (
-    select {rid} as rid,
+by_id as (  -- record ids are unique within one file (one unit and month)
+    select file_key, {rid} as rid,
         count(*) as n_rows,
         count(distinct row_hash) as n_variants,
         string_agg(source_row::varchar, ', ' order by source_row) as rows_list
     from checked
     where {rid} is not null
-    group by {rid}
+    group by file_key, {rid}
     having count(*) > 1
 ),
 first_of_variant as (
-    select {rid} as rid, row_hash, min(source_row) as first_row
+    select file_key, {rid} as rid, row_hash, min(source_row) as first_row
     from checked
     where {rid} is not null
-    group by {rid}, row_hash
+    group by file_key, {rid}, row_hash
 )
 select
+    row_number() over (order by c.file_key, c.source_row) as batch_row,
+    c.file_key,
     c.source_row,
     {raw_out},
     {out_cols},
@@ -353,10 +354,85 @@ select
         end
     ) as reasons
 from checked c
-left join by_id b on b.rid = c.{rid}
-left join first_of_variant f on f.rid = c.{rid} and f.row_hash = c.row_hash
-order by c.source_row
+left join by_id b on b.file_key = c.file_key and b.rid = c.{rid}
+left join first_of_variant f on f.file_key = c.file_key and f.rid = c.{rid} and f.row_hash = c.row_hash
+order by c.file_key, c.source_row
 """
+
+
+@dataclass
+class FileRead:
+    """What reading one file found: its cells (in a temp table) or why it cannot be read."""
+
+    dataset: str
+    file_name: str
+    header: list[str] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)
+    records: int | None = None
+    missing_columns: list[str] = field(default_factory=list)
+    read_error: str | None = None
+    cells_table: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+
+    def defects(self, declared_rows: int | None) -> list[str]:
+        """The contract's file-level defects of this file (the parser's own verdict)."""
+        if self.read_error:
+            return [self.read_error]
+        out = []
+        if self.missing_columns:
+            out.append(f"{self.file_name}: missing required column(s): {', '.join(self.missing_columns)}")
+        if declared_rows is not None and self.records != declared_rows:
+            out.append(f"{self.file_name}: {self.records} records but the hub declared rows = {declared_rows}")
+        return out
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
+              table: str = "cells") -> FileRead:
+    """Read a CSV or XLSX file's cells into the temp table `table` (source_row, c_0, c_1, ...).
+
+    File-level problems are reported in the result, not raised."""
+    ds = contract.dataset(dataset)
+    fr = FileRead(dataset, file_name or path.name)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".xlsx":
+            header = _read_xlsx_cells(con, path, fr.file_name, table, ds)
+        elif suffix == ".csv":
+            header = _read_csv_cells(con, path, fr.file_name, table)
+        else:
+            raise FileDefect(f"{fr.file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
+    except FileDefect as e:
+        fr.read_error = str(e)
+        con.execute(f"drop table if exists {table}")
+        return fr
+    fr.cells_table, fr.header = table, header
+    names = [normalise_header(h) for h in header]
+    for i, n in enumerate(names):
+        fr.positions.setdefault(n, i)
+    fr.missing_columns = [c for c in ds.column_names if c not in fr.positions]
+    fr.extra_columns = [h for h, n in zip(header, names) if n not in ds.column_names]
+    fr.records = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    return fr
+
+
+def batch_table_ddl(ds: contract.Dataset, table: str) -> str:
+    cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
+    return f"create or replace temp table {table} (file_key integer, source_row bigint, {cols})"
+
+
+def stage_cells(con: duckdb.DuckDBPyConnection, fr: FileRead, file_key: int, batch_table: str) -> None:
+    """Append a read file's cells to a dataset's batch table, columns in contract order; drop the cells."""
+    ds = contract.dataset(fr.dataset)
+    cols = ", ".join(f"c_{fr.positions[c.name]}" for c in ds.columns)
+    con.execute(f"insert into {batch_table} select {int(file_key)}, source_row, {cols} from {fr.cells_table}")
+    con.execute(f"drop table if exists {fr.cells_table}")
+
+
+def apply_rules(con: duckdb.DuckDBPyConnection, dataset: str, period: str, batch_table: str, out_table: str) -> None:
+    """Type and check every row of a batch (one dataset, one month, any number of files) in one statement.
+
+    `out_table` gets batch_row, file_key, source_row, <col>__raw, <col> (typed), reasons."""
+    con.execute(_rules_sql(contract.dataset(dataset), period, batch_table, out_table))
 
 
 def parse_file(
@@ -369,35 +445,24 @@ def parse_file(
     declared_rows: int | None = None,
     table: str = "parsed",
 ) -> ParsedFile:
-    """Parse `path` (CSV or XLSX by extension) as `dataset` for the month `period`.
+    """Parse one file (CSV or XLSX by extension) as `dataset` for the month `period`.
 
     Raises FileDefect for the contract's file-level defects (not UTF-8, unreadable
-    XLSX, missing required column, `rows` mismatch).
+    XLSX, missing required column, `rows` mismatch). The pipeline itself reads many
+    files per batch (`read_file` / `stage_cells` / `apply_rules`); this is the same
+    path for one file.
     """
-    ds = contract.dataset(dataset)
-    file_name = file_name or path.name
-    cells = f"{table}__cells"
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        header = _read_xlsx_cells(con, path, file_name, cells, ds)
-    elif suffix == ".csv":
-        header = _read_csv_cells(con, path, file_name, cells)
-    else:
-        raise FileDefect(f"{file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
-    names = [normalise_header(h) for h in header]
-    positions: dict[str, int] = {}
-    for i, n in enumerate(names):
-        positions.setdefault(n, i)
-    missing = [c for c in ds.column_names if c not in positions]
-    if missing:
-        raise FileDefect(f"{file_name}: missing required column(s): {', '.join(missing)}")
-    rows_in = con.execute(f"select count(*) from {cells}").fetchone()[0]
-    if declared_rows is not None and rows_in != declared_rows:
-        raise FileDefect(f"{file_name}: {rows_in} records but the hub declared rows = {declared_rows}")
-    con.execute(_rules_sql(ds, period, cells, positions, table))
-    con.execute(f"drop table if exists {cells}")
-    extra = [h for h, n in zip(header, names) if n not in ds.column_names]
-    return ParsedFile(dataset, file_name, table, header, rows_in, extra)
+    fr = read_file(con, path, dataset, file_name=file_name, table=f"{table}__cells")
+    defects = fr.defects(declared_rows)
+    if defects:
+        con.execute(f"drop table if exists {table}__cells")
+        raise FileDefect("; ".join(defects))
+    batch = f"{table}__batch"
+    con.execute(batch_table_ddl(contract.dataset(dataset), batch))
+    stage_cells(con, fr, 0, batch)
+    apply_rules(con, dataset, period, batch, table)
+    con.execute(f"drop table if exists {batch}")
+    return ParsedFile(dataset, fr.file_name, table, fr.header, fr.records or 0, fr.extra_columns)
 
 
 def describe_rules(ds: contract.Dataset, period: str = "2021-06") -> list[str]:
@@ -413,5 +478,6 @@ def safe_file_name(name: str) -> bool:
     return bool(_SAFE_NAME.match(name)) and ".." not in name and name not in (".", "..")
 
 
-__all__ = ["FileDefect", "ParsedFile", "parse_file", "row_rules", "safe_file_name", "normalise_header"]
+__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "batch_table_ddl", "parse_file", "read_file",
+           "row_rules", "safe_file_name", "stage_cells", "normalise_header"]
 

@@ -113,6 +113,9 @@ def _add_suites(ctx, names: set[str]) -> None:
     from dolisa.quality import load_expectations
 
     door = load_expectations("door_gate")
+    files = load_expectations("door_files")
     for name in sorted(names):
-        if name.startswith(door.SUITE_PREFIX):
+        if name == files.SUITE_NAME:
+            ctx.suites.add(files.build_suite())
+        elif name.startswith(door.SUITE_PREFIX):
             ctx.suites.add(door.build_suite(name[len(door.SUITE_PREFIX):]))

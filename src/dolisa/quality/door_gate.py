@@ -318,7 +318,7 @@ class LoaderGate:
         from dolisa.load import GateVerdict
 
         ds = contract.dataset(parsed.dataset)
-        cols = ["source_row"] + [x for c in ds.column_names for x in (c, f"{c}__raw")]
+        cols = ["source_row", "file_key"] + [x for c in ds.column_names for x in (c, f"{c}__raw")]
         df = con.execute(f"select {', '.join(cols)}, reasons from {parsed.table} order by source_row").df()
         parser_reasons = {int(r): [str(x) for x in (rs if rs is not None else [])]
                           for r, rs in zip(df["source_row"], df["reasons"])}
@@ -346,6 +346,15 @@ class LoaderGate:
             n_failed=r.n_failed, result_path=str(path),
         )
 
+    def files(self, period: str, frame: pd.DataFrame, batch_name: str) -> tuple[dict[int, list[str]], str]:
+        """File-level verdict for one month's files; stores the result like the row batches."""
+        reasons, result_json = validate_files(period, frame, batch_name=batch_name)
+        path = self.result_path(batch_name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result_json, ensure_ascii=False, default=str), encoding="utf-8")
+        self._run.append((batch_name, path))
+        return reasons, str(path)
+
     def flush(self, p=None) -> Path | None:
         """Build the Data Docs site (`paths.data_docs`) once for this run: pages for the
         files validated in this run, the index over every stored result."""
@@ -366,6 +375,48 @@ class LoaderGate:
                  time.perf_counter() - t0, index)
         self._run.clear()
         return index
+
+
+@functools.cache
+def files_suite():
+    return load_expectations("door_files").build_suite()
+
+
+def validate_files(period: str, files: pd.DataFrame, *, batch_name: str) -> tuple[dict[int, list[str]], dict]:
+    """Run `door__files` on one month's files (see expectations/door_files.py for the frame).
+
+    Returns ({file_key: [reason, ...]} for every file a FILE rule rejects, the result JSON)."""
+    from great_expectations.validator.v1_validator import Validator
+
+    _, bd = gx_objects()
+    frame = files.reset_index(drop=True)
+    validator = Validator(batch_definition=bd, batch_parameters={"dataframe": frame},
+                          result_format={**RESULT_FORMAT, "unexpected_index_column_names": ["file_key"]})
+    result = validator.validate_expectation_suite(files_suite())
+    result.meta.update({"batch_name": batch_name, "period": period,
+                        "validated_at": dt.datetime.now(dt.timezone.utc).isoformat()})
+    result.meta.pop("batch_spec", None)
+    result_json = result.to_json_dict()
+    by_key = frame.set_index("file_key")
+    reasons: dict[int, list[str]] = {}
+    for r in result_json["results"]:
+        if r["success"]:
+            continue
+        raised = _exception_message(r)
+        if raised is not None:
+            raise DoorGateError(f"{batch_name}: file rule {r['expectation_config']['type']} could not run: {raised}")
+        rule = (r["expectation_config"].get("meta") or {}).get("rule")
+        for idx in r["result"].get("unexpected_index_list") or []:
+            key = int(idx["file_key"])
+            f = by_key.loc[key]
+            if rule == "file_readable":
+                text = str(f["read_error"])
+            elif rule == "header_has_contract_columns":
+                text = f"{f['file_name']}: missing required column(s): {f['missing_columns']}"
+            else:
+                text = f"{f['file_name']}: {int(f['records'])} records but the hub declared rows = {int(f['declared_rows'])}"
+            reasons.setdefault(key, []).append(text)
+    return reasons, result_json
 
 
 def gate_for_loader(p=None) -> LoaderGate:

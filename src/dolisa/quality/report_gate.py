@@ -115,7 +115,7 @@ def check_indicators_present(con: duckdb.DuckDBPyConnection, report_period: str)
         """,
         [report_period],
     ).fetchall()
-    n_ind = con.execute("select count(distinct indicator_code) from reports.rpt_indicators").fetchone()[0]
+    n_ind = con.execute("select count(distinct indicator_code) from reports.rpt_indicators").fetchall()[0][0]
     out = [Finding("indicators_present", BLOCKING, "the report model has no indicators at all")] if n_ind == 0 else []
     by_unit: dict[str, list[str]] = {}
     for code, unit in rows:
@@ -150,7 +150,7 @@ def check_no_personal_data(con: duckdb.DuckDBPyConnection, report_period: str) -
             continue
         n = con.execute(
             f'select count(*) from {schema}."{table}" t semi join _personal_values p on t."{column}" = p.v'
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if n:
             out.append(Finding("no_personal_data", BLOCKING,
                                f"{schema}.{table}.{column} holds {n} raw citizen id / name value(s)"))
