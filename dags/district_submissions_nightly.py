@@ -25,6 +25,7 @@ writer, so `max_active_runs=1` and every writing task uses the `duckdb_writer` p
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
@@ -34,7 +35,8 @@ WRITER_POOL = "duckdb_writer"
 
 default_args = {
     "owner": "dolisa-data",
-    "retries": 2,
+    # DOLISA_TASK_RETRIES=0 lets `airflow dags test` (demo, tests) fail fast instead of waiting.
+    "retries": int(os.environ.get("DOLISA_TASK_RETRIES", "2")),
     "retry_delay": dt.timedelta(minutes=5),
     "retry_exponential_backoff": True,
 }

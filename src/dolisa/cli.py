@@ -6,6 +6,7 @@
     dolisa report 2021-H1 [--allow-incomplete]     # report gate + report files
     dolisa run --periods ... [--report-period ...] # all of the above, in order
     dolisa rebuild                                 # warehouse from the raw zone alone
+    dolisa publish                                 # read-only snapshot of the marts
     dolisa hub generate|serve ...                  # the demo export hub
 """
 
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--report-period")
     run.add_argument("--allow-incomplete", action="store_true")
     sub.add_parser("rebuild", help="rebuild the warehouse from the raw zone")
+    sub.add_parser("publish", help="publish the read-only snapshot of the marts")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -84,11 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             "extract": pipeline.extract(periods, HubConfig.from_env()),
             "load": pipeline.load(periods),
             "transform": pipeline.transform(),
+            "publish": pipeline.publish(),
         }
         if args.report_period:
             out["report"] = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
     elif args.cmd == "rebuild":
-        out = {"load": pipeline.rebuild_from_raw(), "transform": pipeline.transform()}
+        out = {"load": pipeline.rebuild_from_raw(), "transform": pipeline.transform(), "publish": pipeline.publish()}
+    elif args.cmd == "publish":
+        out = pipeline.publish()
     else:  # pragma: no cover
         ap.error(args.cmd)
     print(json.dumps(out, ensure_ascii=False, indent=2, default=str))

@@ -21,6 +21,7 @@ import duckdb
 
 from dolisa import contract
 from dolisa.extract import landed_versions
+from dolisa.faults import crash_point
 from dolisa.parse import FileRead, ParsedFile, apply_rules, batch_table_ddl, read_file, stage_cells
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,7 @@ def load_period(
                  len(vfiles)],
             )
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
+            crash_point(f"load:{period}:{sid}")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -317,7 +319,7 @@ def load_landed(
     done: set[str] = set()
     if only_new:
         done = {r[0] for r in con.execute("select submission_id from meta.submissions").fetchall()}
-    wanted = set(periods) if periods else None
+    wanted = set(periods) if periods is not None else None
     by_period: dict[str, list[tuple[Path, dict]]] = {}
     for vdir, manifest in landed_versions(raw_root):
         if wanted is not None and manifest["period"] not in wanted:

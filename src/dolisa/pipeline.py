@@ -36,7 +36,7 @@ def resolve_periods(conf: dict | None, run_date: dt.datetime | dt.date) -> list[
     """Run conf `periods` (list of YYYY-MM) wins over the default revision window."""
     conf = conf or {}
     periods = conf.get("periods")
-    if periods:
+    if periods is not None:  # an explicit empty list pulls nothing (a report-only run)
         if isinstance(periods, str):
             periods = [p.strip() for p in periods.split(",") if p.strip()]
         for p in periods:
@@ -187,7 +187,9 @@ def publish(p: Paths | None = None) -> dict:
     tmp = p.published / f".warehouse.{os.getpid()}.tmp.duckdb"
     if tmp.exists():
         tmp.unlink()
-    con = duckdb.connect(str(p.warehouse), read_only=True)
+    # Same configuration as the writers' connections: `airflow dags test` runs every task in
+    # one process, and DuckDB refuses a second, differently configured handle on one file.
+    con = duckdb.connect(str(p.warehouse))
     tables = []
     try:
         con.execute(f"attach '{tmp}' as pub")

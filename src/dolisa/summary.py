@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 
 from dolisa import warehouse
@@ -48,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     with open(csv_path, encoding="utf-8") as fh:
         n = sum(1 for _ in csv.reader(fh)) - 1
     print(f"\nindicators.csv: {n} rows")
+    gate_file = out / "quality_gate.json"
+    if gate_file.exists():
+        gate = json.loads(gate_file.read_text(encoding="utf-8"))
+        kinds: dict[str, int] = {}
+        for w in gate["warnings"]:
+            kinds[w["rule"]] = kinds.get(w["rule"], 0) + 1
+        print(f"report gate: passed, {len(gate['warnings'])} warning(s) "
+              f"({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items())) or 'none'}) — see {gate_file.name}")
+        if gate.get("waived"):
+            print(f"INCOMPLETE REPORT: {len(gate['waived'])} blocking finding(s) waived by allow_incomplete")
 
     def num(v, unit):
         return fmt_value(v, unit, empty="—")
@@ -57,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     for i, r in enumerate(province_summary(report_period), start=1):
-        print(f"{i:>3}  {(r['label'] + ' (' + r['unit'] + ')')[:58]:<58} {num(r['value'], r['unit']):>16} "
+        unit = "triệu đồng" if r["unit"] == "đồng" else r["unit"]  # fmt_value prints money in triệu
+        print(f"{i:>3}  {(r['label'] + ' (' + unit + ')')[:58]:<58} {num(r['value'], r['unit']):>16} "
               f"{num(r['plan'], r['unit']) if r['plan'] is not None else '':>8} "
               f"{fmt_pct(r['pct_plan']) if r['pct_plan'] is not None else '':>7} "
               f"{num(r['same'], r['unit']) if r['same'] is not None else '':>16} "
