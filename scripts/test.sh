@@ -8,6 +8,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$DOLISA_ROOT/scripts/bootstrap.sh"
 cd "$DOLISA_ROOT"
 
+# Debian's docker-compose validates docker-compose.yml without an engine; PostgreSQL is for
+# the real-scheduler test (scripts/services.sh starts a private server when the test asks).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+   && { ! command -v docker-compose >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; }; then
+  echo "test: installing docker-compose and postgresql (Debian packages)"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql >/dev/null
+fi
+
 if [ -f .sqlfluff ]; then
   echo "test: sqlfluff lint dbt_project/models"
   "$VENV/bin/sqlfluff" lint dbt_project/models --disable-progress-bar --nocolor
@@ -18,6 +26,7 @@ set +e
 "$VENV/bin/python" -m pytest -ra "$@"
 rc=$?
 set -e
+bash "$DOLISA_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
 if [ $rc -eq 5 ]; then
   echo "test: pytest collected no tests" >&2
   exit 1

@@ -3,7 +3,7 @@
     given). src/dolisa/dbt.py passes it from DOLISA_PSEUDONYM_KEY. -#}
 {% macro pseudonym_key() -%}
     {%- set key = var('pseudonym_key') | string -%}
-    {%- if key | length < 16 or key | lower in ('unset', 'changeme', 'none') -%}
+    {%- if execute and (key | length < 16 or key | lower in ('unset', 'changeme', 'none')) -%}
         {{ exceptions.raise_compiler_error("dbt var pseudonym_key is unset or shorter than 16 characters: set DOLISA_PSEUDONYM_KEY") }}
     {%- endif -%}
     {{ return(key) }}

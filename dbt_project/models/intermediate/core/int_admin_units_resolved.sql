@@ -60,8 +60,8 @@ current_step as (
     select *
     from successor_chain
     qualify row_number() over (
-        partition by unit_code, unit_valid_from order by depth desc
-    ) = 1
+            partition by unit_code, unit_valid_from order by depth desc
+        ) = 1
 
 ),
 

@@ -83,8 +83,14 @@ final as (
         coalesce(events_monthly.emergency_supports, 0) as emergency_supports,
         cast(coalesce(events_monthly.emergency_amount_vnd, 0) as bigint) as emergency_amount_vnd
     from unit_months
-    left join register_monthly using (current_unit_code, period)
-    left join events_monthly using (current_unit_code, period)
+    left join register_monthly
+        on
+            unit_months.current_unit_code = register_monthly.current_unit_code
+            and unit_months.period = register_monthly.period
+    left join events_monthly
+        on
+            unit_months.current_unit_code = events_monthly.current_unit_code
+            and unit_months.period = events_monthly.period
 
 )
 

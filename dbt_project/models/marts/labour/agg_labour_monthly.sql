@@ -133,11 +133,26 @@ final as (
         coalesce(ui_monthly.ui_decisions, 0) as ui_decisions,
         cast(coalesce(ui_monthly.ui_amount_vnd, 0) as bigint) as ui_amount_vnd
     from unit_months
-    left join enrolments_monthly using (current_unit_code, period)
-    left join placements_monthly using (current_unit_code, period)
-    left join departures_monthly using (current_unit_code, period)
-    left join loans_monthly using (current_unit_code, period)
-    left join ui_monthly using (current_unit_code, period)
+    left join enrolments_monthly
+        on
+            unit_months.current_unit_code = enrolments_monthly.current_unit_code
+            and unit_months.period = enrolments_monthly.period
+    left join placements_monthly
+        on
+            unit_months.current_unit_code = placements_monthly.current_unit_code
+            and unit_months.period = placements_monthly.period
+    left join departures_monthly
+        on
+            unit_months.current_unit_code = departures_monthly.current_unit_code
+            and unit_months.period = departures_monthly.period
+    left join loans_monthly
+        on
+            unit_months.current_unit_code = loans_monthly.current_unit_code
+            and unit_months.period = loans_monthly.period
+    left join ui_monthly
+        on
+            unit_months.current_unit_code = ui_monthly.current_unit_code
+            and unit_months.period = ui_monthly.period
 
 )
 

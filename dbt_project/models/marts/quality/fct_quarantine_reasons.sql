@@ -38,7 +38,7 @@ counted as (
         version,
         dataset,
         reason,
-        count(distinct source_row) as rows_quarantined
+        count(distinct source_row) as rows
     from reasons
     where reason != ''
     group by all
@@ -54,7 +54,7 @@ final as (
         counted.version,
         counted.dataset,
         counted.reason,
-        counted.rows_quarantined,
+        counted.rows,
         submissions.current_unit_code,
         submissions.submission_status,
         coalesce(submissions.is_in_force, false) as is_in_force

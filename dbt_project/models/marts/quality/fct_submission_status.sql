@@ -33,8 +33,10 @@ ledger_months as (
 
     select months.*
     from months
-    where months.month_start_on between (select min(month_start_on) from submissions)
-        and (select max(month_start_on) from submissions)
+    where
+        months.month_start_on
+        between (select min(ledger.month_start_on) from submissions as ledger)
+        and (select max(ledger.month_start_on) from submissions as ledger)
 
 ),
 
@@ -51,9 +53,9 @@ expected as (
     from ledger_months
     inner join units
         on
-            units.is_district_level
-            and units.valid_from <= ledger_months.month_start_on
-            and coalesce(units.valid_to, date '9999-12-31') >= ledger_months.month_end_on
+            ledger_months.month_start_on >= units.valid_from
+            and ledger_months.month_end_on <= coalesce(units.valid_to, date '9999-12-31')
+            and units.is_district_level
 
 ),
 
@@ -115,9 +117,9 @@ final as (
         coalesce(per_unit_month.first_accepted_submitted_at < expected.deadline_at, false) as is_on_time,
         coalesce(per_unit_month.first_accepted_submitted_at >= expected.deadline_at, false) as is_late,
         per_unit_month.first_accepted_submitted_at is null as is_missing,
-        coalesce(file_rows.rows_loaded, 0) as rows_loaded,
-        coalesce(file_rows.rows_quarantined, 0) as rows_quarantined,
-        coalesce(file_rows.rows_quarantined_all_versions, 0) as rows_quarantined_all_versions,
+        cast(coalesce(file_rows.rows_loaded, 0) as bigint) as rows_loaded,
+        cast(coalesce(file_rows.rows_quarantined, 0) as bigint) as rows_quarantined,
+        cast(coalesce(file_rows.rows_quarantined_all_versions, 0) as bigint) as rows_quarantined_all_versions,
         coalesce(file_rows.files_rejected, 0) as files_rejected
     from expected
     left join per_unit_month

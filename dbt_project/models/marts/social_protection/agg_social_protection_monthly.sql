@@ -144,11 +144,26 @@ final as (
         coalesce(meritorious_monthly.meritorious_decisions, 0) as meritorious_decisions,
         coalesce(meritorious_monthly.convalescence_cases, 0) as convalescence_cases
     from unit_months
-    left join register_monthly using (current_unit_code, period)
-    left join movements_monthly using (current_unit_code, period)
-    left join payments_monthly using (current_unit_code, period)
-    left join rice_monthly using (current_unit_code, period)
-    left join meritorious_monthly using (current_unit_code, period)
+    left join register_monthly
+        on
+            unit_months.current_unit_code = register_monthly.current_unit_code
+            and unit_months.period = register_monthly.period
+    left join movements_monthly
+        on
+            unit_months.current_unit_code = movements_monthly.current_unit_code
+            and unit_months.period = movements_monthly.period
+    left join payments_monthly
+        on
+            unit_months.current_unit_code = payments_monthly.current_unit_code
+            and unit_months.period = payments_monthly.period
+    left join rice_monthly
+        on
+            unit_months.current_unit_code = rice_monthly.current_unit_code
+            and unit_months.period = rice_monthly.period
+    left join meritorious_monthly
+        on
+            unit_months.current_unit_code = meritorious_monthly.current_unit_code
+            and unit_months.period = meritorious_monthly.period
 
 )
 

@@ -24,9 +24,9 @@ ranked as (
         case
             when status = 'accepted'
                 then row_number() over (
-                    partition by unit_code, period, status = 'accepted'
-                    order by version desc
-                ) = 1
+                        partition by unit_code, period, status = 'accepted'
+                        order by version desc
+                    ) = 1
             else false
         end as is_in_force
     from submissions

@@ -1,0 +1,159 @@
+"""Run the project's dbt (dbt_project/) in-process with `dbtRunner`.
+
+    from dolisa import dbt, settings
+    p = settings.paths()
+    dbt.build(warehouse=p.warehouse, target_path=p.dbt_target)
+    dbt.run_dbt(["build", "-s", "rpt_indicators"], warehouse=p.warehouse, target_path=p.dbt_target)
+
+- The profile (dbt_project/profiles.yml) reads the warehouse path from the
+  environment variable DOLISA_WAREHOUSE: `run_dbt` sets it for the call.
+- The dbt project directory is `<repo>/dbt_project` (located from this file),
+  or DOLISA_DBT_PROJECT_DIR when set.
+- dbt's target and log directories go to `target_path` and `target_path/../logs`
+  (inside DOLISA_HOME), so the repository stays clean.
+- The pseudonymisation key (dbt var `pseudonym_key`, keyed sha256 of citizen ids)
+  comes from DOLISA_PSEUDONYM_KEY. When it is not set and DOLISA_ENV=dev, a
+  clearly named development key is used; otherwise the call fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PSEUDONYM_KEY_ENV = "DOLISA_PSEUDONYM_KEY"
+DEV_PSEUDONYM_KEY = "dev-only-insecure-pseudonym-key-do-not-use-in-production"
+PROJECT_DIR_ENV = "DOLISA_DBT_PROJECT_DIR"
+
+_LOCK = threading.Lock()  # dbtRunner and os.environ are process-wide
+
+
+class DbtError(RuntimeError):
+    """dbt failed; `failures` lists (node unique_id, status, message)."""
+
+    def __init__(self, message: str, failures: list[tuple[str, str, str]] | None = None):
+        super().__init__(message)
+        self.failures = failures or []
+
+
+def project_dir() -> Path:
+    """The dbt project directory (holds dbt_project.yml and profiles.yml)."""
+    env = os.environ.get(PROJECT_DIR_ENV)
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "dbt_project"
+    if not (path / "dbt_project.yml").is_file():
+        raise DbtError(f"no dbt_project.yml in {path} (set {PROJECT_DIR_ENV})")
+    return path.resolve()
+
+
+def pseudonym_key() -> str:
+    """The pseudonymisation key: DOLISA_PSEUDONYM_KEY, or a dev key when DOLISA_ENV=dev."""
+    key = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
+    if key:
+        if len(key) < 16:
+            raise DbtError(f"{PSEUDONYM_KEY_ENV} must be at least 16 characters")
+        return key
+    if os.environ.get("DOLISA_ENV", "").lower() == "dev":
+        return DEV_PSEUDONYM_KEY
+    raise DbtError(
+        f"{PSEUDONYM_KEY_ENV} is not set: it is the secret key of the citizen-id pseudonyms "
+        "(set it, e.g. from an Airflow Variable; or DOLISA_ENV=dev for a development key)"
+    )
+
+
+@contextmanager
+def _env(values: Mapping[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _failures(result: Any) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    res = getattr(result, "result", None)
+    for r in getattr(res, "results", None) or []:
+        status = getattr(r.status, "value", str(r.status))
+        if status in ("error", "fail", "runtime error"):
+            node = getattr(r, "node", None)
+            uid = getattr(node, "unique_id", "?") if node is not None else "?"
+            out.append((uid, status, (getattr(r, "message", "") or "").strip()))
+    return out
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    warehouse: Path,
+    target_path: Path,
+    vars: dict[str, Any] | None = None,
+) -> Any:
+    """Run one dbt command (e.g. ["build", "-s", "fct_job_placements"]) against `warehouse`.
+
+    Returns the dbtRunnerResult; raises DbtError (listing the failing nodes) when
+    dbt reports a failure or an exception.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import: only when dbt is run
+
+    warehouse = Path(warehouse).resolve()
+    target_path = Path(target_path).resolve()
+    target_path.mkdir(parents=True, exist_ok=True)
+    log_path = target_path.parent / "logs"
+    log_path.mkdir(parents=True, exist_ok=True)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    pdir = project_dir()
+    all_vars = {"pseudonym_key": pseudonym_key(), **(vars or {})}
+    cli = [
+        *args,
+        "--project-dir", str(pdir),
+        "--profiles-dir", str(pdir),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
+        "--vars", json.dumps(all_vars),
+    ]
+    env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    with _LOCK, _env(env):
+        result = dbtRunner().invoke(cli)
+    if not result.success:
+        failures = _failures(result)
+        lines = [f"dbt {' '.join(args)} failed"]
+        if result.exception is not None:
+            lines.append(f"exception: {result.exception}")
+        lines += [f"  {uid}: {status}: {msg}" for uid, status, msg in failures]
+        raise DbtError("\n".join(lines), failures)
+    return result
+
+
+def build(
+    *,
+    warehouse: Path,
+    target_path: Path,
+    vars: dict[str, Any] | None = None,
+    select: list[str] | None = None,
+    full_refresh: bool = False,
+) -> Any:
+    """`dbt build`: seeds, models, data tests and unit tests, in DAG order, nothing excluded.
+
+    (`dbt build` loads the seeds itself, before the models that read them.)
+    """
+    args = ["build"]
+    if select:
+        args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
+    return run_dbt(args, warehouse=warehouse, target_path=target_path, vars=vars)
+
+
+def docs_generate(*, warehouse: Path, target_path: Path, vars: dict[str, Any] | None = None) -> Any:
+    """`dbt docs generate` into target_path (manifest.json, catalog.json, index.html)."""
+    return run_dbt(["docs", "generate"], warehouse=warehouse, target_path=target_path, vars=vars)
