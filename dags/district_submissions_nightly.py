@@ -99,8 +99,15 @@ def district_submissions_nightly():
 
     @task(pool=WRITER_POOL)
     def build_models(loaded: dict) -> dict:
+        from airflow.sdk import Variable
+
         from dolisa import pipeline
 
+        # The pseudonym key is a secret: the Airflow Variable `dolisa_pseudonym_key` (masked in
+        # logs) wins; else DOLISA_PSEUDONYM_KEY from the deployment's environment.
+        key = Variable.get("dolisa_pseudonym_key", default=None)
+        if key:
+            os.environ["DOLISA_PSEUDONYM_KEY"] = key
         return pipeline.transform(docs=True)
 
     @task(pool=WRITER_POOL)

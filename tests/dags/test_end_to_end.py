@@ -205,3 +205,16 @@ def test_missing_district_month_blocks_the_report(tmp_path):
     assert not gate["passed"]
     assert any(f["unit_code"] == "053" and f["period"] == "2021-05" for f in gate["blocking"])
     assert (home / "data_quality_heatmap.png").exists()
+
+    # an operator may publish anyway, only explicitly; the report then says so on its face
+    proc = subprocess.run([str(BIN / "dolisa"), "report", "2021-H1", "--allow-incomplete"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (home / "indicators.csv").exists()
+    note = (home / "INCOMPLETE.txt").read_text(encoding="utf-8")
+    assert "CHƯA ĐẦY ĐỦ" in note and "053" in note and "2021-05" in note
+    import openpyxl
+
+    wb = openpyxl.load_workbook(home / "indicators.xlsx", read_only=True)
+    first = next(wb.worksheets[0].iter_rows(values_only=True))
+    assert any("CHƯA ĐẦY ĐỦ" in str(c) for c in first if c)

@@ -1,10 +1,11 @@
 """The report gate: run before any half-year report is built (indicators.md, "The quality gate").
 
-Each rule is declared once in RULES with its severity:
+The rules and their severity are declared in `expectations/report_gate.py` (reviewable
+code beside the door suites); this module holds the SQL check of each rule:
 
 - ``blocking`` rules stop the report: no indicators.csv is written and the task fails
   with the reasons (unless an operator explicitly allows an incomplete report, which
-  waives only the completeness rules and prints the incompleteness on the report);
+  waives only the rules declared `waivable` and prints the incompleteness on the report);
 - ``warning`` rules are reported with the report and never block.
 """
 
@@ -17,10 +18,15 @@ import duckdb
 
 from dolisa import contract
 
-BLOCKING, WARNING = "blocking", "warning"
+from dolisa.quality import load_expectations
+
+_declared = load_expectations("report_gate")
+BLOCKING, WARNING = _declared.BLOCKING, _declared.WARNING
+OUTLIER_FACTOR = _declared.OUTLIER_FACTOR
+OUTLIER_MIN_HISTORY = _declared.OUTLIER_MIN_HISTORY
+WAIVABLE = {r.name for r in _declared.RULES if r.waivable}
 PERSONAL_COLUMNS = ("full_name", "citizen_id", "borrower_citizen_id")
 MART_SCHEMAS = ("marts", "reports")
-OUTLIER_FACTOR = 3  # a month above 3 x the median of the district's previous 12 months
 
 
 @dataclass
@@ -40,7 +46,7 @@ class GateResult:
 
     @property
     def blocking(self) -> list[Finding]:
-        waived = {"completeness", "indicators_present"} if self.allow_incomplete else set()
+        waived = WAIVABLE if self.allow_incomplete else set()
         return [f for f in self.findings if f.severity == BLOCKING and f.rule not in waived]
 
     @property
@@ -227,7 +233,7 @@ def check_outliers(con: duckdb.DuckDBPyConnection, report_period: str) -> list[F
             from counts c where c.period in {tuple(months)}
         )
         select dataset, unit_code, period, n, med from scored
-        where n_hist >= 3 and med > 0 and n > {OUTLIER_FACTOR} * med
+        where n_hist >= {OUTLIER_MIN_HISTORY} and med > 0 and n > {OUTLIER_FACTOR} * med
         order by 2, 3, 1
         """
     ).fetchall()
@@ -236,22 +242,22 @@ def check_outliers(con: duckdb.DuckDBPyConnection, report_period: str) -> list[F
             for d, u, p, n, m in rows]
 
 
-RULES: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection, str], list[Finding]]]] = [
-    # (rule, severity, check) — the severity is declared here, where the rule is.
-    ("completeness", BLOCKING, check_completeness),
-    ("indicators_present", BLOCKING, check_indicators_present),
-    ("no_personal_data", BLOCKING, check_no_personal_data),
-    ("late_submission", WARNING, check_late),
-    ("quarantined_rows", WARNING, check_quarantine),
-    ("outlier", WARNING, check_outliers),
-]
+CHECKS: dict[str, Callable[[duckdb.DuckDBPyConnection, str], list[Finding]]] = {
+    "completeness": check_completeness,
+    "indicators_present": check_indicators_present,
+    "no_personal_data": check_no_personal_data,
+    "late_submission": check_late,
+    "quarantined_rows": check_quarantine,  # also yields rejected_version findings
+    "outlier": check_outliers,
+}
+SEVERITY = {r.name: r.severity for r in _declared.RULES}
 
 
 def run_report_gate(con: duckdb.DuckDBPyConnection, report_period: str, *, allow_incomplete: bool = False) -> GateResult:
     contract.half_year_periods(report_period)
     result = GateResult(report_period, allow_incomplete=allow_incomplete)
-    for rule, severity, check in RULES:
+    for check in CHECKS.values():
         for f in check(con, report_period):
-            f.severity = severity  # the declaration above is the one source of severity
+            f.severity = SEVERITY[f.rule]  # expectations/report_gate.py is the one source of severity
             result.findings.append(f)
     return result
