@@ -1,17 +1,18 @@
-"""Parse one landed file into typed rows and quarantined rows, by the contract's rules.
+"""Parse landed files into typed rows and quarantined rows, by the contract's rules.
 
 Everything here is generated from the contract description (`dolisa.contract`):
 the header check, the normalisation of each column type and the row rules with
-their quarantine reasons. The row work is one DuckDB SQL statement per file
-(vectorised); Python only decodes the header, checks UTF-8 and, for XLSX, reads
-the cells (openpyxl).
+their quarantine reasons. Python only checks UTF-8, reads the header and, for XLSX,
+the cells (openpyxl); the row work is SQL in DuckDB, one statement per batch:
 
-Result of `parse_file`: a `ParsedFile` whose DuckDB temp table `name` holds, per
-data record, `source_row` (1-based), for every contract column `<col>__raw`
-(cell text or NULL) and `<col>` (typed value), and `reasons` (VARCHAR[], empty
-when the row loads).
-"""
+    read_file(...)    one file's cells into a temp table (source_row, c_0, c_1, ...)
+                      and its file-level facts (unreadable, missing columns, records)
+    stage_cells(...)  append them, in contract column order, to the dataset's batch
+    apply_rules(...)  type and check a whole batch (any number of files of one dataset
+                      and month): batch_row, file_key, source_row, <col>__raw, <col>,
+                      reasons (VARCHAR[], empty when the row loads)
 
+`parse_file` does the three for one file (and raises FileDefect on a file defect).
 from __future__ import annotations
 
 import csv

@@ -1,4 +1,4 @@
--- sqlfluff's jinja templater renders the catalogue loops EMPTY (no run_query at
+-- The SQL linter's jinja templater renders the catalogue loops EMPTY (no run_query at
 -- lint time), so layout and unused-CTE rules are not checked in this file:
 -- sqlfluff:exclude_rules:LT02,ST03,AM04,ST06,ST05,RF04
 -- Grain: one row per half-year with data x catalogue indicator (all kinds but
