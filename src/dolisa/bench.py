@@ -204,8 +204,11 @@ def ensure_store(work: Path, scale: float, results: dict) -> Path:
 
 @contextlib.contextmanager
 def hub(store: Path):
+    import logging
+
     from dolisa.hub.server import start_server
 
+    logging.getLogger("dolisa.hub").setLevel(logging.WARNING)  # one access-log line per file otherwise
     token = "bench-" + secrets.token_hex(8)
     srv = start_server(store, port=0, token=token)
     try:
@@ -299,10 +302,12 @@ def machine() -> dict:
         "loadavg_start": os.getloadavg(),
         "started": dt.datetime.now().isoformat(timespec="seconds"),
     }
-    for mod in ("airflow", "dbt.version", "great_expectations", "pandas"):
-        with contextlib.suppress(Exception):
-            m = __import__(mod, fromlist=["x"])
-            info[mod.split(".")[0]] = getattr(m, "__version__", None) or getattr(m, "installed", None) and str(m.installed)
+    from importlib.metadata import PackageNotFoundError, version
+
+    for key, dist in (("airflow", "apache-airflow"), ("dbt", "dbt-core"), ("dbt_duckdb", "dbt-duckdb"),
+                      ("great_expectations", "great_expectations"), ("pandas", "pandas")):
+        with contextlib.suppress(PackageNotFoundError):
+            info[key] = version(dist)  # metadata only: importing GX would reconfigure logging
     return info
 
 

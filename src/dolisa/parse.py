@@ -13,6 +13,8 @@ the cells (openpyxl); the row work is SQL in DuckDB, one statement per batch:
                       reasons (VARCHAR[], empty when the row loads)
 
 `parse_file` does the three for one file (and raises FileDefect on a file defect).
+"""
+
 from __future__ import annotations
 
 import csv
