@@ -632,8 +632,8 @@ def render(results: dict) -> str:
         ["airflow / dbt / GX / pandas", f"{m.get('airflow')} / {m.get('dbt')} / {m.get('great_expectations')} / {m.get('pandas')}"],
         ["load average at start", " ".join(f"{x:.2f}" for x in m["loadavg_start"])],
         ["CPU busy before start (other processes)", f"{m.get('cpu_busy_before', 0):.0f}%"],
-        ["load average at end", " ".join(f"{x:.2f}" for x in results.get("loadavg_end", (0, 0, 0)))],
-    ], ["machine", ""]))
+    ] + ([["load average at end", " ".join(f"{x:.2f}" for x in results["loadavg_end"])]]
+         if "loadavg_end" in results else []), ["machine", ""]))
 
     n = results.get("nightly")
     g = results.get("growth")
