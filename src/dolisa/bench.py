@@ -142,7 +142,7 @@ def probe(out: Path, cli_args: list[str]) -> int:
     _wrap(extract.ExportApiClient, "download", "pull")
     _wrap(pipeline, "extract", "extract_total")
     _wrap(load, "read_file", lambda con, path, *a, **k: "read_xlsx" if str(path).lower().endswith(".xlsx") else "read_csv")
-    _wrap(load, "stage_cells", "parse_rules")
+    _wrap(load, "stage_cells", "stage_cells")
     _wrap(load, "apply_rules", "parse_rules")
     _wrap(pipeline, "door_gate", "door_gate_init")
     _wrap(door_gate.LoaderGate, "__call__", "door_gate")
@@ -649,7 +649,7 @@ def render(results: dict) -> str:
         ex, lo = t.get("extract_and_land"), t.get("validate_and_load")
         pull = pr.get("pull")
         land = (pr.get("extract_total") or 0) - (pull or 0)
-        parse = (pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("parse_rules", 0))
+        parse = (pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("stage_cells", 0) + pr.get("parse_rules", 0))
         gate = pr.get("door_gate", 0) + pr.get("door_gate_flush", 0) + pr.get("door_gate_init", 0)
         load_rows = pr.get("load_total", 0) - parse - gate
         rows = [
@@ -662,7 +662,7 @@ def render(results: dict) -> str:
             ["  land (write, checksum, manifest)", "", "", sec(land), ""],
             ["task validate_and_load", sec(lo), pct(lo, total), "", ""],
             ["  read cells (CSV / XLSX)", "", "", f"{sec(pr.get('read_csv'))} / {sec(pr.get('read_xlsx'))}", ""],
-            ["  parse + row rules (SQL)", "", "", sec(pr.get("parse_rules")), ""],
+            ["  stage cells + row rules (SQL)", "", "", f"{sec(pr.get('stage_cells'))} + {sec(pr.get('parse_rules'))}", ""],
             ["  door gate (GX: init, suites, docs)", "", "", sec(gate), f"init {sec(pr.get('door_gate_init'))}, data docs {sec(pr.get('door_gate_flush'))}"],
             ["  load (rows, ledger, commit)", "", "", sec(load_rows), ""],
             ["task build_models (dbt build + docs)", sec(t.get("build_models")), pct(t.get("build_models"), total), "", ""],
