@@ -218,5 +218,6 @@ def test_missing_district_month_blocks_the_report(tmp_path):
     import openpyxl
 
     wb = openpyxl.load_workbook(home / "indicators.xlsx", read_only=True)
-    first = next(wb.worksheets[0].iter_rows(values_only=True))
-    assert any("CHƯA ĐẦY ĐỦ" in str(c) for c in first if c)
+    for ws in wb.worksheets:  # the banner sits under each sheet's title
+        top = [c for row in ws.iter_rows(min_row=1, max_row=4, values_only=True) for c in row if c]
+        assert any("CHƯA ĐẦY ĐỦ" in str(c) for c in top), ws.title
