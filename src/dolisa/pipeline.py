@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -148,22 +147,12 @@ def transform(p: Paths | None = None, *, docs: bool = False) -> dict:
     from dolisa import dbt
 
     p = (p or default_paths()).ensure()
-    res = dbt.build(warehouse=p.warehouse, target_path=p.dbt_target)
+    dbt.build(warehouse=p.warehouse, target_path=p.dbt_target)  # raises DbtError naming failed nodes
     out = {"dbt": "ok"}
     if docs:
         dbt.docs_generate(warehouse=p.warehouse, target_path=p.dbt_target)
         out["docs"] = str(p.dbt_target / "index.html")
-    _ = res
     return out
-
-
-@dataclass
-class StageSummary:
-    stage: str
-    detail: dict
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # ---------------------------------------------------------------------------

@@ -336,10 +336,7 @@ class LoaderGate:
                 row_reasons[row] = extra
                 log.warning("%s row %s: door gate found what the parser did not: %s", batch_name, row, extra)
 
-        path = self.result_path(batch_name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(r.result_json, ensure_ascii=False), encoding="utf-8")
-        self._run.append((batch_name, path))
+        path = self._store(batch_name, r.result_json)
         return GateVerdict(
             file_reasons=r.file_reasons, row_reasons=row_reasons, success=r.success,
             suite=r.result_json.get("suite_name", ""), n_expectations=r.n_expectations,
@@ -349,11 +346,15 @@ class LoaderGate:
     def files(self, period: str, frame: pd.DataFrame, batch_name: str) -> tuple[dict[int, list[str]], str]:
         """File-level verdict for one month's files; stores the result like the row batches."""
         reasons, result_json = validate_files(period, frame, batch_name=batch_name)
+        return reasons, str(self._store(batch_name, result_json))
+
+    def _store(self, batch_name: str, result_json: dict) -> Path:
+        """Keep a validation result as JSON and remember it for this run's Data Docs."""
         path = self.result_path(batch_name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result_json, ensure_ascii=False, default=str), encoding="utf-8")
         self._run.append((batch_name, path))
-        return reasons, str(path)
+        return path
 
     def flush(self, p=None) -> Path | None:
         """Build the Data Docs site (`paths.data_docs`) once for this run: pages for the

@@ -26,6 +26,9 @@ OUTLIER_FACTOR = _declared.OUTLIER_FACTOR
 OUTLIER_MIN_HISTORY = _declared.OUTLIER_MIN_HISTORY
 WAIVABLE = {r.name for r in _declared.RULES if r.waivable}
 PERSONAL_COLUMNS = ("full_name", "citizen_id", "borrower_citizen_id")
+# The version in force of each unit and month: the highest accepted one (the staging models' rule).
+IN_FORCE_SUBMISSIONS = """select submission_id, unit_code, period from meta.submissions where status = 'accepted'
+    qualify row_number() over (partition by unit_code, period order by version desc) = 1"""
 MART_SCHEMAS = ("marts", "reports")
 
 
@@ -186,10 +189,8 @@ def check_quarantine(con: duckdb.DuckDBPyConnection, report_period: str) -> list
     rows = con.execute(
         f"""
         select q.unit_code, q.period, count(*) from meta.quarantined_rows q
-        join meta.submissions s using (submission_id)
-        where q.period in {tuple(months)} and s.status = 'accepted'
-          and s.version = (select max(version) from meta.submissions s2
-                           where s2.unit_code = s.unit_code and s2.period = s.period and s2.status = 'accepted')
+        join ({IN_FORCE_SUBMISSIONS}) f using (submission_id)
+        where q.period in {tuple(months)}
         group by 1, 2 order by 1, 2
         """
     ).fetchall()
@@ -215,22 +216,18 @@ def check_outliers(con: duckdb.DuckDBPyConnection, report_period: str) -> list[F
     rows = con.execute(
         f"""
         with in_force as (
-            select submission_id from (
-                select submission_id, row_number() over (partition by unit_code, period order by version desc) as rn
-                from meta.submissions where status = 'accepted' and period >= '{first_hist}' and period <= '{months[-1]}'
-            ) where rn = 1
+            select submission_id from ({IN_FORCE_SUBMISSIONS})
+            where period >= '{first_hist}' and period <= '{months[-1]}'
         ),
         counts as ({" union all ".join(parts)}),
-        scored as (
-            select c.*, (select median(h.n) from counts h
-                         where h.dataset = c.dataset and h.unit_code = c.unit_code
-                           and h.period < c.period and h.period >= strftime(strptime(c.period, '%Y-%m') - interval 12 month, '%Y-%m')
-                        ) as med,
-                   (select count(*) from counts h
-                         where h.dataset = c.dataset and h.unit_code = c.unit_code
-                           and h.period < c.period and h.period >= strftime(strptime(c.period, '%Y-%m') - interval 12 month, '%Y-%m')
-                        ) as n_hist
-            from counts c where c.period in {tuple(months)}
+        scored as (  -- each month of the half against the same unit's previous 12 months
+            select c.dataset, c.unit_code, c.period, c.n, median(h.n) as med, count(h.n) as n_hist
+            from counts c
+            left join counts h
+                on h.dataset = c.dataset and h.unit_code = c.unit_code and h.period < c.period
+                and h.period >= strftime(strptime(c.period, '%Y-%m') - interval 12 month, '%Y-%m')
+            where c.period in {tuple(months)}
+            group by c.dataset, c.unit_code, c.period, c.n
         )
         select dataset, unit_code, period, n, med from scored
         where n_hist >= {OUTLIER_MIN_HISTORY} and med > 0 and n > {OUTLIER_FACTOR} * med
