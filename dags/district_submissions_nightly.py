@@ -48,6 +48,21 @@ def _conf() -> dict:
     return dict(getattr(dag_run, "conf", None) or {})
 
 
+def _configured_pseudonym_key() -> str | None:
+    """The pseudonym key configured in Airflow, if any (Variable or secrets backend).
+
+    The Variable's name holds "secret", so Airflow masks it; it is also registered with
+    the masker explicitly. None means: the package's own key store (created on first use).
+    """
+    from airflow.sdk import Variable
+    from airflow.sdk.log import mask_secret
+
+    key = Variable.get("dolisa_pseudonym_secret", default=None)
+    if key:
+        mask_secret(key)
+    return key or None
+
+
 def _run_date() -> dt.datetime:
     ctx = get_current_context()
     return ctx.get("logical_date") or ctx["data_interval_end"]
@@ -95,19 +110,12 @@ def district_submissions_nightly():
     def validate_and_load(plan: dict, landed: dict) -> dict:
         from dolisa import pipeline
 
-        return pipeline.load(plan["periods"])
+        return pipeline.load(plan["periods"], pseudonym_key=_configured_pseudonym_key())
 
     @task(pool=WRITER_POOL)
     def build_models(loaded: dict) -> dict:
-        from airflow.sdk import Variable
-
         from dolisa import pipeline
 
-        # The pseudonym key is a secret: the Airflow Variable `dolisa_pseudonym_key` (masked in
-        # logs) wins; else DOLISA_PSEUDONYM_KEY from the deployment's environment.
-        key = Variable.get("dolisa_pseudonym_key", default=None)
-        if key:
-            os.environ["DOLISA_PSEUDONYM_KEY"] = key
         return pipeline.transform(docs=True)
 
     @task(pool=WRITER_POOL)

@@ -107,7 +107,8 @@ def door_gate():
     return gate_for_loader()
 
 
-def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True) -> dict:
+def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True,
+         pseudonym_key: str | None = None) -> dict:
     from dolisa.load import load_landed, load_plan_targets
 
     p = (p or default_paths()).ensure()

@@ -1,4 +1,15 @@
-"""Where the pipeline writes: everything lives under DOLISA_HOME (contract §5)."""
+"""Where the pipeline writes: everything lives under DOLISA_HOME (contract §5).
+
+Two zones (docs/operations.md):
+
+- the **restricted zone** — everything under DOLISA_HOME except `published/` and
+  `reports/`: raw files, quarantine, the warehouse and its WAL, dbt artifacts and logs,
+  validation results, the secret store. Owner-only: directories 0700, files 0600.
+  `restricted()` sets the process umask to 077 so every file the process creates
+  (DuckDB, dbt, GX, Airflow's task log) is owner-only without configuration;
+- the **reader zone** — `published/` and `reports/`, for the reporting team:
+  directories 0755, files 0644 (`share()`).
+"""
 
 from __future__ import annotations
 
@@ -46,13 +57,56 @@ class Paths:
     def dbt_target(self) -> Path:
         return self.home / "dbt" / "target"
 
+    @property
+    def secrets(self) -> Path:  # the secret store (pseudonym key), owner-only
+        return self.home / "secrets"
+
+    @property
+    def lock_file(self) -> Path:  # the one-writer lock (dolisa.lock)
+        return self.home / "warehouse.lock"
+
     def report_dir(self, report_period: str) -> Path:
         return self.reports / report_period
 
     def ensure(self) -> "Paths":
-        for p in (self.raw, self.quarantine, self.warehouse.parent, self.reports, self.published):
+        """Create the zones: restricted folders owner-only, reader folders shared."""
+        restricted()
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o711)  # others may reach published/ and reports/, not list the home
+        for p in (self.raw, self.quarantine, self.warehouse.parent, self.secrets):
+            p.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(p, 0o700)
+        for p in (self.reports, self.published):
             p.mkdir(parents=True, exist_ok=True)
+            os.chmod(p, 0o755)
         return self
+
+
+RESTRICTED_UMASK = 0o077
+
+
+def restricted() -> None:
+    """Make every file and folder this process creates owner-only (umask 077)."""
+    os.umask(RESTRICTED_UMASK)
+
+
+def share(path: Path) -> None:
+    """Open a file or folder tree of the reader zone (published/, reports/) to the reporting team."""
+    path = Path(path)
+    if path.is_dir():
+        os.chmod(path, 0o755)
+        for root, dirs, files in os.walk(path):
+            for d in dirs:
+                os.chmod(os.path.join(root, d), 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+    elif path.exists():
+        os.chmod(path, 0o644)
+
+
+def lock_timeout_seconds() -> float:
+    """How long a second warehouse writer waits for the lock (DOLISA_LOCK_TIMEOUT, seconds)."""
+    return float(os.environ.get("DOLISA_LOCK_TIMEOUT", "900"))
 
 
 def paths(home: str | os.PathLike | None = None) -> Paths:
