@@ -135,7 +135,7 @@ def _wrap(owner: Any, attr: str, key: str | Callable[..., str]) -> None:
 def probe(out: Path, cli_args: list[str]) -> int:
     t_start = time.perf_counter()
     from dolisa import cli, dbt, extract, load, pipeline
-    from dolisa.quality import door_gate, report_gate
+    from dolisa.quality import report_gate
 
     _TIMES["import_dolisa"] = time.perf_counter() - t_start
     _wrap(extract.ExportApiClient, "list_submissions", "pull")
@@ -144,11 +144,6 @@ def probe(out: Path, cli_args: list[str]) -> int:
     _wrap(load, "read_file", lambda con, path, *a, **k: "read_xlsx" if str(path).lower().endswith(".xlsx") else "read_csv")
     _wrap(load, "stage_cells", "stage_cells")
     _wrap(load, "apply_rules", "parse_rules")
-    _wrap(pipeline, "door_gate", "door_gate_init")
-    _wrap(door_gate.LoaderGate, "__call__", "door_gate")
-    _wrap(door_gate.LoaderGate, "files", "door_gate")
-    _wrap(door_gate.LoaderGate, "flush", "door_gate_flush")
-    _wrap(load, "_add_row_reasons", "door_gate")
     _wrap(load, "_move_rows", "load_rows")
     _wrap(pipeline, "load", "load_total")
     _wrap(dbt, "run_dbt", lambda args, **k: f"dbt_{args[0]}")

@@ -15,38 +15,16 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 import duckdb
 
 from dolisa import contract
 from dolisa.extract import landed_versions
 from dolisa.faults import crash_point
-from dolisa.parse import FileRead, ParsedFile, apply_rules, batch_table_ddl, read_file, stage_cells
+from dolisa.parse import FileRead, apply_rules, batch_table_ddl, read_file, stage_cells
 
 log = logging.getLogger(__name__)
-
-
-class DoorGate(Protocol):
-    """The door gate (see dolisa.quality.door_gate.LoaderGate)."""
-
-    def files(self, period: str, frame, batch_name: str) -> tuple[dict[int, list[str]], str]:
-        """File-level verdict: {file_key: [reason, ...]} for rejected files, and the result's path."""
-
-    def __call__(self, con: duckdb.DuckDBPyConnection, parsed: ParsedFile, period: str,
-                 declared_rows: int, batch_name: str) -> "GateVerdict":
-        """Row-level verdict on a parsed batch (source_row = batch row)."""
-
-
-@dataclass
-class GateVerdict:
-    file_reasons: list[str] = field(default_factory=list)
-    row_reasons: dict[int, list[str]] = field(default_factory=dict)
-    success: bool = True
-    suite: str = ""
-    n_expectations: int = 0
-    n_failed: int = 0
-    result_path: str | None = None
 
 
 @dataclass
@@ -82,16 +60,15 @@ def load_period(
     period: str,
     versions: list[tuple[Path, dict]],
     *,
-    gate: DoorGate | None = None,
     quarantine_root: Path | None = None,
 ) -> list[VersionResult]:
     """Validate and load every given landed version of one month, in one transaction.
 
     1. read every file's cells (file-level facts: readable, header, record count);
-    2. file-level verdict (the GX `door__files` suite, or the parser's own when the
-       gate is off) -> a version with any file defect is rejected as a whole;
+    2. file-level verdict (the parser's own, `FileRead.defects`) -> a version with any
+       file defect is rejected as a whole;
     3. per dataset, all files of the month in one batch: typed values and row rules
-       in one SQL statement (dolisa.parse), then the GX row suite on the batch;
+       in one SQL statement (dolisa.parse), the one engine that decides quarantine;
     4. one transaction: every version's earlier rows out, its rows and ledger in.
     """
     files: list[_File] = []
@@ -125,21 +102,10 @@ def load_period(
     # -- 2. file level ---------------------------------------------------------------
     readable = [ff for ff in files if ff.read is not None]
     file_reasons: dict[int, list[str]] = {}
-    files_result = None
-    if gate is not None and readable:
-        import pandas as pd
-
-        frame = pd.DataFrame([{
-            "file_key": ff.key, "file_name": ff.read.file_name, "read_error": ff.read.read_error,
-            "missing_columns": ", ".join(ff.read.missing_columns) or None, "records": ff.read.records,
-            "declared_rows": ff.meta["rows_declared"],
-        } for ff in readable]).astype({"records": "Int64", "declared_rows": "Int64"})
-        file_reasons, files_result = gate.files(period, frame, batch_name=f"{period}/files")
-    else:
-        for ff in readable:
-            d = ff.read.defects(ff.meta["rows_declared"])
-            if d:
-                file_reasons[ff.key] = d
+    for ff in readable:
+        d = ff.read.defects(ff.meta["rows_declared"])
+        if d:
+            file_reasons[ff.key] = d
     for ff in readable:
         if ff.key in file_reasons:
             ff.meta["status"], ff.meta["reason"] = "rejected", "; ".join(file_reasons[ff.key])
@@ -153,7 +119,6 @@ def load_period(
         if ff.key not in file_reasons and version_defects[ff.version] and ff.read.cells_table:
             con.execute(f"drop table if exists {ff.read.cells_table}")
     batches: dict[str, str] = {}
-    verdicts: dict[str, GateVerdict] = {}
     for name in contract.datasets():
         members = [ff for ff in good if ff.meta["dataset"] == name]
         if not members:
@@ -165,17 +130,6 @@ def load_period(
         apply_rules(con, name, period, batch, parsed)
         con.execute(f"drop table if exists {batch}")
         batches[name] = parsed
-        if gate is not None:
-            con.execute(f"create or replace temp view gate_{name} as select * exclude (source_row), "
-                        f"batch_row as source_row from {parsed}")
-            n = con.execute(f"select count(*) from {parsed}").fetchall()[0][0]
-            pf = ParsedFile(name, f"{period}/{name}", f"gate_{name}", contract.dataset(name).column_names, n)
-            verdict = gate(con, pf, period, n, batch_name=f"{period}/{name}")
-            verdicts[name] = verdict
-            if verdict.file_reasons:  # cannot happen on a batch of checked files; never load on it
-                raise RuntimeError(f"{period}/{name}: door gate rejected a checked batch: {verdict.file_reasons}")
-            if verdict.row_reasons:
-                _add_row_reasons(con, parsed, verdict.row_reasons)
     counts: dict[int, tuple[int, int]] = {}
     for name, parsed in batches.items():
         for key, loaded, quarantined in con.execute(
@@ -215,16 +169,6 @@ def load_period(
                     if loaded + quarantined != ff.read.records:  # a broken invariant must stop the run
                         raise AssertionError(f"{sid}/{ff.meta['file_name']}: rows in {ff.read.records} "
                                              f"!= {loaded} loaded + {quarantined} quarantined")
-                    v = verdicts.get(name)
-                    if v is not None:
-                        n_bad = con.execute(
-                            f"select count(*) from {batches[name]} where file_key = ? and len(reasons) > 0",
-                            [ff.key]).fetchall()[0][0]
-                        con.execute("insert into meta.validations values (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [sid, name, v.suite, n_bad == 0, v.n_expectations, v.n_failed, v.result_path, now])
-            if files_result is not None:
-                con.execute("insert into meta.validations values (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [sid, "*files*", "door__files", status == "accepted", None, None, files_result, now])
             for ff in vfiles:
                 m = ff.meta
                 con.execute(
@@ -247,7 +191,6 @@ def load_period(
         raise
     finally:
         for parsed in batches.values():
-            con.execute(f"drop view if exists gate_{parsed.removeprefix('parsed_')}")
             con.execute(f"drop table if exists {parsed}")
         for ff in files:
             if ff.read is not None and ff.read.cells_table:
@@ -263,26 +206,6 @@ def load_period(
                 encoding="utf-8",
             )
     return results
-
-
-def _add_row_reasons(con: duckdb.DuckDBPyConnection, table: str, row_reasons: dict[int, list[str]]) -> None:
-    """Add the door gate's reasons to the rows of a parsed batch (keys are batch rows)."""
-    import pandas as pd
-
-    long = pd.DataFrame(
-        [(row, reason) for row, reasons in row_reasons.items() for reason in reasons],
-        columns=["batch_row", "reason"],
-    ).astype({"batch_row": "int64", "reason": "object"})
-    con.register("_gate_reasons", long)
-    try:
-        con.execute(f"""
-            update {table} t set reasons = list_concat(t.reasons, g.more)
-            from (select batch_row, list(cast(reason as varchar) order by reason) as more
-                  from _gate_reasons group by batch_row) g
-            where g.batch_row = t.batch_row
-        """)
-    finally:
-        con.unregister("_gate_reasons")
 
 
 def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_key: int, file_name: str,
@@ -310,7 +233,6 @@ def load_landed(
     *,
     periods: list[str] | None = None,
     only_new: bool = True,
-    gate: DoorGate | None = None,
     quarantine_root: Path | None = None,
     on_version: Callable[[VersionResult], None] | None = None,
 ) -> list[VersionResult]:
@@ -329,7 +251,7 @@ def load_landed(
         by_period.setdefault(manifest["period"], []).append((vdir, manifest))
     results = []
     for period in sorted(by_period):
-        for r in load_period(con, period, by_period[period], gate=gate, quarantine_root=quarantine_root):
+        for r in load_period(con, period, by_period[period], quarantine_root=quarantine_root):
             results.append(r)
             if on_version:
                 on_version(r)

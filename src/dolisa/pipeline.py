@@ -85,7 +85,7 @@ def extract(periods: list[str], hub: "Any", p: Paths | None = None, policy: "Any
 
 
 # ---------------------------------------------------------------------------
-# parse + door gate + load
+# parse + load (the vectorised SQL of dolisa.parse decides rejections and quarantine)
 # ---------------------------------------------------------------------------
 
 
@@ -96,28 +96,14 @@ def plan_targets_path() -> Path:
     return Path(str(resources.files("dolisa").joinpath("reference/plan_targets.csv")))
 
 
-def door_gate():
-    """The Great Expectations door gate, or None when disabled (DOLISA_DOOR_GATE=off)."""
-    if os.environ.get("DOLISA_DOOR_GATE", "on").lower() in ("off", "0", "false"):
-        return None
-    try:
-        from dolisa.quality.door_gate import gate_for_loader
-    except ImportError:  # pragma: no cover - the gate module ships with the package
-        return None
-    return gate_for_loader()
-
-
 def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True,
          pseudonym_key: str | None = None) -> dict:
     from dolisa.load import load_landed, load_plan_targets
 
     p = (p or default_paths()).ensure()
-    gate = door_gate()
     with warehouse.connect(p.warehouse) as con:
-        results = load_landed(con, p.raw, periods=periods, only_new=only_new, gate=gate, quarantine_root=p.quarantine)
+        results = load_landed(con, p.raw, periods=periods, only_new=only_new, quarantine_root=p.quarantine)
         n_targets = load_plan_targets(con, plan_targets_path())
-    if gate is not None and hasattr(gate, "flush"):
-        gate.flush(p)
     summary = {
         "versions": len(results),
         "accepted": sum(r.status == "accepted" for r in results),
