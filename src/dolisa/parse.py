@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from dolisa import contract
+from dolisa import contract, limits
 
 TRUE_WORDS = ("true", "1", "có")
 FALSE_WORDS = ("false", "0", "không")
@@ -67,24 +66,63 @@ def _in_list(values) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _check_utf8(data: bytes, file_name: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise FileDefect(f"{file_name}: not valid UTF-8 at byte offset {e.start}") from None
+def _check_utf8(path: Path, file_name: str, chunk_bytes: int | None = None) -> int:
+    """Check that a file is valid UTF-8, reading it in chunks (never whole); returns its size.
+
+    Raises FileDefect naming the file and the byte offset of the first invalid byte."""
+    import codecs
+
+    chunk_bytes = chunk_bytes or limits.current().csv_chunk_bytes
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    fed = 0
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(chunk_bytes)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                raise FileDefect(f"{file_name}: not valid UTF-8 at byte offset {fed - pending + e.start}") from None
+            if not chunk:
+                return fed
+            fed += len(chunk)
+
+
+_DUCKDB_LINE = re.compile(r"Line:\s*(\d+)")
+_DUCKDB_COLUMNS = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+
+
+def _csv_error_reason(file_name: str, message: str) -> str:
+    """A file-level reason from DuckDB's CSV error: the file, the defect and the line only.
+
+    DuckDB's text carries the offending record ("Original Line: ..."): it is never echoed."""
+    line = _DUCKDB_LINE.search(message)
+    where = f" at line {line.group(1)}" if line else ""
+    cols = _DUCKDB_COLUMNS.search(message)
+    if cols:
+        what = f"expected {cols.group(1)} fields, found {cols.group(2)}"
+    elif "unterminated quote" in message.lower():
+        what = "unterminated quoted value"
+    elif "quote" in message.lower():
+        what = "misplaced quote"
+    elif "unicode" in message.lower() or "utf-8" in message.lower():
+        what = "invalid UTF-8"
+    else:
+        what = "unreadable record"
+    return f"{file_name}: not a valid RFC 4180 CSV ({what}{where})"
 
 
 def _read_csv_cells(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str) -> list[str]:
-    data = path.read_bytes()
-    text = _check_utf8(data, file_name)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        header = next(csv.reader(io.StringIO(text)))
+    size = _check_utf8(path, file_name)
+    if size == 0:
+        raise FileDefect(f"{file_name}: empty file, no header row")
+    try:  # the header only; DuckDB reads the records from the file itself
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh))
     except StopIteration:
         raise FileDefect(f"{file_name}: empty file, no header row") from None
-    except csv.Error as e:
-        raise FileDefect(f"{file_name}: unreadable header ({e})") from None
+    except csv.Error:
+        raise FileDefect(f"{file_name}: unreadable header at line 1") from None
     ncols = len(header)
     cols = "{" + ", ".join(f"'c_{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     try:
@@ -98,9 +136,61 @@ def _read_csv_cells(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, 
             ) where source_row >= 1"""
         )
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0]
-        raise FileDefect(f"{file_name}: not a valid RFC 4180 CSV ({first[:200]})") from None
+        raise FileDefect(_csv_error_reason(file_name, str(e))) from None
     return header
+
+
+_XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def check_xlsx(path: Path, file_name: str) -> None:
+    """Check an XLSX before anything opens it: a zip within the bounds of `dolisa.limits`
+    (members, total uncompressed size, compression ratio) whose XML declares no DTD or
+    entity. Raises FileDefect (a file-level defect) otherwise."""
+    import zipfile
+
+    lim = limits.current()
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise FileDefect(f"{file_name}: unreadable XLSX (not a zip archive: {type(e).__name__})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > lim.xlsx_max_members:
+            raise FileDefect(f"{file_name}: XLSX has {len(infos)} zip members, more than the bound "
+                             f"{lim.xlsx_max_members} (DOLISA_XLSX_MAX_MEMBERS)")
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos)
+        if total > lim.xlsx_max_uncompressed:
+            raise FileDefect(f"{file_name}: XLSX expands to {total} bytes, more than the bound "
+                             f"{lim.xlsx_max_uncompressed} (DOLISA_XLSX_MAX_UNCOMPRESSED)")
+        for i in infos:
+            if i.file_size > 1 << 16 and i.file_size > lim.xlsx_max_ratio * max(i.compress_size, 1):
+                raise FileDefect(f"{file_name}: XLSX member #{infos.index(i) + 1} expands "
+                                 f"{i.file_size / max(i.compress_size, 1):.0f} times, more than the bound "
+                                 f"{lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")
+        if total > 1 << 16 and total > lim.xlsx_max_ratio * max(packed, 1):
+            raise FileDefect(f"{file_name}: XLSX expands {total / max(packed, 1):.0f} times, more than the bound "
+                             f"{lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")
+        for i in infos:  # sizes are bounded now: scan the XML for DTDs / entities (XXE, billion laughs)
+            if not i.filename.lower().endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with zf.open(i) as fh:
+                    tail = b""
+                    read = 0
+                    while chunk := fh.read(1 << 16):
+                        read += len(chunk)
+                        if read > i.file_size:  # the header lied about the size
+                            raise FileDefect(f"{file_name}: XLSX member #{infos.index(i) + 1} is larger than declared")
+                        block = (tail + chunk).upper()
+                        if any(d in block for d in _XML_DECLARATIONS):
+                            raise FileDefect(f"{file_name}: XLSX XML declares a DTD or entity (refused)")
+                        tail = chunk[-16:]
+            except FileDefect:
+                raise
+            except Exception as e:  # zipfile.BadZipFile (CRC), zlib.error, NotImplementedError (method)...
+                raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__})") from None
 
 
 def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
@@ -127,15 +217,36 @@ def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
     return text
 
 
+_XLSX_BATCH_ROWS = 50_000
+
+
+def _append_cells(con: duckdb.DuckDBPyConnection, table: str, names: list[str], out: list[tuple]) -> None:
+    if not out:
+        return
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(out, columns=names)
+    frame = frame.astype({"source_row": "int64", **{n: "object" for n in names[1:]}})
+    con.register("_xlsx_cells", frame)
+    try:
+        cast = ", ".join(f"cast({n} as varchar)" for n in names[1:])
+        con.execute(f"insert into {table} select source_row::bigint, {cast} from _xlsx_cells")
+    finally:
+        con.unregister("_xlsx_cells")
+
+
 def _read_xlsx_cells(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str, ds: contract.Dataset
 ) -> list[str]:
+    check_xlsx(path, file_name)  # bounds and DTDs before any XML parser sees the file
     import openpyxl  # heavy-ish import only when an XLSX arrives
 
+    if not openpyxl.DEFUSEDXML:  # OPENPYXL_DEFUSEDXML=False: refuse rather than parse unprotected
+        raise FileDefect(f"{file_name}: XLSX not read: openpyxl runs without defusedxml")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException...
-        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}: {e})") from None
+    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException... (text may hold cells)
+        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__})") from None
     try:
         ws = wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
@@ -149,6 +260,9 @@ def _read_xlsx_cells(
             n = normalise_header(h)
             types.append(ds.column(n).type if n in ds.column_names else None)
         ncols = len(header)
+        names = ["source_row"] + [f"c_{i}" for i in range(ncols)]
+        con.execute(f"create or replace temp table {table} (source_row bigint, "
+                    + ", ".join(f"{n} varchar" for n in names[1:]) + ")")
         out: list[tuple] = []
         source_row = 0
         for r in rows:
@@ -158,23 +272,17 @@ def _read_xlsx_cells(
             source_row += 1
             cells += [None] * (ncols - len(cells))
             out.append((source_row, *cells))
+            if len(out) >= _XLSX_BATCH_ROWS:  # never the whole sheet in Python memory
+                _append_cells(con, table, names, out)
+                out = []
+        _append_cells(con, table, names, out)
     except FileDefect:
         raise
     except Exception as e:
-        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}: {e})") from None
+        where = f" at row {source_row + 2}" if "source_row" in locals() else ""
+        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}{where})") from None
     finally:
         wb.close()
-    import pandas as pd
-
-    names = ["source_row"] + [f"c_{i}" for i in range(ncols)]
-    frame = pd.DataFrame.from_records(out, columns=names)
-    frame = frame.astype({"source_row": "int64", **{n: "object" for n in names[1:]}})
-    con.register("_xlsx_cells", frame)
-    try:
-        cast = ", ".join(f"cast({n} as varchar) as {n}" for n in names[1:])
-        con.execute(f"create or replace temp table {table} as select source_row::bigint as source_row, {cast} from _xlsx_cells")
-    finally:
-        con.unregister("_xlsx_cells")
     return header
 
 
@@ -222,6 +330,11 @@ TYPE_WORDS = {
 def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
     """(rule name, SQL condition that is TRUE when the row breaks it, reason SQL) for every rule.
 
+    A reason names the column and the rule, never the cell's value: a shifted column can
+    put a name or a citizen id in any cell, and reasons travel outside the restricted
+    zone (marts, report files, Data Docs, task logs). The value itself stays in
+    `meta.quarantined_rows.record`, in the restricted zone.
+
     Conditions are over the cleaned text `s_<col>` and the typed value `v_<col>`.
     The same list documents the rules (docs/contract.md is generated from it).
     """
@@ -251,7 +364,7 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             rules.append((
                 f"{c.name}:in_set",
                 f"{s} is not null and {v} is null",
-                f"{_q(c.name + ': unknown ' + what + ' ')} || '''' || {s} || ''''",
+                _q(f"{c.name}: unknown {what}"),
             ))
         elif c.type == "citizen_id":
             rules.append((
@@ -263,7 +376,7 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             rules.append((
                 f"{c.name}:parse",
                 f"{s} is not null and {v} is null",
-                f"{_q(c.name + ': cannot read ')} || '''' || {s} || '''' || {_q(' as ' + TYPE_WORDS[c.type])}",
+                _q(f"{c.name}: cannot be read as {TYPE_WORDS[c.type]}"),
             ))
         if c.type == "integer" and (c.min is not None or c.max is not None):
             conds, words = [], []
@@ -276,13 +389,13 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             rules.append((
                 f"{c.name}:range",
                 f"{v} is not null and ({' or '.join(conds)})",
-                f"{_q(c.name + ': out of range (must be ' + ' and '.join(words) + '): ')} || {v}::varchar",
+                _q(f"{c.name}: out of range (must be {' and '.join(words)})"),
             ))
         if c.event_date:
             rules.append((
                 f"{c.name}:in_month",
                 f"{v} is not null and ({v} < date {_q(first.isoformat())} or {v} > date {_q(last.isoformat())})",
-                f"{_q(c.name + ': ')} || {v}::varchar || {_q(' is outside the submission month ' + period)}",
+                _q(f"{c.name}: date outside the submission month {period}"),
             ))
         if c.max_age_years:
             rules.append((
@@ -350,7 +463,7 @@ select
         c.rule_reasons,
         case
             when b.n_variants > 1 then
-                [{_q(ds.record_id + ': record id ')} || b.rid || ' repeated with different values (rows ' || b.rows_list || ')']
+                [{_q(ds.record_id + ': record id repeated with different values (rows ')} || b.rows_list || ')']
             when b.n_rows > 1 and c.source_row <> f.first_row then
                 ['identical duplicate of row ' || f.first_row || ' (counted once)']
             else []::varchar[]
@@ -473,14 +586,17 @@ def describe_rules(ds: contract.Dataset, period: str = "2021-06") -> list[str]:
     return [name for name, _, _ in row_rules(ds, period)]
 
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}")
 
 
-def safe_file_name(name: str) -> bool:
-    """A hub file name is data, not a path: only a plain name may be written."""
-    return bool(_SAFE_NAME.match(name)) and ".." not in name and name not in (".", "..")
+def safe_file_name(name: object) -> bool:
+    """A hub file name (or submission id) is data, not a path: only a plain name may be written.
+
+    Whole-string match (`re.match` with `$` would accept a trailing newline): letters,
+    digits, `_`, `.`, `-`, starting with a letter or digit; no control character, no `..`."""
+    return isinstance(name, str) and _SAFE_NAME.fullmatch(name) is not None and ".." not in name
 
 
 __all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "batch_table_ddl", "parse_file", "read_file",
-           "row_rules", "safe_file_name", "stage_cells", "normalise_header"]
+           "row_rules", "check_xlsx", "safe_file_name", "stage_cells", "normalise_header"]
 

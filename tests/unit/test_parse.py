@@ -157,24 +157,41 @@ def test_ragged_csv_rejects(con, tmp_path):
 @pytest.mark.parametrize(
     "line,reason",
     [
-        ("P1,012345678901,An,M,1990-02-01,2021-06-03,MARS,,", "destination: unknown code 'MARS'"),
-        ("P1,012345678901,An,M,1990-02-30,2021-06-03,DOMESTIC,,", "birth_date: cannot read '1990-02-30' as a date"),
-        ("P1,012345678901,An,M,1990-02-01,2021-07-01,DOMESTIC,,", "placed_on: 2021-07-01 is outside the submission month 2021-06"),
+        ("P1,012345678901,An,M,1990-02-01,2021-06-03,MARS,,", "destination: unknown code"),
+        ("P1,012345678901,An,M,1990-02-30,2021-06-03,DOMESTIC,,", "birth_date: cannot be read as a date"),
+        ("P1,012345678901,An,M,1990-02-01,2021-07-01,DOMESTIC,,", "placed_on: date outside the submission month 2021-06"),
         ("P1,012345678901,,M,1990-02-01,2021-06-03,DOMESTIC,,", "full_name: required cell empty"),
         ("P1,01234567890,An,M,1990-02-01,2021-06-03,DOMESTIC,,", "citizen_id: malformed citizen id"),
         ("P1,0123456789AB,An,M,1990-02-01,2021-06-03,DOMESTIC,,", "citizen_id: malformed citizen id"),
-        ("P1,012345678901,An,X,1990-02-01,2021-06-03,DOMESTIC,,", "sex: cannot read 'X' as a sex"),
+        ("P1,012345678901,An,X,1990-02-01,2021-06-03,DOMESTIC,,", "sex: cannot be read as a sex"),
         ("P1,012345678901,An,M,1990-02-01,2021-06-03,ABROAD,,", "country_code: required when destination = ABROAD"),
         ("P1,012345678901,An,M,1990-02-01,2021-06-03,DOMESTIC,,JP", "country_code: must be empty unless destination = ABROAD"),
-        ("P1,012345678901,An,M,1990-02-01,2021-06-03,ABROAD,,XX", "country_code: unknown country code 'XX'"),
+        ("P1,012345678901,An,M,1990-02-01,2021-06-03,ABROAD,,XX", "country_code: unknown country code"),
     ],
 )
 def test_row_defects_quarantine_with_reason(con, tmp_path, line, reason):
     pf = parse_jp(con, tmp_path, [line, GOOD_JP.replace("P1", "P2")], declared_rows=2)
     got = reasons(con)
     assert any(reason in r for r in got[0]), got[0]
+    # a reason names the column and the rule, never the cell's value
+    for cell in line.split(","):
+        if len(cell.strip()) >= 2 and cell not in ("P1", "DOMESTIC", "ABROAD"):  # code words may be named
+            assert all(cell not in r for r in got[0]), (cell, got[0])
     assert got[1] == []  # the other row loads
     assert pf.rows_in == 2
+
+
+SHIFTED = "P1,An,012345678901,Nguyễn Văn An,1990-02-01,2021-06-03,012345678901,,Trần Thị Bình"
+
+
+def test_shifted_columns_leave_no_personal_value_in_reasons(con, tmp_path):
+    """Names and ids pushed into code, sex and date columns: quarantined, and no reason echoes them."""
+    parse_jp(con, tmp_path, [SHIFTED, GOOD_JP.replace("P1", "P2")], declared_rows=2)
+    got = reasons(con)
+    assert got[0] and got[1] == []
+    joined = "; ".join(got[0])
+    for value in ("Nguyễn Văn An", "Trần Thị Bình", "012345678901", "An"):
+        assert value not in joined, joined
 
 
 @pytest.mark.parametrize("months,ok", [("0", False), ("12", True), ("13", False), ("1", True), ("-3", False)])
@@ -230,7 +247,7 @@ def test_identical_duplicates_count_once_and_conflicts_all_quarantined(con, tmp_
     got = reasons(con)
     assert got[0] == []
     assert got[1] == ["identical duplicate of row 1 (counted once)"]  # same parsed values
-    assert all("record id P9 repeated with different values (rows 3, 4)" in r[0] for r in got[2:])
+    assert all("placement_id: record id repeated with different values (rows 3, 4)" in r[0] for r in got[2:])
     assert pf.rows_in == 4
 
 
@@ -245,6 +262,131 @@ def test_every_contract_column_has_its_rules():
 
 
 @pytest.mark.parametrize("name,ok", [("job_placements.csv", True), ("../../evil.csv", False), ("a/b.csv", False),
-                                     ("..", False), (".hidden", False), ("x\\y.csv", False), ("", False)])
+                                     ("..", False), (".hidden", False), ("x\\y.csv", False), ("", False),
+                                     ("job_placements.csv\n", False), ("job\nplacements.csv", False),
+                                     ("job_placements.csv\r", False), ("job\tplacements.csv", False),
+                                     ("job\x00.csv", False), ("040-2021-06-v1\n", False), (None, False)])
 def test_safe_file_names(name, ok):
     assert safe_file_name(name) is ok
+
+
+# --- hostile files are bounded (issue 10, point 5) ------------------------------------
+
+
+@pytest.mark.parametrize("chunk", ["4", "7", "61", "1048576"])
+def test_utf8_offset_is_exact_whatever_the_chunk(con, tmp_path, monkeypatch, chunk):
+    monkeypatch.setenv("DOLISA_CSV_CHUNK_BYTES", chunk)
+    data = (JP_HEADER + "\n" + GOOD_JP + "\n" + GOOD_JP.replace("P1", "P2") + "\n").encode("utf-8")
+    # a valid 3-byte character split over any chunk boundary passes; the first bad byte is named
+    p = write(tmp_path, "job_placements.csv", data=data)
+    parse_file(con, p, "job_placements", "2021-06", declared_rows=2)
+    at = len(data) - 20
+    p = write(tmp_path, "job_placements.csv", data=data[:at] + b"\xe1\xbb" + data[at:])  # truncated 3-byte char
+    with pytest.raises(FileDefect, match=rf"job_placements\.csv: not valid UTF-8 at byte offset {at}$"):
+        parse_file(con, p, "job_placements", "2021-06")
+    p = write(tmp_path, "job_placements.csv", data=data + b"\xc3")  # cut at the very end
+    with pytest.raises(FileDefect, match=rf"at byte offset {len(data)}$"):
+        parse_file(con, p, "job_placements", "2021-06")
+
+
+def test_large_csv_is_not_held_in_python_memory(con, tmp_path):
+    import tracemalloc
+
+    from dolisa.parse import read_file
+
+    line = (GOOD_JP + "\n").encode("utf-8")
+    n = 40 * (1 << 20) // len(line)  # ~40 MB
+    p = tmp_path / "job_placements.csv"
+    with open(p, "wb") as fh:
+        fh.write((JP_HEADER + "\n").encode())
+        for _ in range(n // 1000):
+            fh.write(line * 1000)
+    tracemalloc.start()
+    try:
+        fr = read_file(con, p, "job_placements", table="big")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fr.read_error is None and fr.records == n // 1000 * 1000
+    assert peak < 8 * (1 << 20), f"peak Python memory {peak / (1 << 20):.1f} MiB reading a 40 MB CSV"
+
+
+def test_csv_defect_reason_never_echoes_the_record(con, tmp_path):
+    shifted = "P7,012345678999,Nguyễn Văn Bí Mật,M,1990-02-01,2021-06-03,DOMESTIC,,,extra"
+    with pytest.raises(FileDefect) as e:
+        parse_jp(con, tmp_path, [GOOD_JP, shifted])
+    msg = str(e.value)
+    assert "job_placements.csv" in msg and "line 3" in msg and "expected 9 fields, found 10" in msg
+    assert "Bí Mật" not in msg and "012345678999" not in msg and "P7" not in msg
+    with pytest.raises(FileDefect) as e:
+        parse_jp(con, tmp_path, [GOOD_JP, '"Nguyễn Văn Bí Mật,012345678999'])
+    assert "unterminated" in str(e.value) and "Bí Mật" not in str(e.value)
+
+
+def _workbook(tmp_path, name="job_placements.xlsx", rows=None):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(JP_HEADER.split(","))
+    for r in rows or [GOOD_JP.split(",")]:
+        ws.append(r)
+    p = tmp_path / name
+    wb.save(p)
+    return p
+
+
+def _rezip(src, dst, extra=None, replace=None):
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for i in zin.infolist():
+            data = (replace or {}).get(i.filename, zin.read(i))
+            zout.writestr(i.filename, data)
+        for n, data in (extra or {}).items():
+            zout.writestr(n, data)
+    return dst
+
+
+def test_xlsx_bomb_is_rejected_before_it_is_opened(con, tmp_path, monkeypatch):
+    good = _workbook(tmp_path)
+    pf = parse_file(con, good, "job_placements", "2021-06", declared_rows=1)
+    assert pf.rows_in == 1
+    opened = []
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: opened.append(a) or 1 / 0)
+    # one member that expands ~1000x (64 MB of spaces in a few dozen KB)
+    (tmp_path / "bomb").mkdir()
+    bomb = _rezip(good, tmp_path / "bomb" / "job_placements.xlsx", extra={"xl/media/padding.xml": b" " * (64 << 20)})
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(FileDefect, match=r"job_placements\.xlsx: XLSX member #\d+ expands \d+ times.*DOLISA_XLSX_MAX_RATIO"):
+        parse_file(con, bomb, "job_placements", "2021-06")
+    # total uncompressed size and member count, each a setting
+    monkeypatch.setenv("DOLISA_XLSX_MAX_RATIO", "100000")
+    monkeypatch.setenv("DOLISA_XLSX_MAX_UNCOMPRESSED", str(32 << 20))
+    with pytest.raises(FileDefect, match=r"expands to \d+ bytes.*DOLISA_XLSX_MAX_UNCOMPRESSED"):
+        parse_file(con, bomb, "job_placements", "2021-06")
+    monkeypatch.setenv("DOLISA_XLSX_MAX_MEMBERS", "3")
+    with pytest.raises(FileDefect, match=r"zip members.*DOLISA_XLSX_MAX_MEMBERS"):
+        parse_file(con, good, "job_placements", "2021-06")
+    assert opened == []  # never reached the XML parser
+
+
+def test_xlsx_with_entity_declarations_is_refused(con, tmp_path):
+    import zipfile
+
+    good = _workbook(tmp_path)
+    with zipfile.ZipFile(good) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
+                         for i in range(1, 10))
+              + b"]>" + sheet.split(b"?>", 1)[-1].replace(b"<v>", b"<v>&lol9;", 1))
+    (tmp_path / "x").mkdir()
+    bad = _rezip(good, tmp_path / "x" / "job_placements.xlsx", replace={"xl/worksheets/sheet1.xml": laughs})
+    with pytest.raises(FileDefect, match=r"job_placements\.xlsx: XLSX XML declares a DTD or entity"):
+        parse_file(con, bad, "job_placements", "2021-06")
+
+
+def test_xlsx_defect_reason_has_no_exception_text(con, tmp_path):
+    p = write(tmp_path, "job_placements.xlsx", data=b"PK\x03\x04 Nguyen Van An 012345678901")
+    with pytest.raises(FileDefect) as e:
+        parse_file(con, p, "job_placements", "2021-06")
+    assert "unreadable XLSX" in str(e.value) and "Nguyen" not in str(e.value)
