@@ -9,13 +9,57 @@
         on raw_rows.submission_id = in_force.submission_id
 {%- endmacro %}
 
+{#- THE definition of the version in force (contract §2 "Versions", §6 "As of a date").
+    For each (unit_code, period): the highest version that COUNTS, where a version
+    counts when meta.submissions.status = 'accepted' and, when the var `as_of`
+    (YYYY-MM-DD) is set, it was submitted before 00:00 of the day after `as_of` in
+    Asia/Ho_Chi_Minh. Without `as_of` every accepted version counts (the current report).
+    The var `in_force_overrides` (a list of {unit_code, period, version}; version null
+    = no version) replaces the version in force of the listed unit-months: the
+    re-issue's one-at-a-time scenarios (src/dolisa/reissue.py) move one source
+    unit-month to its current version and build the same rpt_ models.
+    Returns submission_id, unit_code, period, version. -#}
 {% macro in_force_submissions() -%}
-    select submission_id
+    {%- set overrides = var('in_force_overrides', []) or [] -%}
+    select submission_id, unit_code, period, version
+    from (
+        select submission_id, unit_code, period, version
+        from {{ source('meta', 'submissions') }}
+        where status = 'accepted' and {{ counts_as_of('submitted_at') }}
+        qualify row_number() over (
+            partition by unit_code, period order by version desc
+        ) = 1
+    ) as counted
+    {%- if overrides %}
+    where (unit_code, period) not in (
+        {%- for o in overrides %}
+        ('{{ o["unit_code"] }}', '{{ o["period"] }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+    union all
+    select submission_id, unit_code, period, version
     from {{ source('meta', 'submissions') }}
-    where status = 'accepted'
-    qualify row_number() over (
-        partition by unit_code, period order by version desc
-    ) = 1
+    where status = 'accepted' and (unit_code, period, version) in (
+        {%- for o in overrides if o["version"] is not none %}
+        ('{{ o["unit_code"] }}', '{{ o["period"] }}', {{ o["version"] | int }}),
+        {%- endfor %}
+        (null, null, null)
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The as-of cut-off (contract §6): a version exists as of `as_of` when it was
+    submitted before 00:00 of the next day in Asia/Ho_Chi_Minh (UTC+7). True for
+    every version when the var `as_of` is not set. -#}
+{% macro counts_as_of(submitted_at_expr) -%}
+    {%- set as_of = var('as_of', none) -%}
+    {%- if as_of -%}
+        {%- set day = modules.datetime.date.fromisoformat(as_of | string) -%}
+        {%- set next_day = day + modules.datetime.timedelta(days=1) -%}
+        ({{ submitted_at_expr }} < cast('{{ next_day.isoformat() }} 00:00:00+07:00' as timestamptz))
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Half-year label of a date: 2021-03-15 -> '2021-H1'. -#}

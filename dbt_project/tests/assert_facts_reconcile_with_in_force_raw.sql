@@ -1,5 +1,5 @@
 -- Row counts reconcile: raw rows of the in-force version of every unit-month
--- (highest accepted version) = rows of the fact. Returns the datasets that differ.
+-- (macros/district_export.sql in_force_submissions(), also as of a date) = rows of the fact. Returns the datasets that differ.
 {% set pairs = [
     ('vocational_enrolments', 'fct_vocational_enrolments'),
     ('job_placements', 'fct_job_placements'),
@@ -17,10 +17,7 @@ with
 
 in_force as (
 
-    select submission_id
-    from {{ source('meta', 'submissions') }}
-    where status = 'accepted'
-    qualify row_number() over (partition by unit_code, period order by version desc) = 1
+    {{ in_force_submissions() }}
 
 ),
 

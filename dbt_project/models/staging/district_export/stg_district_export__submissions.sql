@@ -1,3 +1,9 @@
+-- Grain: one row per submission version of the ledger (meta.submissions).
+-- is_in_force comes from the one definition of the version in force,
+-- macros/district_export.sql in_force_submissions(). With the var `as_of` the
+-- ledger is seen as it stood at the end of that day (Asia/Ho_Chi_Minh): versions
+-- submitted later are left out (contract §6), except a version the var
+-- `in_force_overrides` puts in force (a re-issue scenario).
 with
 
 submissions as (
@@ -6,30 +12,34 @@ submissions as (
 
 ),
 
+in_force as (
+
+    {{ in_force_submissions() }}
+
+),
+
 ranked as (
 
     select
-        submission_id,
-        unit_code,
-        period,
-        cast(period || '-01' as date) as month_start_on,
-        version,
-        submitted_at,
-        landed_at,
-        status as submission_status,
-        reason as rejection_reason,
-        is_late as is_late_at_landing,
-        n_files,
-        status = 'accepted' as is_accepted,
-        case
-            when status = 'accepted'
-                then row_number() over (
-                        partition by unit_code, period, status = 'accepted'
-                        order by version desc
-                    ) = 1
-            else false
-        end as is_in_force
+        submissions.submission_id,
+        submissions.unit_code,
+        submissions.period,
+        cast(submissions.period || '-01' as date) as month_start_on,
+        submissions.version,
+        submissions.submitted_at,
+        submissions.landed_at,
+        submissions.loaded_at,
+        submissions.status as submission_status,
+        submissions.reason as rejection_reason,
+        submissions.is_late as is_late_at_landing,
+        submissions.n_files,
+        submissions.status = 'accepted' as is_accepted,
+        in_force.submission_id is not null as is_in_force
     from submissions
+    left join in_force on submissions.submission_id = in_force.submission_id
+    where
+        {{ counts_as_of('submissions.submitted_at') }}
+        or in_force.submission_id is not null
 
 )
 
