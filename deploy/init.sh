@@ -7,17 +7,23 @@ set -euo pipefail
 
 fail() { echo "airflow-init: $*" >&2; exit 1; }
 for v in POSTGRES_PASSWORD REDIS_PASSWORD AIRFLOW__CORE__FERNET_KEY AIRFLOW__API_AUTH__JWT_SECRET \
-         AIRFLOW__API__SECRET_KEY AIRFLOW_ADMIN_PASSWORD DOLISA_PSEUDONYM_KEY AIRFLOW_CONN_DISTRICT_EXPORT_API; do
+         AIRFLOW__API__SECRET_KEY AIRFLOW_ADMIN_PASSWORD AIRFLOW_CONN_DISTRICT_EXPORT_API; do
   val="${!v:-}"
   [ -n "$val" ] || fail "$v is not set (copy .env.example to .env and fill it in)"
   case "$val" in *CHANGE_ME*) fail "$v still has the placeholder of .env.example" ;; esac
 done
-[ "${#DOLISA_PSEUDONYM_KEY}" -ge 16 ] || fail "DOLISA_PSEUDONYM_KEY must be at least 16 characters"
+# The pseudonym key is optional: unset, the pipeline creates one in $DOLISA_HOME/secrets (0600).
+if [ -n "${DOLISA_PSEUDONYM_KEY:-}" ]; then
+  case "$DOLISA_PSEUDONYM_KEY" in *CHANGE_ME*) fail "DOLISA_PSEUDONYM_KEY still has the placeholder of .env.example" ;; esac
+  [ "${#DOLISA_PSEUDONYM_KEY}" -ge 16 ] || fail "DOLISA_PSEUDONYM_KEY must be at least 16 characters"
+fi
 python -c 'import os; from cryptography.fernet import Fernet; Fernet(os.environ["AIRFLOW__CORE__FERNET_KEY"].encode())' \
   || fail "AIRFLOW__CORE__FERNET_KEY is not a Fernet key (see .env.example for how to make one)"
 
 echo "airflow-init: DOLISA_HOME=$DOLISA_HOME"
-mkdir -p "$DOLISA_HOME"/{raw,quarantine,warehouse,published,reports,logs}
+umask 077
+mkdir -p "$DOLISA_HOME"/{raw,quarantine,warehouse,secrets,logs} "$DOLISA_HOME"/{published,reports}
+chmod 700 "$DOLISA_HOME"/{raw,quarantine,warehouse,secrets,logs}; chmod 755 "$DOLISA_HOME"/{published,reports}
 touch "$DOLISA_HOME/.write-test" && rm "$DOLISA_HOME/.write-test" || fail "$DOLISA_HOME is not writable by uid $(id -u)"
 
 echo "airflow-init: airflow db migrate"

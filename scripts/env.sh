@@ -14,5 +14,10 @@ export AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE=False
 export NO_PROXY="127.0.0.1,localhost"
 export no_proxy="$NO_PROXY"
 export PYTHONUNBUFFERED=1
-# dev-only pseudonym key; production sets DOLISA_PSEUDONYM_KEY from a secret (see docs/operations.md)
-export DOLISA_PSEUDONYM_KEY="${DOLISA_PSEUDONYM_KEY:-dev-only-not-a-secret}"
+# Restricted zone by default: everything the scripts, Airflow and the pipeline create is
+# owner-only (the pipeline also sets this itself); task log folders and files too.
+umask 077
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS="${AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS:-0o700}"
+export AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS="${AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS:-0o600}"
+# No pseudonym key is set here: with none configured the pipeline creates a random one in
+# $DOLISA_HOME/secrets/pseudonym.key (0600) on first use (docs/operations.md, "Pseudonym key").

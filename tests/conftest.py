@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
-os.environ.setdefault("DOLISA_PSEUDONYM_KEY", "test-key-not-a-secret")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 

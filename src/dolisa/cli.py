@@ -5,7 +5,9 @@
     dolisa transform [--docs]                      # dbt build (+ docs generate)
     dolisa report 2021-H1 [--allow-incomplete]     # report gate + report files
     dolisa run --periods ... [--report-period ...] # all of the above, in order
-    dolisa rebuild                                 # warehouse from the raw zone alone
+    dolisa transform --full-refresh                # every model rebuilt from the ledger
+    dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
+    dolisa rotate-key                              # new pseudonym key; every pseudonym re-keyed
     dolisa publish                                 # read-only snapshot of the marts
     dolisa hub generate|serve ...                  # the demo export hub
 """
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     lo.add_argument("--reload", action="store_true", help="reload versions already in the ledger")
     t = sub.add_parser("transform", help="dbt build")
     t.add_argument("--docs", action="store_true")
+    t.add_argument("--full-refresh", action="store_true",
+                   help="rebuild every model from the ledger (what an incremental build always equals)")
     r = sub.add_parser("report", help="report gate + report files for a half-year")
     r.add_argument("report_period")
     r.add_argument("--allow-incomplete", action="store_true")
@@ -59,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--periods", required=True)
     run.add_argument("--report-period")
     run.add_argument("--allow-incomplete", action="store_true")
-    sub.add_parser("rebuild", help="rebuild the warehouse from the raw zone")
+    sub.add_parser("rebuild", help="rebuild the warehouse from the raw zone, beside the live one, then swap it in")
+    sub.add_parser("rotate-key", help="re-key every citizen-id pseudonym and rebuild the models that hold one")
     sub.add_parser("publish", help="publish the read-only snapshot of the marts")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "load":
         out = pipeline.load(_periods(args.periods), only_new=not args.reload)
     elif args.cmd == "transform":
-        out = pipeline.transform(docs=args.docs)
+        out = pipeline.transform(docs=args.docs, full_refresh=args.full_refresh)
     elif args.cmd == "report":
         out = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
     elif args.cmd == "run":
@@ -91,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.report_period:
             out["report"] = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
     elif args.cmd == "rebuild":
-        out = {"load": pipeline.rebuild_from_raw(), "transform": pipeline.transform(), "publish": pipeline.publish()}
+        out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish()}
+    elif args.cmd == "rotate-key":
+        out = pipeline.rotate_key()
     elif args.cmd == "publish":
         out = pipeline.publish()
     else:  # pragma: no cover

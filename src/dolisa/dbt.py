@@ -11,9 +11,9 @@
   or DOLISA_DBT_PROJECT_DIR when set.
 - dbt's target and log directories go to `target_path` and `target_path/../logs`
   (inside DOLISA_HOME), so the repository stays clean.
-- The pseudonymisation key (dbt var `pseudonym_key`, keyed sha256 of citizen ids)
-  comes from DOLISA_PSEUDONYM_KEY. When it is not set and DOLISA_ENV=dev, a
-  clearly named development key is used; otherwise the call fails.
+- No secret is passed to dbt: pseudonyms are computed by the loader
+  (`dolisa.pseudonym`), so dbt's vars, compiled SQL, manifest, run_results and logs
+  never hold the key.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-PSEUDONYM_KEY_ENV = "DOLISA_PSEUDONYM_KEY"
-DEV_PSEUDONYM_KEY = "dev-only-insecure-pseudonym-key-do-not-use-in-production"
 PROJECT_DIR_ENV = "DOLISA_DBT_PROJECT_DIR"
 
 _LOCK = threading.Lock()  # dbtRunner and os.environ are process-wide
@@ -48,21 +46,6 @@ def project_dir() -> Path:
     if not (path / "dbt_project.yml").is_file():
         raise DbtError(f"no dbt_project.yml in {path} (set {PROJECT_DIR_ENV})")
     return path.resolve()
-
-
-def pseudonym_key() -> str:
-    """The pseudonymisation key: DOLISA_PSEUDONYM_KEY, or a dev key when DOLISA_ENV=dev."""
-    key = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
-    if key:
-        if len(key) < 16:
-            raise DbtError(f"{PSEUDONYM_KEY_ENV} must be at least 16 characters")
-        return key
-    if os.environ.get("DOLISA_ENV", "").lower() == "dev":
-        return DEV_PSEUDONYM_KEY
-    raise DbtError(
-        f"{PSEUDONYM_KEY_ENV} is not set: it is the secret key of the citizen-id pseudonyms "
-        "(set it, e.g. from an Airflow Variable; or DOLISA_ENV=dev for a development key)"
-    )
 
 
 @contextmanager
@@ -112,15 +95,16 @@ def run_dbt(
     log_path.mkdir(parents=True, exist_ok=True)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     pdir = project_dir()
-    all_vars = {"pseudonym_key": pseudonym_key(), **(vars or {})}
+    all_vars = dict(vars or {})
     cli = [
         *args,
         "--project-dir", str(pdir),
         "--profiles-dir", str(pdir),
         "--target-path", str(target_path),
         "--log-path", str(log_path),
-        "--vars", json.dumps(all_vars),
     ]
+    if all_vars:
+        cli += ["--vars", json.dumps(all_vars)]
     env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with _LOCK, _env(env):
         result = dbtRunner().invoke(cli)

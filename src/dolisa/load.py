@@ -19,8 +19,8 @@ from typing import Callable
 
 import duckdb
 
-from dolisa import contract
-from dolisa.extract import landed_versions
+from dolisa import contract, pseudonym
+from dolisa.extract import landed_file, landed_versions, parse_submitted_at
 from dolisa.faults import crash_point
 from dolisa.parse import FileRead, apply_rules, batch_table_ddl, read_file, stage_cells
 
@@ -45,6 +45,29 @@ class VersionResult:
 
 def _ts(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
+
+
+def _ledger_manifest(manifest: dict) -> dict:
+    """A landed manifest (any layout) with the fields the ledger needs typed: version an int,
+    submitted_at an ISO date-time with offset or None, files dicts with a ledger name that is
+    unique in the version (a malformed listing may repeat one)."""
+    m = dict(manifest)
+    v = m.get("version")
+    m["version"] = v if isinstance(v, int) and not isinstance(v, bool) else 0
+    t = parse_submitted_at(m.get("submitted_at"))
+    m["submitted_at"] = t.isoformat() if t else None
+    files, names = [], set()
+    for i, f in enumerate(m.get("files") if isinstance(m.get("files"), list) else [], start=1):
+        f = dict(f) if isinstance(f, dict) else {}
+        name = f.get("name") if isinstance(f.get("name"), str) else f"#{i}"
+        ledger = name if name not in names else f"{name} (#{i})"
+        names.add(ledger)
+        typed = {k: f.get(k) if isinstance(f.get(k), str) else None for k in ("dataset", "media_type", "sha256")}
+        typed.update({k: f.get(k) if isinstance(f.get(k), int) and not isinstance(f.get(k), bool) else None
+                      for k in ("bytes", "rows")})
+        files.append({**typed, "name": name, "ledger_name": ledger})
+    m["files"] = files
+    return m
 
 
 @dataclass
@@ -73,20 +96,24 @@ def load_period(
     """
     files: list[_File] = []
     version_defects: list[list[str]] = [[] for _ in versions]
+    versions = [(vdir, _ledger_manifest(manifest)) for vdir, manifest in versions]
     for vi, (vdir, manifest) in enumerate(versions):
-        if manifest.get("download_error"):
-            version_defects[vi].append(manifest["download_error"])
+        error = manifest.get("download_error") or manifest.get("listing_error")
+        if error:
+            version_defects[vi].append(error)
         seen: set[str] = set()
-        for f in manifest.get("files", []):
+        for f in manifest["files"]:
             meta = {
-                "dataset": f.get("dataset"), "file_name": f.get("name"), "media_type": f.get("media_type"),
-                "bytes": f.get("bytes"), "rows_declared": f.get("rows"), "sha256": f.get("sha256"),
-                "landed_path": None if manifest.get("download_error") else str(vdir / f["name"]),
+                "dataset": f["dataset"], "file_name": f["ledger_name"], "media_type": f["media_type"],
+                "bytes": f["bytes"], "rows_declared": f["rows"], "sha256": f["sha256"],
+                "landed_path": None if error else str(landed_file(vdir, manifest, f["name"])),
                 "status": "not_loaded", "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
             }
+            if manifest.get("listing_error"):  # the listing entry itself broke the contract
+                meta["status"], meta["reason"] = "rejected", manifest["listing_error"]
             ff = _File(len(files), vi, meta)
             files.append(ff)
-            if manifest.get("download_error"):
+            if error:
                 continue
             ds = f.get("dataset")
             if ds not in contract.datasets():
@@ -97,7 +124,8 @@ def load_period(
                 version_defects[vi].append(meta["reason"])
                 continue
             seen.add(ds)
-            ff.read = read_file(con, vdir / f["name"], ds, file_name=f["name"], table=f"cells_{ff.key}")
+            ff.read = read_file(con, landed_file(vdir, manifest, f["name"]), ds, file_name=f["name"],
+                                table=f"cells_{ff.key}")
 
     # -- 2. file level ---------------------------------------------------------------
     readable = [ff for ff in files if ff.read is not None]
@@ -162,7 +190,7 @@ def load_period(
                     if ff.read is None or ff.meta["status"] != "not_loaded":
                         continue
                     name = ff.meta["dataset"]
-                    _move_rows(con, batches[name], name, ff.key, ff.meta["file_name"], sid, unit, period, version)
+                    _move_rows(con, batches[name], name, ff.key, ff.meta["file_name"], sid, unit, period, version, now)
                     loaded, quarantined = counts.get(ff.key, (0, 0))
                     ff.meta.update(status="accepted", rows_in=ff.read.records, rows_loaded=loaded,
                                    rows_quarantined=quarantined)
@@ -179,9 +207,10 @@ def load_period(
             submitted_at = _ts(manifest.get("submitted_at"))
             is_late = submitted_at is not None and submitted_at > contract.due_at(period)
             con.execute(
-                "insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
+                "status, reason, is_late, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sid, unit, period, version, submitted_at, _ts(manifest.get("landed_at")), status, reason, is_late,
-                 len(vfiles)],
+                 len(vfiles), now],
             )
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
             crash_point(f"load:{period}:{sid}")
@@ -200,23 +229,27 @@ def load_period(
         if r.status == "rejected" and quarantine_root is not None:
             q = quarantine_root / manifest["unit_code"] / period
             q.mkdir(parents=True, exist_ok=True)
+            doc = {"submission_id": r.submission_id, "reason": r.reason, "files": r.files}
+            if manifest.get("listing_entry") is not None:
+                doc["listing_entry"] = manifest["listing_entry"]  # the malformed entry as the hub listed it
             (q / f"{r.submission_id}.rejected.json").write_text(
-                json.dumps({"submission_id": r.submission_id, "reason": r.reason, "files": r.files},
-                           ensure_ascii=False, indent=2),
-                encoding="utf-8",
-            )
+                json.dumps(doc, ensure_ascii=False, indent=2, default=repr), encoding="utf-8")
     return results
 
 
 def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_key: int, file_name: str,
-               sid: str, unit: str, period: str, version: int) -> None:
+               sid: str, unit: str, period: str, version: int, loaded_at: dt.datetime) -> None:
     ds = contract.dataset(dataset)
     cols = ", ".join(ds.column_names)
+    # The pseudonym is computed here, once: dolisa_pseudonym() is registered on this connection
+    # by dolisa.pseudonym.bind and holds the key in Python, never in the SQL text.
+    id_col = pseudonym.person_key_column(ds)
+    pk_col, pk_expr = (f", {pseudonym.PERSON_KEY_COLUMN}", f", {pseudonym.SQL_FUNCTION}({id_col})") if id_col else ("", "")
     con.execute(
-        f"""insert into raw.{ds.name} ({cols}, submission_id, unit_code, period, version, source_row)
-            select {cols}, ?, ?, ?, ?, source_row from {parsed}
+        f"""insert into raw.{ds.name} ({cols}, submission_id, unit_code, period, version, source_row, loaded_at{pk_col})
+            select {cols}, ?, ?, ?, ?, source_row, ?{pk_expr} from {parsed}
             where file_key = ? and len(reasons) = 0 order by source_row""",
-        [sid, unit, period, version, file_key],
+        [sid, unit, period, version, loaded_at, file_key],
     )
     raw_struct = ", ".join(f"{c!r}: {c}__raw" for c in ds.column_names)
     con.execute(

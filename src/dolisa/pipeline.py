@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dolisa import contract, warehouse
+from dolisa.faults import crash_point
 from dolisa.settings import Paths, paths as default_paths
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,12 @@ def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = 
          pseudonym_key: str | None = None) -> dict:
     from dolisa.load import load_landed, load_plan_targets
 
+    from dolisa import pseudonym
+    from dolisa.lock import writer_lock
+
     p = (p or default_paths()).ensure()
-    with warehouse.connect(p.warehouse) as con:
+    with writer_lock(p, "load"), warehouse.connect(p.warehouse) as con:
+        pseudonym.bind(con, p, pseudonym_key)
         results = load_landed(con, p.raw, periods=periods, only_new=only_new, quarantine_root=p.quarantine)
         n_targets = load_plan_targets(con, plan_targets_path())
     summary = {
@@ -116,13 +121,69 @@ def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = 
     return summary
 
 
-def rebuild_from_raw(p: Paths | None = None) -> dict:
-    """Drop the warehouse and rebuild it from the raw zone (manifests + files) alone."""
-    p = p or default_paths()
-    for f in (p.warehouse, p.warehouse.with_suffix(".duckdb.wal")):
-        if f.exists():
-            f.unlink()
-    return load(None, p, only_new=False)
+def rebuild_from_raw(p: Paths | None = None, *, pseudonym_key: str | None = None) -> dict:
+    """Rebuild the warehouse from the raw zone alone, beside the live one, and swap it in.
+
+    The new warehouse (`warehouse/dolisa.rebuild.duckdb`) is loaded from every landed
+    version and built by dbt in full; only when both succeeded is it renamed over the
+    live file (one atomic rename). A crash at any point leaves the old warehouse intact.
+    The whole rebuild holds the writer lock.
+    """
+    import dataclasses
+
+    from dolisa.lock import writer_lock
+
+    p = (p or default_paths()).ensure()
+    scratch = p.warehouse.with_name("dolisa.rebuild.duckdb")
+    with writer_lock(p, "rebuild"):
+        for f in (scratch, scratch.with_name(scratch.name + ".wal")):
+            f.unlink(missing_ok=True)
+        # The scratch warehouse shares the home (raw zone, key store, dbt target) but not the file.
+        sp = dataclasses.replace(p, warehouse_file=scratch)
+        loaded = load(None, sp, only_new=False, pseudonym_key=pseudonym_key)
+        built = transform(sp, full_refresh=True)
+        _swap_in(scratch, p.warehouse)
+    return {"load": loaded, "transform": built, "warehouse": str(p.warehouse)}
+
+
+def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> dict:
+    """Re-key every citizen-id pseudonym, then rebuild every model that holds one and republish.
+
+    One command, under the writer lock: the raw rows are re-keyed in one transaction
+    (dolisa.pseudonym.rotate), dbt rebuilds every model in full (forced until it has
+    succeeded, so an interruption never leaves old and new pseudonyms side by side),
+    and the published snapshot is replaced.
+    """
+    from dolisa import pseudonym
+    from dolisa.lock import writer_lock
+
+    p = (p or default_paths()).ensure()
+    with writer_lock(p, "rotate-key"):
+        with warehouse.connect(p.warehouse) as con:
+            out = pseudonym.rotate(con, p, pseudonym_key)
+        out["transform"] = transform(p)
+        out["publish"] = publish(p)
+    return out
+
+
+def _swap_in(new: Path, live: Path) -> None:
+    """Rename a complete, checkpointed warehouse file over the live one."""
+    import duckdb
+
+    con = duckdb.connect(str(new))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if live.exists():  # the live file's own WAL must not be replayed onto the new file
+        con = duckdb.connect(str(live))
+        try:
+            con.execute("checkpoint")
+        finally:
+            con.close()
+    crash_point("rebuild:swap")
+    os.replace(new, live)
+    live.with_name(live.name + ".wal").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------
@@ -130,12 +191,21 @@ def rebuild_from_raw(p: Paths | None = None) -> dict:
 # ---------------------------------------------------------------------------
 
 
-def transform(p: Paths | None = None, *, docs: bool = False) -> dict:
-    from dolisa import dbt
+def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool = False) -> dict:
+    """dbt build. `full_refresh` rebuilds every model from the ledger (what any incremental
+    build must equal); it is forced after a pseudonym-key rotation until it has succeeded."""
+    from dolisa import dbt, pseudonym
+    from dolisa.lock import writer_lock
 
     p = (p or default_paths()).ensure()
-    dbt.build(warehouse=p.warehouse, target_path=p.dbt_target)  # raises DbtError naming failed nodes
-    out = {"dbt": "ok"}
+    with writer_lock(p, "transform"):
+        with warehouse.connect(p.warehouse) as con:
+            forced = pseudonym.marts_stale(con)
+        dbt.build(warehouse=p.warehouse, target_path=p.dbt_target, full_refresh=full_refresh or forced)
+        if forced:
+            with warehouse.connect(p.warehouse) as con:
+                pseudonym.mark_marts_fresh(con)
+    out = {"dbt": "ok", "full_refresh": full_refresh or forced}
     if docs:
         dbt.docs_generate(warehouse=p.warehouse, target_path=p.dbt_target)
         out["docs"] = str(p.dbt_target / "index.html")

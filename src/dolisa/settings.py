@@ -28,6 +28,7 @@ def dolisa_home() -> Path:
 @dataclass(frozen=True)
 class Paths:
     home: Path
+    warehouse_file: Path | None = None  # another warehouse file in the same home (a rebuild's scratch)
 
     @property
     def raw(self) -> Path:  # landing zone: raw/<unit>/<period>/<submission_id>/
@@ -39,7 +40,7 @@ class Paths:
 
     @property
     def warehouse(self) -> Path:
-        return self.home / "warehouse" / "dolisa.duckdb"
+        return self.warehouse_file or self.home / "warehouse" / "dolisa.duckdb"
 
     @property
     def published(self) -> Path:  # read-only snapshot for the reporting team
@@ -65,6 +66,16 @@ class Paths:
     def lock_file(self) -> Path:  # the one-writer lock (dolisa.lock)
         return self.home / "warehouse.lock"
 
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def restricted_dirs(self) -> tuple[Path, ...]:
+        """The top folders of the restricted zone (owner-only)."""
+        return (self.raw, self.quarantine, self.warehouse.parent, self.secrets, self.dbt_target.parent,
+                self.data_docs, self.logs)
+
     def report_dir(self, report_period: str) -> Path:
         return self.reports / report_period
 
@@ -73,7 +84,9 @@ class Paths:
         restricted()
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o711)  # others may reach published/ and reports/, not list the home
-        for p in (self.raw, self.quarantine, self.warehouse.parent, self.secrets):
+        for p in self.restricted_dirs:
+            if p.is_dir() and p.stat().st_mode & 0o077:
+                _close_tree(p)  # a folder from before the zones (or opened by hand): close it all
             p.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(p, 0o700)
         for p in (self.reports, self.published):
@@ -88,6 +101,15 @@ RESTRICTED_UMASK = 0o077
 def restricted() -> None:
     """Make every file and folder this process creates owner-only (umask 077)."""
     os.umask(RESTRICTED_UMASK)
+
+
+def _close_tree(path: Path) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chmod(root, 0o700)
+        for f in files:
+            fp = os.path.join(root, f)
+            if not os.path.islink(fp):
+                os.chmod(fp, os.stat(fp).st_mode & 0o700)
 
 
 def share(path: Path) -> None:

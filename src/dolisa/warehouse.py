@@ -12,7 +12,7 @@ from typing import Iterator
 
 import duckdb
 
-from dolisa import contract
+from dolisa import contract, pseudonym
 
 # Columns every raw.<dataset> row carries besides the contract columns.
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
@@ -21,6 +21,7 @@ LINEAGE_COLUMNS: list[tuple[str, str]] = [
     ("period", "VARCHAR NOT NULL"),
     ("version", "INTEGER NOT NULL"),
     ("source_row", "BIGINT NOT NULL"),
+    ("loaded_at", "TIMESTAMPTZ"),  # = meta.submissions.loaded_at: a reload changes it (incremental facts)
 ]
 
 META_DDL = [
@@ -34,7 +35,8 @@ META_DDL = [
         status varchar not null,          -- accepted | rejected
         reason varchar,
         is_late boolean,
-        n_files integer
+        n_files integer,
+        loaded_at timestamptz             -- when this version's rows were (last) loaded
     )""",
     """create table if not exists meta.files (
         submission_id varchar not null,
@@ -84,7 +86,17 @@ META_DDL = [
 
 def raw_table_ddl(ds: contract.Dataset) -> str:
     cols = [f"{c.name} {c.sql_type}" for c in ds.columns] + [f"{n} {t}" for n, t in LINEAGE_COLUMNS]
+    if pseudonym.person_key_column(ds):
+        cols.append(f"{pseudonym.PERSON_KEY_COLUMN} VARCHAR")  # HMAC of the citizen id (dolisa.pseudonym)
     return f"create table if not exists raw.{ds.name} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+# Columns added after a warehouse may have been created: (table, column, type).
+UPGRADES: list[tuple[str, str, str]] = [("meta.submissions", "loaded_at", "timestamptz")] + [
+    (f"raw.{name}", "loaded_at", "timestamptz") for name in contract.datasets()] + [
+    (f"raw.{ds.name}", pseudonym.PERSON_KEY_COLUMN, "varchar")
+    for ds in contract.datasets().values() if pseudonym.person_key_column(ds)
+]
 
 
 def create_all(con: duckdb.DuckDBPyConnection) -> None:
@@ -95,6 +107,9 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(ds))
     for ddl in META_DDL:
         con.execute(ddl)
+    con.execute(pseudonym.KEY_DDL)
+    for table, column, type_ in UPGRADES:
+        con.execute(f"alter table {table} add column if not exists {column} {type_}")
 
 
 @contextmanager

@@ -22,9 +22,10 @@ from typing import Any
 
 import duckdb
 
-from dolisa import warehouse
+from dolisa import contract, pseudonym, warehouse
 
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789"
+KEY = pseudonym.Key(PSEUDONYM_KEY.encode(), "configured")
 
 
 def _sid(unit: str, period: str, version: int) -> str:
@@ -81,9 +82,11 @@ class Batch:
                     rows_in=len(rows), rows_loaded=len(rows), rows_quarantined=0,
                 )
             )
+            id_col = pseudonym.person_key_column(contract.dataset(ds))
             for i, r in enumerate(rows, start=1):
+                extra = {pseudonym.PERSON_KEY_COLUMN: KEY.pseudonym(r.get(id_col))} if id_col else {}
                 self.rows.setdefault(ds, []).append(
-                    dict(r, submission_id=sid, unit_code=unit, period=period, version=version, source_row=i)
+                    dict(r, submission_id=sid, unit_code=unit, period=period, version=version, source_row=i, **extra)
                 )
         return sid
 

@@ -58,7 +58,8 @@ def dolisa(env: dict, *args: str, check: bool = True) -> subprocess.CompletedPro
     return proc
 
 
-def digest(db: Path, schemas=("raw", "marts", "reports"), skip_cols=("landed_at", "validated_at", "result_path")) -> dict:
+def digest(db: Path, schemas=("raw", "marts", "reports"),
+           skip_cols=("landed_at", "loaded_at", "validated_at", "result_path")) -> dict:
     con = duckdb.connect(str(db), read_only=True)
     try:
         out = {}
@@ -173,3 +174,86 @@ def test_published_snapshot_is_readable_while_a_load_writes(reference, hub, tmp_
         assert reader.execute("select count(*) from marts.fct_submission_status").fetchall()[0][0] > 0
     finally:
         reader.close()
+
+
+# ---------------------------------------------------------------- one writer, no stale facts
+
+HOLD = """
+import sys, time
+from dolisa.lock import writer_lock
+from dolisa.settings import paths
+with writer_lock(paths().ensure(), "test-holder"):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_a_second_writer_waits_then_fails_naming_the_holder(reference, hub, tmp_path):
+    home, _ = reference
+    env = env_for(home, hub, DOLISA_LOCK_TIMEOUT="2")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, "60"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for args in (("load", "--periods", PERIODS), ("transform",), ("rebuild",), ("publish",)):
+            started = time.monotonic()
+            proc = dolisa(env, *args, check=False)
+            assert proc.returncode != 0, args
+            assert "test-holder" in proc.stderr and f"pid {holder.pid}" in proc.stderr, proc.stderr[-2000:]
+            assert time.monotonic() - started >= 2
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel released the dead holder's lock: the next writer goes ahead
+    dolisa(env_for(home, hub, DOLISA_LOCK_TIMEOUT="5"), "load", "--periods", PERIODS)
+
+
+@pytest.mark.parametrize("crash_at", ["load:2021-05:040-2021-05-v1", "rebuild:swap"])
+def test_a_crashed_rebuild_leaves_the_old_warehouse_intact(reference, hub, tmp_path, crash_at):
+    home, expected = reference
+    work = tmp_path / "work"
+    shutil.copytree(home, work)
+    env = env_for(work, hub)
+    proc = dolisa(env_for(work, hub, DOLISA_CRASH_AT=crash_at), "rebuild", check=False)
+    assert proc.returncode == 137
+    assert digest(work / "warehouse" / "dolisa.duckdb") == expected
+    dolisa(env, "rebuild")  # the next rebuild completes, and swaps in the same warehouse
+    assert digest(work / "warehouse" / "dolisa.duckdb") == expected
+    assert not (work / "warehouse" / "dolisa.rebuild.duckdb").exists()
+
+
+def test_a_reloaded_version_gives_the_marts_of_a_full_refresh(reference, hub, tmp_path):
+    """A version whose landed copy was corrected and reloaded: the incremental build must not
+    keep its stale rows (it equals a full refresh, table by table)."""
+    import json
+
+    home, _ = reference
+    work = tmp_path / "work"
+    shutil.copytree(home, work)
+    env = env_for(work, hub)
+    versions = sorted(((json.loads(p.read_text()), p.parent)
+                       for p in (work / "raw" / "040" / "2021-06").glob("*/manifest.json")),
+                      key=lambda mv: mv[0]["version"])
+    manifest, vdir = versions[-1]  # the version in force
+    entry = next(f for f in manifest["files"] if f["dataset"] == "job_placements")
+    landed = next(p for p in vdir.rglob(entry["name"]) if p.is_file())
+    lines = landed.read_bytes().splitlines(keepends=True)
+    assert len(lines) > 3
+    os.chmod(landed, 0o600)
+    corrected = b"".join(lines[:-1])  # the operator re-landed a copy without its last record
+    landed.write_bytes(corrected)
+    entry.update(rows=entry["rows"] - 1, bytes=len(corrected), sha256=hashlib.sha256(corrected).hexdigest())
+    (vdir / "manifest.json").write_text(json.dumps(manifest))
+    dolisa(env, "load", "--periods", "2021-06", "--reload")
+    dolisa(env, "transform")
+    incremental = digest(work / "warehouse" / "dolisa.duckdb", schemas=("marts",))
+    dolisa(env, "transform", "--full-refresh")
+    assert digest(work / "warehouse" / "dolisa.duckdb", schemas=("marts",)) == incremental
+    con = duckdb.connect(str(work / "warehouse" / "dolisa.duckdb"), read_only=True)
+    try:
+        n_fct = con.execute("select count(*) from marts.fct_job_placements where submission_id = ?",
+                            [manifest["submission_id"]]).fetchone()[0]
+        n_raw = con.execute("select count(*) from raw.job_placements where submission_id = ?",
+                            [manifest["submission_id"]]).fetchone()[0]
+    finally:
+        con.close()
+    assert n_fct == n_raw

@@ -15,6 +15,7 @@ renamed as (
         cast(period || '-01' as date) as month_start_on,
         version,
         source_row,
+        loaded_at,
         child_id,
         sex,
         birth_date,

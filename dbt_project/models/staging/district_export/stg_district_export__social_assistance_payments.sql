@@ -15,8 +15,9 @@ renamed as (
         cast(period || '-01' as date) as month_start_on,
         version,
         source_row,
+        loaded_at,
         payment_id,
-        {{ person_key('citizen_id') }} as person_key,
+        person_key,
         kind,
         paid_on,
         amount_vnd
