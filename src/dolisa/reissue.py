@@ -1,0 +1,501 @@
+"""Re-issue a half-year report exactly as it stood on a date, and explain every revision since
+(contract §6; docs/operations.md, "Re-issuing a report").
+
+Nothing here defines "in force": the version in force as of a date is the dbt macro
+``in_force_submissions()`` (var ``as_of``, and ``in_force_overrides`` for the one-at-a-time
+scenarios), read through ``staging.stg_district_export__submissions``. The as-of report is
+built by the SAME dbt project (the same ``rpt_`` models, the same catalogue) in a scratch
+DuckDB file that holds a copy of the warehouse's ``raw`` and ``meta`` schemas only, so the
+live marts are never touched; then the same report gate and the same report writers run.
+
+Phases (each a function; ``reissue`` strings them together):
+
+1. ``prepare_scratch``   copy raw + meta of the live warehouse into the scratch file;
+2. ``build_as_of``       dbt build (full refresh) with ``--vars {as_of: D}``;
+3. ``scenario_values``   for each source unit-month whose version in force differs between
+                         D and now, ``dbt run -s +rpt_indicators`` with that one unit-month
+                         moved to its current version (incremental facts swap its rows);
+4. ``revisions_frame``   ``revisions.csv`` rows from the as-of, scenario and current values;
+5. ``write_as_of_report`` gate + report files into ``reports/<period>/as_of_<D>/``.
+
+``issue_copy`` keeps every published report: an immutable copy under
+``reports/<period>/issued/<timestamp>/`` with a manifest of the versions in force and the
+checksums of the files.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dolisa import contract, warehouse
+from dolisa.settings import Paths, paths as default_paths, share
+
+log = logging.getLogger(__name__)
+
+HCM = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
+REVISIONS_HEADER = [
+    "indicator_code", "unit_code", "value_as_of", "value_now", "delta",
+    "source_unit_code", "source_period", "version_as_of", "version_now", "contribution",
+]
+COPIED_SCHEMAS = ("raw", "meta")
+# What the as-of report needs from dbt: the report model and the marts the report
+# frames and the gate read (with their tests; `buildable`: no test of a model not built).
+AS_OF_SELECT = ["+rpt_indicators", "+fct_submission_status", "+fct_quarantine_reasons"]
+SCENARIO_SELECT = ["+rpt_indicators"]
+ISSUED_DIR = "issued"
+READ_ONLY = 0o444
+
+
+def parse_as_of(value: str | dt.date) -> dt.date:
+    """`YYYY-MM-DD` (run conf / CLI) → date; anything else is an error."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"as_of must be a date YYYY-MM-DD, not a timestamp: {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}") from e
+    if day.isoformat() != text:
+        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}")
+    return day
+
+
+def today_hcm(now: dt.datetime | None = None) -> dt.date:
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(HCM).date()
+
+
+def as_of_dir(p: Paths, report_period: str, as_of: dt.date) -> Path:
+    return p.report_dir(report_period) / f"as_of_{as_of.isoformat()}"
+
+
+def report_months(report_period: str) -> list[str]:
+    """The months a half-year report reads: its six months and the same six a year before."""
+    months = contract.half_year_periods(report_period)
+    return [contract.add_months(m, -12) for m in months] + months
+
+
+# ---------------------------------------------------------------------------
+# reading the dbt models
+# ---------------------------------------------------------------------------
+
+
+def in_force_versions(con, periods: list[str]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(unit_code, period) -> (version, submission_id) in force, read from the dbt staging model."""
+    rows = con.execute(
+        """select unit_code, period, version, submission_id
+           from staging.stg_district_export__submissions
+           where is_in_force and period in (select unnest(?))""",
+        [list(periods)],
+    ).fetchall()
+    return {(u, pr): (int(v), s) for u, pr, v, s in rows}
+
+
+def indicator_values(con, report_period: str) -> dict[tuple[str, str], Decimal | None]:
+    """(indicator_code, unit_code) -> value of the report model (already rounded as published)."""
+    rows = con.execute(
+        "select indicator_code, unit_code, value from reports.rpt_indicators where report_period = ?",
+        [report_period],
+    ).fetchall()
+    return {(i, u): (None if v is None else Decimal(str(v))) for i, u, v in rows}
+
+
+def indicator_meta(con) -> dict[str, dict[str, Any]]:
+    rows = con.execute(
+        "select distinct indicator_code, sort_order, label_vi, unit_vi, kind from reports.rpt_indicators"
+    ).fetchall()
+    return {i: {"sort_order": s, "label_vi": lab, "unit_vi": u, "kind": k} for i, s, lab, u, k in rows}
+
+
+# ---------------------------------------------------------------------------
+# phases
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Scratch:
+    paths: Paths            # DOLISA_HOME with the scratch warehouse file
+    target: Path            # dbt target folder of the scratch builds
+
+    @property
+    def warehouse(self) -> Path:
+        return self.paths.warehouse
+
+    def remove(self) -> None:
+        for f in (self.warehouse, self.warehouse.with_name(self.warehouse.name + ".wal")):
+            f.unlink(missing_ok=True)
+
+
+def prepare_scratch(p: Paths, report_period: str, as_of: dt.date) -> Scratch:
+    """A scratch DuckDB file beside the warehouse holding a copy of its raw and meta schemas."""
+    name = f"reissue-{report_period}-{as_of.isoformat()}-{os.getpid()}.duckdb"
+    scratch = Scratch(dataclasses.replace(p, warehouse_file=p.warehouse.parent / name),
+                      p.dbt_target.parent / "reissue" / "target")
+    scratch.remove()
+    with warehouse.connect(p.warehouse) as con:
+        con.execute(f"attach '{scratch.warehouse}' as scratch")
+        try:
+            tables = con.execute(
+                f"""select table_schema, table_name from information_schema.tables
+                    where table_catalog = current_database() and table_schema in {COPIED_SCHEMAS}
+                    and table_type = 'BASE TABLE' order by 1, 2"""
+            ).fetchall()
+            for schema in COPIED_SCHEMAS:
+                con.execute(f"create schema if not exists scratch.{schema}")
+            for schema, table in tables:
+                con.execute(f'create table scratch.{schema}."{table}" as select * from {schema}."{table}"')
+        finally:
+            con.execute("detach scratch")
+    return scratch
+
+
+def _dbt(args: list[str], scratch: Scratch, vars: dict[str, Any]) -> None:
+    from dolisa import dbt
+
+    dbt.run_dbt(args, warehouse=scratch.warehouse, target_path=scratch.target, vars=vars)
+
+
+def build_as_of(scratch: Scratch, as_of: dt.date) -> None:
+    """The same dbt project, as of D: every model the report reads, with its tests."""
+    _dbt(["build", "--full-refresh", "--indirect-selection", "buildable", "--select", *AS_OF_SELECT],
+         scratch, {"as_of": as_of.isoformat()})
+
+
+def changed_unit_months(as_of_versions: dict, now_versions: dict, months: list[str]) -> list[dict[str, Any]]:
+    """Source unit-months of `months` whose version in force differs between D and now."""
+    out = []
+    for key in sorted(set(as_of_versions) | set(now_versions)):
+        if key[1] not in months:
+            continue
+        before = as_of_versions.get(key, (None, None))[0]
+        now = now_versions.get(key, (None, None))[0]
+        if before != now:
+            out.append({"unit_code": key[0], "period": key[1], "version_as_of": before, "version_now": now})
+    return out
+
+
+def scenario_values(scratch: Scratch, report_period: str, as_of: dt.date,
+                    changed: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
+    """For each changed source unit-month: the report values with only it moved to its current
+    version. One `dbt run` of the report models per scenario; the incremental facts swap the
+    rows of that one unit-month. The scratch file is left as of D again at the end."""
+    out: dict[tuple[str, str], dict] = {}
+    base_vars = {"as_of": as_of.isoformat()}
+    for c in changed:
+        override = {"unit_code": c["unit_code"], "period": c["period"], "version": c["version_now"]}
+        _dbt(["run", "--select", *SCENARIO_SELECT], scratch, {**base_vars, "in_force_overrides": [override]})
+        with warehouse.connect(scratch.warehouse, read_only=True) as con:
+            out[(c["unit_code"], c["period"])] = indicator_values(con, report_period)
+    if changed:
+        _dbt(["run", "--select", *SCENARIO_SELECT], scratch, base_vars)
+    return out
+
+
+def _fmt(value: Decimal | None, pct: bool) -> str:
+    from dolisa.report.csv_writer import plain_1dp, plain_int
+
+    if value is None:
+        return ""
+    return plain_1dp(value) if pct else plain_int(value)
+
+
+def revisions_frame(value_as_of: dict, value_now: dict, changed: list[dict], scenarios: dict,
+                    meta: dict[str, dict]):
+    """The rows of revisions.csv (contract §6) as a DataFrame, in report order.
+
+    One row per indicator, reporting unit and changed source unit-month whose one-at-a-time
+    move changes that figure, for every indicator and unit whose value changed. A value that
+    is empty on one side (no data) has an empty delta; a contribution is empty when the
+    scenario value or the as-of value is empty."""
+    import pandas as pd
+
+    from dolisa.report._common import unit_sort_key
+
+    rows = []
+    keys = sorted(set(value_as_of) | set(value_now),
+                  key=lambda k: (meta.get(k[0], {}).get("sort_order") or 0, k[0], unit_sort_key(k[1])))
+    for ind, unit in keys:
+        before, now = value_as_of.get((ind, unit)), value_now.get((ind, unit))
+        if before == now:
+            continue  # an indicator whose value did not change has no rows
+        pct = (meta.get(ind, {}).get("unit_vi") or "").strip() == "%"
+        delta = now - before if before is not None and now is not None else None
+        for c in changed:
+            moved = scenarios[(c["unit_code"], c["period"])].get((ind, unit))
+            if moved == before:
+                continue  # moving this unit-month alone does not move the figure
+            contribution = moved - before if moved is not None and before is not None else None
+            rows.append({
+                "indicator_code": ind, "unit_code": unit,
+                "value_as_of": _fmt(before, pct), "value_now": _fmt(now, pct), "delta": _fmt(delta, pct),
+                "source_unit_code": c["unit_code"], "source_period": c["period"],
+                "version_as_of": "" if c["version_as_of"] is None else str(c["version_as_of"]),
+                "version_now": "" if c["version_now"] is None else str(c["version_now"]),
+                "contribution": _fmt(contribution, pct),
+                # for the human-facing section (not in the csv)
+                "label_vi": meta.get(ind, {}).get("label_vi", ind),
+                "unit_vi": meta.get(ind, {}).get("unit_vi", ""),
+                "contribution_value": contribution,
+            })
+    return pd.DataFrame(rows, columns=[*REVISIONS_HEADER, "label_vi", "unit_vi", "contribution_value"])
+
+
+def revisions_csv_text(revisions) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REVISIONS_HEADER)
+    for r in revisions[REVISIONS_HEADER].itertuples(index=False):
+        w.writerow(list(r))
+    return buf.getvalue()
+
+
+def _prune_meta_to_as_of(con) -> None:
+    """Leave in the scratch ledger only the versions that existed as of D (as the dbt staging
+    model, built with the var, says), so every check of the gate sees the ledger as it stood."""
+    keep = "(select submission_id from staging.stg_district_export__submissions)"
+    tables = {t for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
+    for table in ("submissions", "files", "quarantined_rows"):
+        if table in tables:
+            con.execute(f"delete from meta.{table} where submission_id not in {keep}")
+
+
+def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, revisions,
+                       *, allow_incomplete: bool = False) -> dict:
+    """The same gate and the same writers as the current report, into `out_dir`. A blocked
+    as-of report leaves no indicators.csv (nor revisions.csv) there and says why in
+    quality_gate.json; it does not raise."""
+    from dolisa import pipeline
+    from dolisa import report as writers
+    from dolisa.quality.report_gate import run_report_gate
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse.connect(scratch.warehouse) as con:
+        _prune_meta_to_as_of(con)
+        gate = run_report_gate(con, report_period, allow_incomplete=allow_incomplete)
+        indicators, units, quality, reasons = pipeline._report_frames(con, report_period)
+    verdict = gate.as_dict()
+    verdict["as_of"] = as_of.isoformat()
+    (out_dir / "quality_gate.json").write_text(json.dumps(verdict, ensure_ascii=False, indent=2), encoding="utf-8")
+    stamp = as_of_note(as_of)
+    if not gate.passed:
+        for name in ("indicators.csv", "revisions.csv", *writers.HUMAN_FILES, "INCOMPLETE.txt"):
+            if name not in ("data_quality.csv", "data_quality_heatmap.png"):
+                (out_dir / name).unlink(missing_ok=True)
+        writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
+        share(out_dir)
+        log.warning("as-of %s report of %s blocked by the gate: %s", as_of, report_period,
+                    "; ".join(f"[{f.rule}] {f.message}" for f in gate.blocking))
+        return {"as_of": as_of.isoformat(), "report": None, "blocked": [f.message for f in gate.blocking],
+                "dir": str(out_dir)}
+    note = None
+    if gate.waived:
+        missing = "; ".join(f.message for f in gate.waived if f.rule == "completeness")
+        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(gate.waived)} vấn đề): "
+                f"{missing or '; '.join(f.message for f in gate.waived)}")
+    files = _write_human(writers, out_dir, report_period, indicators, units, quality, reasons,
+                         [f"[{f.rule}] {f.message}" for f in gate.warnings], note, as_of, revisions)
+    csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
+    (out_dir / "revisions.csv").write_text(revisions_csv_text(revisions), encoding="utf-8")
+    (out_dir / "AS_OF.txt").write_text(stamp + "\n", encoding="utf-8")
+    if note:
+        (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
+    else:
+        (out_dir / "INCOMPLETE.txt").unlink(missing_ok=True)
+    share(out_dir)
+    return {"as_of": as_of.isoformat(), "report": str(out_dir), "indicators_csv": str(csv_path),
+            "revisions": len(revisions), "files": sorted(str(v) for v in files.values()),
+            "incomplete": bool(note)}
+
+
+def as_of_note(as_of: dt.date) -> str:
+    return (f"SỐ LIỆU TẠI NGÀY {as_of.strftime('%d/%m/%Y')} — báo cáo phát hành lại theo các phiên bản "
+            f"số liệu đã nhận đến hết ngày {as_of.strftime('%d/%m/%Y')} (giờ Việt Nam)")
+
+
+def _write_human(writers, out_dir, report_period, indicators, units, quality, reasons, warnings, note,
+                 as_of: dt.date, revisions) -> dict:
+    """The human-facing files, stating the as-of date on their face, with the revisions section.
+    Uses the writers' own `as_of` / `revisions` parameters when they have them; otherwise
+    adds the as-of banner and the section afterwards (report/revisions_section.py)."""
+    import inspect
+
+    params = inspect.signature(writers.write_human_report).parameters
+    section = section_rows(revisions)
+    if "as_of" in params and "revisions" in params:
+        return writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
+                                          warnings=warnings, incomplete_note=note, as_of=as_of,
+                                          revisions=section)
+    from dolisa.report import revisions_section  # the writers do not take as_of yet
+
+    files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
+                                       warnings=warnings, incomplete_note=note)
+    revisions_section.add_to_xlsx(out_dir / "indicators.xlsx", as_of_note(as_of), section, indicators)
+    revisions_section.add_to_docx(out_dir / "indicators_annex.docx", as_of_note(as_of), section, indicators)
+    return files
+
+
+def section_rows(revisions):
+    """The revisions the 'Điều chỉnh số liệu' section lists: one per indicator, district and
+    source unit-month (the province row repeats its district's, so it is listed only when no
+    district row explains that source), with the contribution as a number."""
+    if revisions is None or len(revisions) == 0:
+        return revisions
+    df = revisions.copy()
+    districts = df[df["unit_code"] != contract.PROVINCE_CODE]
+    explained = set(zip(districts["indicator_code"], districts["source_unit_code"], districts["source_period"]))
+    keep = [u == contract.PROVINCE_CODE and (i, su, sp) not in explained
+            for i, u, su, sp in zip(df["indicator_code"], df["unit_code"], df["source_unit_code"], df["source_period"])]
+    province = df[keep]
+    import pandas as pd
+
+    out = pd.concat([districts, province], ignore_index=True)
+    out["contribution"] = [None if v is None else float(v) for v in out["contribution_value"]]
+    return out.drop(columns=["contribution_value"])
+
+
+# ---------------------------------------------------------------------------
+# the whole re-issue
+# ---------------------------------------------------------------------------
+
+
+def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool = False,
+            p: Paths | None = None) -> dict:
+    """Write `reports/<period>/as_of_<D>/` (indicators.csv, human-facing files, revisions.csv).
+
+    Reads the live warehouse (its current report model and versions in force: run after the
+    current report's dbt build) and never writes it. Never raises for a blocked gate."""
+    from dolisa.lock import writer_lock
+
+    contract.half_year_periods(report_period)
+    day = parse_as_of(as_of)
+    p = (p or default_paths()).ensure()
+    out_dir = as_of_dir(p, report_period, day)
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    with writer_lock(p, "reissue"):
+        with warehouse.connect(p.warehouse, read_only=False) as con:
+            now_versions = in_force_versions(con, report_months(report_period))
+            value_now = indicator_values(con, report_period)
+        scratch = prepare_scratch(p, report_period, day)
+        timings["copy"] = time.monotonic() - t0
+        try:
+            build_as_of(scratch, day)
+            timings["build_as_of"] = time.monotonic() - t0 - sum(timings.values())
+            with warehouse.connect(scratch.warehouse, read_only=True) as con:
+                as_of_versions = in_force_versions(con, report_months(report_period))
+                value_as_of = indicator_values(con, report_period)
+                meta = indicator_meta(con)
+            # Only the half's own months can move a `value` (the same half a year before
+            # feeds same_period_value only): every indicator groups records by their half.
+            changed = changed_unit_months(as_of_versions, now_versions, contract.half_year_periods(report_period))
+            scenarios = scenario_values(scratch, report_period, day, changed)
+            timings["scenarios"] = time.monotonic() - t0 - sum(timings.values())
+            revisions = revisions_frame(value_as_of, value_now, changed, scenarios, meta)
+            result = write_as_of_report(scratch, out_dir, report_period, day, revisions,
+                                        allow_incomplete=allow_incomplete)
+            timings["write"] = time.monotonic() - t0 - sum(timings.values())
+        finally:
+            scratch.remove()
+    result.update(report_period=report_period, scenarios=len(changed),
+                  seconds={k: round(v, 1) for k, v in timings.items()})
+    log.info("as-of report %s %s: %s", report_period, day, result)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# every published report is kept
+# ---------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def issue_copy(report_period: str, *, p: Paths | None = None, issued_at: dt.datetime | None = None) -> Path:
+    """Keep an immutable copy of the report just written for `report_period`.
+
+    Copies the report folder's files (not its sub-folders) to
+    `reports/<period>/issued/<timestamp>/` with `manifest.json`: the issue time, the
+    submission versions in force for the months the report reads (from the live dbt
+    staging model) and the sha256 of every file. Files are made read-only (0444).
+    `issued_at` (default now) names the folder; the as-of run for its date (Asia/Ho_Chi_Minh)
+    reproduces the copy's indicators.csv as long as no version submitted by then arrived later.
+    """
+    p = p or default_paths()
+    src = p.report_dir(report_period)
+    when = (issued_at or dt.datetime.now(dt.timezone.utc)).astimezone(HCM)
+    stamp = when.strftime("%Y%m%dT%H%M%S%z")
+    dest = src / ISSUED_DIR / stamp
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = src / ISSUED_DIR / f"{stamp}-{n}"
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    files = {}
+    for f in sorted(src.iterdir()):
+        if f.is_file() and not f.name.startswith("."):
+            shutil.copy2(f, tmp / f.name)
+            files[f.name] = _sha256(tmp / f.name)
+    with warehouse.connect(p.warehouse, read_only=False) as con:
+        versions = in_force_versions(con, report_months(report_period))
+    manifest = {
+        "report_period": report_period,
+        "issued_at": when.isoformat(timespec="seconds"),
+        "issue_date": when.date().isoformat(),
+        "submissions_in_force": [
+            {"unit_code": u, "period": pr, "version": v, "submission_id": s}
+            for (u, pr), (v, s) in sorted(versions.items())
+        ],
+        "files": files,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, dest)
+    share(src / ISSUED_DIR)
+    for f in dest.iterdir():
+        os.chmod(f, READ_ONLY)
+    log.info("report %s issued: immutable copy in %s", report_period, dest)
+    return dest
+
+
+def issued_copies(report_period: str, p: Paths | None = None) -> list[Path]:
+    p = p or default_paths()
+    root = p.report_dir(report_period) / ISSUED_DIR
+    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.exists() else []
+
+
+def report_with_as_of(report_period: str, as_of: str | dt.date | None = None, *,
+                      allow_incomplete: bool = False, skip_if_incomplete: bool = False,
+                      p: Paths | None = None, issued_at: dt.datetime | None = None) -> dict:
+    """The report task: the current report (pipeline.report; raises when its gate blocks),
+    its issued copy, and, with `as_of`, the as-of report and revisions (never raises for a
+    blocked as-of gate)."""
+    from dolisa import pipeline
+
+    p = p or default_paths()
+    out = pipeline.report(report_period, allow_incomplete=allow_incomplete,
+                          skip_if_incomplete=skip_if_incomplete, p=p)
+    if out.get("report"):
+        out["issued"] = str(issue_copy(report_period, p=p, issued_at=issued_at))
+    if as_of:
+        out["as_of"] = reissue(report_period, as_of, allow_incomplete=allow_incomplete, p=p)
+    return out
