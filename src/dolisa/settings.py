@@ -126,6 +126,25 @@ def share(path: Path) -> None:
         os.chmod(path, 0o644)
 
 
+READER_ZONES = ("published", "reports")
+
+
+def reader_dir(path: Path) -> Path:
+    """Create a folder of the reader zone (under published/ or reports/), open to the reporting team.
+
+    Every folder from the zone's top down to `path` is made 0755 (the process umask makes
+    new folders owner-only)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for p in (path, *path.parents):
+        os.chmod(p, 0o755)
+        if p.name in READER_ZONES:
+            break
+    else:
+        raise ValueError(f"{path} is not inside a reader zone ({', '.join(READER_ZONES)})")
+    return path
+
+
 def lock_timeout_seconds() -> float:
     """How long a second warehouse writer waits for the lock (DOLISA_LOCK_TIMEOUT, seconds)."""
     return float(os.environ.get("DOLISA_LOCK_TIMEOUT", "900"))
