@@ -1,21 +1,35 @@
 """District Export API client and the raw landing zone.
 
-The client (`ExportApiClient`, on `requests`) uses connect/read timeouts, bounded
-retries with exponential backoff that honours `Retry-After`, streams downloads to
-disk and verifies `bytes` and `sha256`. The token is sent as a bearer header and
-never logged (`HubConfig.__repr__` hides it).
+The client (`ExportApiClient`, on `requests`) uses connect/read timeouts, an overall
+deadline per request (`DOLISA_DOWNLOAD_DEADLINE`: a trickling body is cut), bounded
+retries with exponential backoff that honours `Retry-After`, streams downloads to disk,
+stops a body as soon as it exceeds the listed `bytes`, and verifies `bytes` and `sha256`.
+The token is sent as a bearer header and never logged (`HubConfig.__repr__` hides it).
 
-Landing (`land_period`): for every unit valid in a period, list the submissions
-and land every version not landed before under
+Landing (`land_period`): for every unit valid in a period, list the submissions and
+land every version not landed before under
 
     $DOLISA_HOME/raw/<unit>/<period>/<submission_id>/
         manifest.json   the hub's listing entry + landed_at (written last: its
                         presence means the version is completely landed)
-        <file name>     the file's bytes, exactly as served (read-only)
+        files/<name>    the file's bytes, exactly as served (read-only); hub names can
+                        never collide with the project's own files (layout 2; layout 1,
+                        files beside manifest.json, is still read)
 
-A version whose download still fails verification after the retries gets a
-`manifest.json` with `download_error` and no files: it is rejected when loaded and
-the last accepted version stays in force.
+What happens to a version (docs/operations.md, "Faults: what the pipeline does"):
+
+- landed: every file verified;
+- **rejected** (landed with a manifest carrying `download_error` or `listing_error` and no
+  files; the load rejects it and the previous accepted version stays in force) only for
+  what the contract names: a size or checksum that stays wrong on *complete* bodies (a
+  body of the listed length with another sha256, or a body longer than listed), an
+  unsafe name, a malformed listing entry (`listing_problems`);
+- **deferred** (nothing written; reported in the run summary, the task log and the
+  ledger `raw/_deferred.json`, and fetched again on the next run) for everything
+  transient once the retries ran out: resets, timeouts, the deadline, 5xx, 429, a 404
+  on a file, a short body; and for a unit-month whose listing as a whole is unusable
+  (not JSON, not the contract's shape, versions repeated or out of order);
+- 401/403 raise `AuthError`: the task fails loudly and nothing is marked.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -35,13 +50,20 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import requests
+import urllib3
 
-from dolisa import contract
+from dolisa import contract, limits
 from dolisa.parse import safe_file_name
 
 log = logging.getLogger(__name__)
 
 CONN_ID = "district_export_api"
+MANIFEST = "manifest.json"
+FILES_DIR = "files"
+DEFERRED_LEDGER = "_deferred.json"
+LAYOUT = 2
+# Names of the project's own files in the raw zone: a hub file may never be called so.
+RESERVED_NAMES = frozenset({MANIFEST, "status.json", DEFERRED_LEDGER, FILES_DIR})
 
 
 @dataclass(frozen=True)
@@ -89,12 +111,35 @@ class HubConfig:
         return cls.from_uri(uri)
 
 
+
+
 class ApiError(Exception):
     """The hub answered in a way the contract does not allow, or retries ran out."""
 
 
+class AuthError(ApiError):
+    """401/403: the hub refused the connection's token. Fails the task; nothing is marked."""
+
+
+class TransientError(ApiError):
+    """Could not fetch now (reset, timeout, deadline, 5xx, 429, 404 on a file, short body):
+    the version is deferred to the next run, never rejected."""
+
+
 class VerificationError(ApiError):
-    """A downloaded file's size or sha256 stayed wrong after the retries."""
+    """A downloaded file's size or sha256 is wrong.
+
+    `complete` is True when the body was complete (the listed length with another sha256,
+    or longer than listed): only that, after the retries, rejects the version. A short
+    body is a transient fault."""
+
+    def __init__(self, message: str, *, complete: bool):
+        super().__init__(message)
+        self.complete = complete
+
+
+class NotFound(ApiError):
+    pass
 
 
 @dataclass
@@ -105,10 +150,20 @@ class RetryPolicy:
     retry_after_max: float = 120.0
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    deadline: float | None = None  # overall seconds per request; None: DOLISA_DOWNLOAD_DEADLINE
     sleep: Callable[[float], None] = time.sleep
 
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+_CHUNK = 1 << 16
+
+
+class _Transport(Exception):
+    """A transport fault while reading a body (timeout, reset, incomplete, deadline)."""
+
+
+class _BadListing(Exception):
+    """The listing body is not the contract's JSON (possibly a garbled body: retried)."""
 
 
 class ExportApiClient:
@@ -118,12 +173,17 @@ class ExportApiClient:
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {config.token}"
         self.session.headers["User-Agent"] = "dolisa-warehouse/1 (Cao Bang DOLISA)"
+        self.session.headers["Accept-Encoding"] = "identity"  # the listed bytes are the bytes on the wire
         self._jitter = random.Random(0)
         self.stats = {"requests": 0, "retries": 0}
 
     # -- plumbing ---------------------------------------------------------
     def _url(self, *parts: str) -> str:
         return self.config.base_url.rstrip("/") + "/" + "/".join(urllib.parse.quote(p, safe="") for p in parts)
+
+    def _deadline(self) -> float:
+        d = self.policy.deadline if self.policy.deadline is not None else limits.current().download_deadline
+        return time.monotonic() + d
 
     def _wait(self, attempt: int, response: requests.Response | None) -> float:
         p = self.policy
@@ -136,7 +196,7 @@ class ExportApiClient:
                 pass
         return delay
 
-    def _with_retries(self, what: str, fn: Callable[[], Any]) -> Any:
+    def _with_retries(self, what: str, fn: Callable[[], Any], *, retry_not_found: bool = False) -> Any:
         last: Exception | None = None
         for attempt in range(self.policy.attempts):
             response = None
@@ -145,7 +205,11 @@ class ExportApiClient:
                 return fn()
             except _RetryableStatus as e:
                 response, last = e.response, e
-            except VerificationError as e:
+            except NotFound as e:
+                if not retry_not_found:
+                    raise
+                last = e
+            except (VerificationError, _Transport, _BadListing) as e:
                 last = e
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as e:
                 last = e
@@ -154,56 +218,94 @@ class ExportApiClient:
                 self.stats["retries"] += 1
                 log.warning("%s: attempt %d failed (%s); retrying in %.1fs", what, attempt + 1, _short(last), delay)
                 self.policy.sleep(delay)
-        if isinstance(last, VerificationError):
-            raise last
-        raise ApiError(f"{what}: gave up after {self.policy.attempts} attempts ({_short(last)})")
+        if isinstance(last, VerificationError) and last.complete:
+            raise last  # wrong on a complete body, every time: the contract's rejection
+        raise TransientError(f"{what}: gave up after {self.policy.attempts} attempts ({_short(last)})")
 
     def _get(self, url: str, stream: bool = False) -> requests.Response:
         r = self.session.get(url, timeout=(self.policy.connect_timeout, self.policy.read_timeout), stream=stream)
         if r.status_code in RETRY_STATUS:
             r.close()
             raise _RetryableStatus(r)
-        if r.status_code == 401:
-            raise ApiError("401 Unauthorized: the hub refused the token of connection " + CONN_ID)
+        if r.status_code in (401, 403):
+            r.close()
+            raise AuthError(f"HTTP {r.status_code}: the hub refused the token of connection {CONN_ID}")
         if r.status_code == 404:
-            raise NotFound(url.replace(self.config.base_url, ""))
+            r.close()
+            raise NotFound(f"HTTP 404 for {url.replace(self.config.base_url, '')}")
         if r.status_code != 200:
-            raise ApiError(f"unexpected HTTP {r.status_code} for {url.replace(self.config.base_url, '')}")
+            r.close()
+            raise _RetryableStatus(r)  # not the contract: treated as transient
         return r
 
-    # -- the API ----------------------------------------------------------
-    def list_submissions(self, unit_code: str, period: str) -> list[dict]:
-        url = self._url("api", "v1", "districts", unit_code, "submissions") + f"?period={urllib.parse.quote(period)}"
-
-        def go() -> list[dict]:
-            r = self._get(url)
+    @staticmethod
+    def _chunks(r: requests.Response, deadline: float) -> Iterable[bytes]:
+        """The body, chunk by chunk as it arrives (never waiting to fill a chunk), cut at the deadline."""
+        while True:
+            if time.monotonic() > deadline:
+                raise _Transport("overall deadline passed (DOLISA_DOWNLOAD_DEADLINE): body cut")
             try:
-                body = r.json()
-                subs = body["submissions"]
-            except (ValueError, KeyError, TypeError):
-                raise requests.exceptions.ChunkedEncodingError("listing is not the contract's JSON") from None
-            return sorted(subs, key=lambda s: s["version"])
+                chunk = r.raw.read1(_CHUNK, decode_content=True)
+            except (urllib3.exceptions.HTTPError, OSError) as e:
+                raise _Transport(f"{type(e).__name__}") from None
+            if not chunk:
+                return
+            yield chunk
+
+    # -- the API ----------------------------------------------------------
+    def list_submissions(self, unit_code: str, period: str) -> list:
+        """The listing's `submissions`, as listed (entries are checked by `listing_problems`)."""
+        url = self._url("api", "v1", "districts", unit_code, "submissions") + f"?period={urllib.parse.quote(period)}"
+        cap = limits.current().max_listing_bytes
+
+        def go() -> list:
+            deadline = self._deadline()
+            with self._get(url, stream=True) as r:
+                body = bytearray()
+                for chunk in self._chunks(r, deadline):
+                    body += chunk
+                    if len(body) > cap:
+                        raise _BadListing(f"listing longer than {cap} bytes (DOLISA_MAX_LISTING_BYTES)")
+            try:
+                doc = json.loads(bytes(body).decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise _BadListing("listing is not JSON") from None
+            if not isinstance(doc, dict) or not isinstance(doc.get("submissions"), list):
+                raise _BadListing("listing is not the contract's shape (an object with a list `submissions`)")
+            if doc.get("unit_code") != unit_code or doc.get("period") != period:
+                raise _BadListing("listing is for another unit or period than asked")
+            return doc["submissions"]
 
         return self._with_retries(f"list {unit_code} {period}", go)
 
     def download(self, unit_code: str, submission_id: str, file: dict, dest: Path) -> None:
-        """Stream one file to `dest`, verifying bytes and sha256 (retrying when they are wrong)."""
+        """Stream one file to `dest`, verifying bytes and sha256 (retrying when they are wrong).
+
+        The body is cut as soon as it exceeds the listed `bytes`, and at the deadline."""
         url = self._url("api", "v1", "districts", unit_code, "submissions", submission_id, "files", file["name"])
+        listed, want = int(file["bytes"]), str(file["sha256"]).lower()
 
         def go() -> None:
+            deadline = self._deadline()
             h, n = hashlib.sha256(), 0
             with self._get(url, stream=True) as r, open(dest, "wb") as out:
-                for chunk in r.iter_content(chunk_size=1 << 16):
+                for chunk in self._chunks(r, deadline):
+                    if n + len(chunk) > listed:
+                        raise VerificationError(
+                            f"{submission_id}/{file['name']}: body longer than the listed {listed} bytes (cut)",
+                            complete=True)
                     h.update(chunk)
                     n += len(chunk)
                     out.write(chunk)
-            if n != file["bytes"] or h.hexdigest() != str(file["sha256"]).lower():
+            if n < listed:
+                raise VerificationError(f"{submission_id}/{file['name']}: short body ({n} of {listed} bytes)",
+                                        complete=False)
+            if h.hexdigest() != want:
                 raise VerificationError(
-                    f"{submission_id}/{file['name']}: got {n} bytes sha256 {h.hexdigest()[:12]}…, "
-                    f"listing says {file['bytes']} bytes sha256 {str(file['sha256'])[:12]}…"
-                )
+                    f"{submission_id}/{file['name']}: sha256 {h.hexdigest()[:12]}… of the complete body "
+                    f"({n} bytes), listing says {want[:12]}…", complete=True)
 
-        self._with_retries(f"download {submission_id}/{file['name']}", go)
+        self._with_retries(f"download {submission_id}/{file['name']}", go, retry_not_found=True)
 
 
 class _RetryableStatus(Exception):
@@ -212,12 +314,123 @@ class _RetryableStatus(Exception):
         self.response = response
 
 
-class NotFound(ApiError):
-    pass
-
-
 def _short(e: Exception | None) -> str:
     return (f"{type(e).__name__}: {e}" if e else "?")[:300]
+
+
+# ---------------------------------------------------------------------------
+# The listing's entries, checked against the contract
+# ---------------------------------------------------------------------------
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_submitted_at(value: object) -> dt.datetime | None:
+    """An ISO 8601 date-time with an offset, or None."""
+    if not isinstance(value, str) or "T" not in value.upper():
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def entry_problems(entry: object) -> list[str]:
+    """Why one listing entry breaks the contract's shape (empty when it does not)."""
+    if not isinstance(entry, dict):
+        return [f"listing entry is not an object ({type(entry).__name__})"]
+    out = []
+    sid = entry.get("submission_id")
+    if not isinstance(sid, str):
+        out.append("no submission_id" if sid is None else f"submission_id is not text ({type(sid).__name__})")
+    elif not safe_file_name(sid):
+        out.append(f"submission_id {sid!r} is not a safe name (only letters, digits, '_', '.', '-')")
+    v = entry.get("version")
+    if v is None:
+        out.append("no version")
+    elif not _is_int(v) or v < 1:
+        out.append(f"version {v!r} is not a positive integer")
+    if "submitted_at" not in entry:
+        out.append("no submitted_at")
+    elif parse_submitted_at(entry["submitted_at"]) is None:
+        out.append(f"submitted_at {entry['submitted_at']!r} is not an ISO 8601 date-time with an offset")
+    files = entry.get("files")
+    if not isinstance(files, list):
+        out.append("no files list" if files is None else "files is not a list")
+        return out
+    max_bytes = limits.current().max_file_bytes
+    seen: set[str] = set()
+    for i, f in enumerate(files, start=1):
+        if not isinstance(f, dict):
+            out.append(f"file #{i} is not an object")
+            continue
+        name = f.get("name")
+        label = repr(name) if isinstance(name, str) else f"#{i}"
+        if not isinstance(name, str):
+            out.append(f"file #{i}: no name")
+        elif not safe_file_name(name):
+            out.append(f"file name {name!r} is not a plain file name (would leave the landing zone or holds "
+                       f"control characters)")
+        elif name.casefold() in RESERVED_NAMES:
+            out.append(f"file name {name!r} is reserved for the warehouse's own ledger files")
+        elif name.casefold() in seen:
+            out.append(f"file name {name!r} is listed twice in one version")
+        if isinstance(name, str):
+            seen.add(name.casefold())
+        for key in ("dataset", "media_type"):
+            if not isinstance(f.get(key), str):
+                out.append(f"file {label}: {key} missing or not text")
+        for key in ("bytes", "rows"):
+            if key not in f:
+                out.append(f"file {label}: no {key}")
+            elif not _is_int(f[key]) or f[key] < 0:
+                out.append(f"file {label}: {key} {f[key]!r} is not a non-negative integer")
+        if _is_int(f.get("bytes")) and f["bytes"] > max_bytes:
+            out.append(f"file {label}: listed size {f['bytes']} bytes exceeds the bound {max_bytes} "
+                       f"(DOLISA_MAX_FILE_BYTES)")
+        if not isinstance(f.get("sha256"), str) or not _HEX64.fullmatch(f["sha256"]):
+            out.append(f"file {label}: sha256 missing or not 64 hex characters")
+    return out
+
+
+def listing_problems(entries: list) -> list[str]:
+    """Why a listing as a whole cannot be used: versions or ids repeated, versions out of order."""
+    out = []
+    ids = [e.get("submission_id") for e in entries if isinstance(e, dict) and isinstance(e.get("submission_id"), str)]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        out.append(f"submission_id listed more than once: {', '.join(map(repr, dup))}")
+    versions = [e["version"] for e in entries if isinstance(e, dict) and _is_int(e.get("version"))]
+    if any(b <= a for a, b in zip(versions, versions[1:])):
+        out.append(f"versions not listed oldest first without repeats: {versions}")
+    return out
+
+
+def _synthetic_id(unit_code: str, period: str, entry: object) -> str:
+    digest = hashlib.sha256(json.dumps(entry, sort_keys=True, default=repr).encode("utf-8")).hexdigest()[:12]
+    return f"{unit_code}-{period}-invalid-{digest}"
+
+
+def _clean_files(entry: object) -> list[dict]:
+    """The listed files as the ledger can hold them (every field typed or None)."""
+    files = entry.get("files") if isinstance(entry, dict) else None
+    out = []
+    for i, f in enumerate(files if isinstance(files, list) else [], start=1):
+        f = f if isinstance(f, dict) else {}
+        out.append({
+            "dataset": f.get("dataset") if isinstance(f.get("dataset"), str) else None,
+            "name": f.get("name") if isinstance(f.get("name"), str) else f"#{i}",
+            "media_type": f.get("media_type") if isinstance(f.get("media_type"), str) else None,
+            "bytes": f.get("bytes") if _is_int(f.get("bytes")) else None,
+            "rows": f.get("rows") if _is_int(f.get("rows")) else None,
+            "sha256": f.get("sha256") if isinstance(f.get("sha256"), str) else None,
+        })
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -231,9 +444,16 @@ def version_dir(raw_root: Path, unit_code: str, period: str, submission_id: str)
     return raw_root / unit_code / period / submission_id
 
 
+def landed_file(vdir: Path, manifest: dict, name: str) -> Path:
+    """Where a landed file is: `files/<name>` (layout 2) or beside manifest.json (layout 1)."""
+    return vdir / FILES_DIR / name if int(manifest.get("layout") or 1) >= 2 else vdir / name
+
+
 def landed_versions(raw_root: Path) -> Iterable[tuple[Path, dict]]:
     """Every landed version (manifest present), in (unit, period, version) order."""
-    for m in sorted(raw_root.glob("*/*/*/manifest.json")):
+    for m in sorted(raw_root.glob(f"*/*/*/{MANIFEST}")):
+        if m.parent.name.startswith("."):
+            continue
         yield m.parent, json.loads(m.read_text(encoding="utf-8"))
 
 
@@ -242,65 +462,173 @@ class LandResult:
     listed: int = 0
     landed: list[str] = field(default_factory=list)
     already: int = 0
-    failed: list[str] = field(default_factory=list)  # versions landed with a download_error
+    failed: list[str] = field(default_factory=list)  # versions landed as rejected (download_ or listing_error)
+    deferred: list[dict] = field(default_factory=list)  # not landed: fetched again on the next run
 
 
 def land_period(
     client: ExportApiClient, raw_root: Path, period: str, *, now: Callable[[], dt.datetime] | None = None
 ) -> LandResult:
-    """Land every not-yet-landed version of every unit valid in `period`."""
+    """Land every not-yet-landed version of every unit valid in `period`.
+
+    Raises AuthError (401/403) without marking anything; every other fault defers or
+    rejects one version (or one unit-month's listing) and the others go on. The deferred
+    ledger (`raw/_deferred.json`) is rewritten for this period at the end."""
     now = now or (lambda: dt.datetime.now(dt.timezone.utc))
     res = LandResult()
+    raw_root.mkdir(parents=True, exist_ok=True)
     for unit in contract.district_units(period):
-        for sub in client.list_submissions(unit.unit_code, period):
+        u = unit.unit_code
+        try:
+            entries = client.list_submissions(u, period)
+        except AuthError:
+            raise
+        except ApiError as e:
+            res.deferred.append(_deferral(u, period, None, None, f"listing not usable: {e}"))
+            continue
+        problems = listing_problems(entries)
+        if problems:
+            res.deferred.append(_deferral(u, period, None, None, "listing not usable: " + "; ".join(problems)))
+            continue
+        for entry in entries:
             res.listed += 1
-            sid = sub["submission_id"]
-            target = version_dir(raw_root, unit.unit_code, period, sid)
-            if (target / "manifest.json").exists():
+            problems = entry_problems(entry)
+            sid = entry.get("submission_id") if isinstance(entry, dict) else None
+            if not safe_file_name(sid):
+                sid = _synthetic_id(u, period, entry)
+            target = version_dir(raw_root, u, period, sid)
+            if (target / MANIFEST).exists():
                 res.already += 1
                 continue
-            manifest = _land_version(client, raw_root, target, unit.unit_code, period, sub, now())
+            if problems:
+                _write_version(client, raw_root, target, _manifest(client, u, period, sid, entry, now(),
+                                                                     listing_error="; ".join(problems)), None)
+                res.failed.append(sid)
+                continue
+            try:
+                manifest = _land_version(client, raw_root, target, u, period, sid, entry, now())
+            except TransientError as e:
+                log.warning("%s: DEFERRED to the next run (%s)", sid, e)
+                res.deferred.append(_deferral(u, period, sid, entry["version"], str(e)))
+                continue
             (res.failed if manifest.get("download_error") else res.landed).append(sid)
+    update_deferred(raw_root, period, res.deferred, now())
+    for d in res.deferred:
+        log.warning("deferred %s %s %s: %s", d["unit_code"], d["period"], d["submission_id"] or "(listing)", d["reason"])
     return res
 
 
-def _land_version(
-    client: ExportApiClient, raw_root: Path, target: Path, unit_code: str, period: str, sub: dict, landed_at: dt.datetime
-) -> dict:
+def _deferral(unit: str, period: str, sid: str | None, version: int | None, reason: str) -> dict:
+    return {"unit_code": unit, "period": period, "submission_id": sid, "version": version,
+            "what": "version" if sid else "listing", "reason": reason}
+
+
+def _manifest(client: ExportApiClient, unit_code: str, period: str, sid: str, entry: Any, landed_at: dt.datetime,
+              **errors: str) -> dict:
+    """The ledger entry of a version: typed fields only; a malformed listing entry is kept raw beside."""
+    e = entry if isinstance(entry, dict) else {}
+    version = e.get("version")
+    if not _is_int(version):
+        m = re.search(r"-v(\d+)$", sid)
+        version = int(m.group(1)) if m else 0
+    submitted = parse_submitted_at(e.get("submitted_at"))
     manifest: dict[str, Any] = {
         "unit_code": unit_code,
         "period": period,
-        "submission_id": sub["submission_id"],
-        "version": sub["version"],
-        "submitted_at": sub.get("submitted_at"),
-        "files": sub.get("files", []),
+        "submission_id": sid,
+        "version": version,
+        "submitted_at": submitted.isoformat() if submitted else None,
+        "files": _clean_files(entry),
         "landed_at": landed_at.isoformat(),
         "hub": client.config.base_url,
+        "layout": LAYOUT,
     }
-    raw_root.mkdir(parents=True, exist_ok=True)
+    manifest.update(errors)
+    if "listing_error" in errors:
+        manifest["listing_entry"] = entry
+    return manifest
+
+
+def _land_version(client: ExportApiClient, raw_root: Path, target: Path, unit_code: str, period: str, sid: str,
+                  entry: dict, landed_at: dt.datetime) -> dict:
+    """Download and verify every file of a checked entry, then land the version atomically.
+
+    Raises TransientError (nothing written) when a file could not be fetched."""
+    manifest = _manifest(client, unit_code, period, sid, entry, landed_at)
+    manifest["files"] = [dict(f) for f in entry["files"]]  # checked: exactly as listed
     staging = Path(tempfile.mkdtemp(prefix=".landing-", dir=raw_root))
     try:
+        files = staging / FILES_DIR
+        files.mkdir()
         for f in manifest["files"]:
-            name = str(f.get("name", ""))
-            if not safe_file_name(name):
-                manifest["download_error"] = f"file name {name!r} is not a plain file name (would leave the landing zone)"
-                break
             try:
-                client.download(unit_code, sub["submission_id"], f, staging / name)
-            except ApiError as e:
+                client.download(unit_code, sid, f, files / f["name"])
+            except VerificationError as e:  # wrong on complete bodies after the retries
                 manifest["download_error"] = str(e)
                 break
-        if manifest.get("download_error"):
-            for p in staging.iterdir():
-                p.unlink()
-        for p in staging.iterdir():
-            p.chmod(0o444)
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        return _write_version(client, raw_root, target, manifest, staging)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_version(client: ExportApiClient, raw_root: Path, target: Path, manifest: dict,
+                   staging: Path | None) -> dict:
+    """manifest.json last, then one rename: a version is landed completely or not at all."""
+    if staging is None:
+        staging = Path(tempfile.mkdtemp(prefix=".landing-", dir=raw_root))
+    try:
+        files = staging / FILES_DIR
+        if manifest.get("download_error") or manifest.get("listing_error"):
+            shutil.rmtree(files, ignore_errors=True)  # a rejected version keeps no files
+        elif files.exists():
+            for p in files.iterdir():
+                p.chmod(0o400)  # read-only, owner-only (restricted zone)
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(staging, target)  # atomic: a version is landed completely or not at all
-        log.info("landed %s (%d files)%s", sub["submission_id"], len(manifest["files"]),
-                 f" REJECTED: {manifest['download_error']}" if manifest.get("download_error") else "")
+        os.rename(staging, target)
+        error = manifest.get("download_error") or manifest.get("listing_error")
+        log.info("landed %s (%d files)%s", manifest["submission_id"], len(manifest["files"]),
+                 f" REJECTED: {error}" if error else "")
         return manifest
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# The deferred ledger: versions (or listings) not fetched yet, for the report gate
+# ---------------------------------------------------------------------------
+
+
+def read_deferred(raw_root: Path) -> list[dict]:
+    """The entries of `raw/_deferred.json` (empty when there is none)."""
+    path = raw_root / DEFERRED_LEDGER
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8")).get("deferred", [])
+
+
+def update_deferred(raw_root: Path, period: str, deferred: list[dict], now: dt.datetime) -> None:
+    """Replace `period`'s entries of the deferred ledger by this run's, atomically.
+
+    An entry deferred again keeps its `first_deferred_at` and counts `runs`; one that
+    landed since disappears."""
+    before = read_deferred(raw_root)
+    key = lambda d: (d["unit_code"], d["period"], d.get("submission_id"))  # noqa: E731
+    old = {key(d): d for d in before if d["period"] == period}
+    stamp = now.isoformat()
+    entries = [d for d in before if d["period"] != period]
+    for d in deferred:
+        prev = old.get(key(d), {})
+        entries.append({**d, "first_deferred_at": prev.get("first_deferred_at", stamp), "last_attempt_at": stamp,
+                        "runs": int(prev.get("runs", 0)) + 1})
+    entries.sort(key=lambda d: (d["period"], d["unit_code"], d.get("submission_id") or ""))
+    if not entries and not before:
+        return
+    path = raw_root / DEFERRED_LEDGER
+    tmp = path.with_name(f".{DEFERRED_LEDGER}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"format": 1, "updated_at": stamp, "deferred": entries}, ensure_ascii=False, indent=2),
+                   encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

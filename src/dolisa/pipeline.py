@@ -14,7 +14,7 @@ from typing import Any
 
 from dolisa import contract, warehouse
 from dolisa.faults import crash_point
-from dolisa.settings import Paths, paths as default_paths
+from dolisa.settings import Paths, paths as default_paths, reader_dir
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,15 @@ def extract(periods: list[str], hub: "Any", p: Paths | None = None, policy: "Any
 
     p = (p or default_paths()).ensure()
     client = ExportApiClient(hub, policy=policy)
-    summary = {"periods": periods, "listed": 0, "landed": 0, "already": 0, "failed": []}
+    # failed: landed as rejected; deferred: not fetched (transient), fetched again next run (raw/_deferred.json)
+    summary = {"periods": periods, "listed": 0, "landed": 0, "already": 0, "failed": [], "deferred": []}
     for period in periods:
-        r = land_period(client, p.raw, period)
+        r = land_period(client, p.raw, period)  # raises AuthError (401/403): the task fails loudly
         summary["listed"] += r.listed
         summary["landed"] += len(r.landed)
         summary["already"] += r.already
         summary["failed"] += r.failed
+        summary["deferred"] += r.deferred
     summary.update(client.stats)
     log.info("extract: %s", summary)
     return summary
@@ -251,6 +253,7 @@ def publish(p: Paths | None = None) -> dict:
         con.execute("detach pub")
     finally:
         con.close()
+    os.chmod(tmp, 0o644)  # the reader zone: the reporting team reads the snapshot
     os.replace(tmp, target)
     log.info("published %d tables to %s", len(tables), target)
     return {"published": str(target), "tables": len(tables)}
@@ -323,7 +326,7 @@ def report(
 
     p = (p or default_paths()).ensure()
     out_dir = p.report_dir(report_period)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reader_dir(out_dir)
     with warehouse.connect(p.warehouse) as con:
         gate = run_report_gate(con, report_period, allow_incomplete=allow_incomplete)
         indicators, units, quality, reasons = _report_frames(con, report_period)

@@ -9,11 +9,11 @@ import json
 import duckdb
 import pytest
 
-from dolisa import warehouse
-from dolisa.extract import ApiError, ExportApiClient, HubConfig, RetryPolicy, land_period, landed_versions
+from dolisa import pipeline, warehouse
+from dolisa.extract import (ApiError, AuthError, ExportApiClient, HubConfig, RetryPolicy, land_period, landed_file,
+                            landed_versions, read_deferred)
 from dolisa.hub.server import start_server
 from dolisa.hub.store import HubStore
-from dolisa.load import load_landed
 from dolisa.settings import paths
 
 TZ = dt.timezone(dt.timedelta(hours=7))
@@ -78,10 +78,10 @@ def test_each_fault_kind_is_survived(store, tmp_path, fault):
     raw = tmp_path / "raw"
     with start_server(store.root, token=TOKEN, faults=[fault, fault], stall_seconds=2.0) as server:
         res = land_period(client_for(server), raw, PERIOD)
-    assert res.failed == [] and len(res.landed) == 3
+    assert res.failed == [] and res.deferred == [] and len(res.landed) == 3
     for vdir, manifest in landed_versions(raw):
         for f in manifest["files"]:
-            data = (vdir / f["name"]).read_bytes()
+            data = landed_file(vdir, manifest, f["name"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f["bytes"]
 
 
@@ -93,9 +93,9 @@ def test_persistently_wrong_checksum_rejects_that_version_only(store, tmp_path, 
     p = paths().ensure()
     with start_server(store.root, token=TOKEN) as server:
         res = land_period(client_for(server, attempts=3), p.raw, PERIOD)
-    assert res.failed == ["040-2021-06-v3"]
+    assert res.failed == ["040-2021-06-v3"] and res.deferred == []
+    pipeline.load(None, p)
     with warehouse.connect(p.warehouse) as con:
-        load_landed(con, p.raw, quarantine_root=p.quarantine)
         status = dict(con.execute("select submission_id, status from meta.submissions").fetchall())
         assert status == {"040-2021-06-v1": "accepted", "040-2021-06-v2": "accepted",
                           "040-2021-06-v3": "rejected", "042-2021-06-v1": "accepted"}
@@ -117,7 +117,7 @@ def test_file_name_that_would_leave_the_landing_zone_is_rejected(store, tmp_path
         res = land_period(client_for(server), raw, PERIOD)
     assert res.failed == ["042-2021-06-v2"]
     manifest = json.loads((raw / "042" / PERIOD / "042-2021-06-v2" / "manifest.json").read_text())
-    assert "would leave the landing zone" in manifest["download_error"]
+    assert "would leave the landing zone" in manifest["listing_error"]
     assert not (tmp_path / "evil.csv").exists() and not (tmp_path / "zone" / "evil.csv").exists()
     assert sorted(p.name for p in (raw / "042" / PERIOD / "042-2021-06-v2").iterdir()) == ["manifest.json"]
 
@@ -128,7 +128,7 @@ def test_only_new_versions_are_fetched_and_landed_files_are_read_only(store, tmp
         first = land_period(client_for(server), raw, PERIOD)
         second = land_period(client_for(server), raw, PERIOD)
     assert len(first.landed) == 3 and second.landed == [] and second.already == 3
-    f = raw / "040" / PERIOD / "040-2021-06-v1" / "job_placements.csv"
+    f = raw / "040" / PERIOD / "040-2021-06-v1" / "files" / "job_placements.csv"
     assert not (f.stat().st_mode & 0o222)
 
 
@@ -138,7 +138,7 @@ def _table_digest(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "select table_schema, table_name from information_schema.tables where table_schema in ('raw', 'meta') order by 1, 2"
     ).fetchall():
         cols = [c[0] for c in con.execute(f"describe {schema}.{table}").fetchall()
-                if c[0] not in ("landed_at", "validated_at", "result_path")]
+                if c[0] not in ("landed_at", "loaded_at", "validated_at", "result_path")]
         rows = con.execute(f"select {', '.join(cols)} from {schema}.{table} order by all").fetchall()
         out[f"{schema}.{table}"] = hashlib.sha256(repr(rows).encode()).hexdigest()
     return out
@@ -148,10 +148,11 @@ def test_loading_is_idempotent_and_rows_balance(store, tmp_path, dolisa_home):
     p = paths().ensure()
     with start_server(store.root, token=TOKEN) as server:
         land_period(client_for(server), p.raw, PERIOD)
+    pipeline.load(None, p)
     with warehouse.connect(p.warehouse) as con:
-        load_landed(con, p.raw)
         before = _table_digest(con)
-        load_landed(con, p.raw, only_new=False)  # reload every version
+    pipeline.load(None, p, only_new=False)  # reload every version
+    with warehouse.connect(p.warehouse) as con:
         assert _table_digest(con) == before
         bad = con.execute(
             "select count(*) from meta.files where status = 'accepted' and rows_in <> rows_loaded + rows_quarantined"
@@ -162,3 +163,258 @@ def test_loading_is_idempotent_and_rows_balance(store, tmp_path, dolisa_home):
         # every accepted version's rows are kept; v2 of 040 has 7 rows, v1 5 (+1 quarantined)
         counts = dict(con.execute("select submission_id, count(*) from raw.job_placements group by 1").fetchall())
         assert counts == {"040-2021-06-v1": 5, "040-2021-06-v2": 7, "042-2021-06-v1": 3}
+
+
+# --- transient is not permanent (issue 11.1) -------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["429", "503", "reset", "stall", "truncate", "404"])
+def test_transient_failure_is_deferred_then_fetched_next_run(store, dolisa_home, fault):
+    p = paths().ensure()
+    # night 1: every request of 040 v2's file fails (more times than the client tries)
+    plan = {"040-2021-06-v2/files/": [fault] * 3}
+    with start_server(store.root, token=TOKEN, fault_plan=plan, stall_seconds=2.0) as server:
+        night1 = land_period(client_for(server, attempts=2), p.raw, PERIOD)
+    assert night1.failed == [] and sorted(night1.landed) == ["040-2021-06-v1", "042-2021-06-v1"]
+    assert [d["submission_id"] for d in night1.deferred] == ["040-2021-06-v2"]
+    assert "gave up after 2 attempts" in night1.deferred[0]["reason"]
+    assert not (p.raw / "040" / PERIOD / "040-2021-06-v2").exists()  # not landed, not rejected
+    (entry,) = read_deferred(p.raw)
+    assert entry["submission_id"] == "040-2021-06-v2" and entry["version"] == 2 and entry["runs"] == 1
+    pipeline.load(None, p)
+    with warehouse.connect(p.warehouse) as con:
+        assert con.execute("select count(*) from meta.submissions where status = 'rejected'").fetchone()[0] == 0
+    # night 2, healthy: the deferred version lands and loads, the ledger of deferrals empties
+    with start_server(store.root, token=TOKEN) as server:
+        night2 = land_period(client_for(server), p.raw, PERIOD)
+    assert night2.landed == ["040-2021-06-v2"] and night2.deferred == [] and night2.already == 2
+    assert read_deferred(p.raw) == []
+    pipeline.load(None, p)
+    with warehouse.connect(p.warehouse) as con:
+        assert con.execute("select status from meta.submissions where submission_id = '040-2021-06-v2'"
+                           ).fetchone() == ("accepted",)
+
+
+def test_short_body_is_transient_wrong_complete_body_is_permanent(store, tmp_path):
+    at = dt.datetime(2021, 8, 1, 9, 0, tzinfo=TZ)
+    store.add_submission("042", PERIOD, 2, at, {"job_placements.csv": jp(4)},
+                         overrides={"job_placements.csv": {"sha256": "1" * 64}})
+    store.save()
+    raw = tmp_path / "raw"
+    plan = {"040-2021-06-v1/files/": ["truncate"] * 4}
+    with start_server(store.root, token=TOKEN, fault_plan=plan) as server:
+        res = land_period(client_for(server, attempts=3), raw, PERIOD)
+    assert [d["submission_id"] for d in res.deferred] == ["040-2021-06-v1"]  # short every time: transient
+    assert res.failed == ["042-2021-06-v2"]  # complete body, wrong sha256 every time: rejected
+    m = json.loads((raw / "042" / PERIOD / "042-2021-06-v2" / "manifest.json").read_text())
+    assert "complete body" in m["download_error"]
+
+
+@pytest.mark.parametrize("where", ["listing", "file"])
+@pytest.mark.parametrize("status", ["401", "403"])
+def test_auth_failure_fails_loudly_and_marks_nothing(store, tmp_path, where, status):
+    raw = tmp_path / "raw"
+    if status == "401":
+        server = start_server(store.root, token="another-token")
+    else:
+        key = "040/submissions?period=" if where == "listing" else "040-2021-06-v1/files/"
+        server = start_server(store.root, token=TOKEN, fault_plan={key: [status] * 9})
+    with server:
+        with pytest.raises(AuthError, match=f"HTTP {status}"):
+            land_period(client_for(server), raw, PERIOD)
+    assert list(landed_versions(raw)) == [] and read_deferred(raw) == []
+
+
+# --- hostile files are bounded (issue 10.5) --------------------------------------------------
+
+
+def test_oversize_body_is_cut_at_the_listed_size_and_rejects_that_version(store, dolisa_home):
+    big = JP_HEADER.encode() + b"P1,012345678901,A,F,1990-01-01,2021-06-01,DOMESTIC,,\n" * (40 * 2**20 // 52)
+    at = dt.datetime(2021, 8, 1, 9, 0, tzinfo=TZ)
+    store.add_submission("042", PERIOD, 2, at, {"job_placements.csv": big},
+                         overrides={"job_placements.csv": {"bytes": 10}})
+    store.save()
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        res = land_period(client_for(server, attempts=2), p.raw, PERIOD)
+        sent = server.body_bytes_sent
+    assert res.failed == ["042-2021-06-v2"] and res.deferred == []
+    m = json.loads((p.raw / "042" / PERIOD / "042-2021-06-v2" / "manifest.json").read_text())
+    assert "body longer than the listed 10 bytes" in m["download_error"]
+    assert sent < len(big), f"the hub wrote {sent} body bytes for a file listed at 10 (2 attempts)"
+    pipeline.load(None, p)
+    with warehouse.connect(p.warehouse) as con:
+        status = dict(con.execute("select submission_id, status from meta.submissions").fetchall())
+    assert status == {"040-2021-06-v1": "accepted", "040-2021-06-v2": "accepted", "042-2021-06-v1": "accepted",
+                      "042-2021-06-v2": "rejected"}
+
+
+def test_trickling_body_is_cut_by_the_overall_deadline(store, dolisa_home):
+    p = paths().ensure()
+    plan = {"040-2021-06-v2/files/": ["trickle"] * 2}
+    with start_server(store.root, token=TOKEN, fault_plan=plan, trickle_seconds=0.05) as server:
+        # every byte arrives well within the read timeout; the whole body would take ~30 s
+        client = ExportApiClient(HubConfig.from_uri(f"http://:{TOKEN}@127.0.0.1:{server.port}"),
+                                 policy=RetryPolicy(attempts=2, backoff_base=0.01, read_timeout=1.0, deadline=1.5))
+        t0 = dt.datetime.now()
+        res = land_period(client, p.raw, PERIOD)
+        took = (dt.datetime.now() - t0).total_seconds()
+    assert [d["submission_id"] for d in res.deferred] == ["040-2021-06-v2"]
+    assert "deadline" in res.deferred[0]["reason"] and took < 10
+    assert sorted(res.landed) == ["040-2021-06-v1", "042-2021-06-v1"]
+    pipeline.load(None, p)
+    with warehouse.connect(p.warehouse) as con:
+        assert con.execute("select count(*) from meta.submissions where status = 'accepted'").fetchone()[0] == 2
+
+
+def test_deadline_is_a_setting(monkeypatch):
+    monkeypatch.setenv("DOLISA_DOWNLOAD_DEADLINE", "7.5")
+    from dolisa import limits
+
+    assert limits.current().download_deadline == 7.5
+    monkeypatch.setenv("DOLISA_DOWNLOAD_DEADLINE", "-1")
+    with pytest.raises(ValueError, match="DOLISA_DOWNLOAD_DEADLINE"):
+        limits.current()
+
+
+def _xlsx_bomb() -> bytes:
+    import io
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(JP_HEADER.strip().split(","))
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for i in zin.infolist():
+            zout.writestr(i.filename, zin.read(i))
+        zout.writestr("xl/media/fill.xml", b"\x20" * (64 << 20))
+    return out.getvalue()
+
+
+def test_xlsx_bomb_and_newline_name_each_rejected_while_the_month_loads(store, dolisa_home):
+    at = dt.datetime(2021, 8, 1, 9, 0, tzinfo=TZ)
+    store.add_submission("040", PERIOD, 3, at, {"job_placements.xlsx": _xlsx_bomb()})
+    store.add_submission("042", PERIOD, 2, at, {"job_placements.csv\n": jp(2)},
+                         datasets={"job_placements.csv\n": "job_placements"})
+    store.save()
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        res = land_period(client_for(server), p.raw, PERIOD)
+    assert res.failed == ["042-2021-06-v2"] and res.deferred == []
+    pipeline.load(None, p)
+    with warehouse.connect(p.warehouse) as con:
+        rows = {r[0]: r[1:] for r in con.execute("select submission_id, status, reason from meta.submissions").fetchall()}
+        assert rows["040-2021-06-v3"][0] == "rejected" and "expands" in rows["040-2021-06-v3"][1]
+        assert rows["042-2021-06-v2"][0] == "rejected" and "'job_placements.csv\\n'" in rows["042-2021-06-v2"][1]
+        assert {k for k, v in rows.items() if v[0] == "accepted"} == {"040-2021-06-v1", "040-2021-06-v2",
+                                                                      "042-2021-06-v1"}
+        assert con.execute("select count(*) from raw.job_placements").fetchone()[0] == 5 + 7 + 3
+    assert (p.quarantine / "040" / PERIOD / "040-2021-06-v3.rejected.json").exists()
+    assert (p.quarantine / "042" / PERIOD / "042-2021-06-v2.rejected.json").exists()
+
+
+# --- a bad listing rejects one version, never the run (issue 11.2) ---------------------------
+
+
+def _good_entry(store) -> dict:
+    at = dt.datetime(2021, 8, 1, 9, 0, tzinfo=TZ)
+    return json.loads(json.dumps({k: v for k, v in store.add_submission(
+        "040", "2021-05", 1, at, {"job_placements.csv": jp(1)}).items()}))
+
+
+def _malformed(kind: str, e: dict) -> object:
+    f = e["files"][0]
+    f.pop("_stored_as", None)
+    e["submission_id"], e["version"] = "040-2021-06-v3", 3
+    if kind == "duplicate_name":
+        e["files"] = [f, dict(f)]
+    elif kind == "no_bytes":
+        f.pop("bytes")
+    elif kind == "no_version":
+        e.pop("version")
+    elif kind == "version_text":
+        e["version"] = "3"
+    elif kind == "no_offset":
+        e["submitted_at"] = "2021-07-03 16:20"
+    elif kind == "other_format":
+        e["submitted_at"] = "03/07/2021 16:20"
+    elif kind == "ledger_name":
+        f["name"] = "manifest.json"
+    elif kind == "newline_id":
+        e["submission_id"] = "040-2021-06-v3\n"
+    elif kind == "not_object":
+        return ["040-2021-06-v3"]
+    return e
+
+
+MALFORMED = ["duplicate_name", "no_bytes", "no_version", "version_text", "no_offset", "other_format", "ledger_name",
+             "newline_id", "not_object"]
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_listing_entry_rejects_that_version_only(store, dolisa_home, kind):
+    store.add_listing_entry("040", PERIOD, _malformed(kind, _good_entry(store)))
+    store.save()
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        res = land_period(client_for(server), p.raw, PERIOD)
+        again = land_period(client_for(server), p.raw, PERIOD)
+    assert sorted(res.landed) == ["040-2021-06-v1", "040-2021-06-v2", "042-2021-06-v1"] and res.deferred == []
+    (bad,) = res.failed
+    assert again.failed == [] and again.landed == [] and again.already == 4  # rejected once, for good
+    summary = pipeline.load(None, p)
+    assert summary["accepted"] == 3
+    with warehouse.connect(p.warehouse) as con:
+        status, reason = con.execute("select status, reason from meta.submissions where submission_id = ?",
+                                     [bad]).fetchone()
+        assert status == "rejected" and reason
+        files = con.execute("select status from meta.files where submission_id = ?", [bad]).fetchall()
+        assert all(s == ("rejected",) for s in files)
+        assert con.execute("select count(*) from raw.job_placements").fetchone()[0] == 5 + 7 + 3
+    doc = json.loads((p.quarantine / "040" / PERIOD / f"{bad}.rejected.json").read_text())
+    assert doc["reason"] == reason and "listing_entry" in doc
+    assert (p.raw / "040" / PERIOD / bad / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("kind", ["notjson", "shape", "reversed", "repeated"])
+def test_unusable_listing_defers_that_unit_month_only(store, dolisa_home, kind):
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN, listing_faults={f"040/{PERIOD}": kind}) as server:
+        res = land_period(client_for(server, attempts=2), p.raw, PERIOD)
+        assert res.landed == ["042-2021-06-v1"] and res.failed == []
+        (d,) = res.deferred
+        assert d["unit_code"] == "040" and d["submission_id"] is None and "listing" in d["reason"]
+        assert read_deferred(p.raw)[0]["what"] == "listing"
+        server.listing_faults.clear()  # the next night the hub is healthy
+        res = land_period(client_for(server), p.raw, PERIOD)
+    assert sorted(res.landed) == ["040-2021-06-v1", "040-2021-06-v2"] and read_deferred(p.raw) == []
+
+
+def test_hub_file_named_like_the_ledger_never_overwrites_it(store, tmp_path):
+    raw = tmp_path / "raw"
+    with start_server(store.root, token=TOKEN) as server:
+        land_period(client_for(server), raw, PERIOD)
+    vdir = raw / "040" / PERIOD / "040-2021-06-v1"
+    assert sorted(x.name for x in vdir.iterdir()) == ["files", "manifest.json"]
+    assert json.loads((vdir / "manifest.json").read_text())["layout"] == 2
+
+
+def test_old_layout_is_still_loaded(store, dolisa_home):
+    """Versions landed before layout 2 (files beside manifest.json) load and rebuild as before."""
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        land_period(client_for(server), p.raw, PERIOD)
+    for vdir, manifest in list(landed_versions(p.raw)):
+        for f in manifest["files"]:
+            src = vdir / "files" / f["name"]
+            src.chmod(0o600)
+            src.rename(vdir / f["name"])
+        (vdir / "files").rmdir()
+        manifest.pop("layout")
+        (vdir / "manifest.json").write_text(json.dumps(manifest))
+    summary = pipeline.load(None, p)
+    assert summary["accepted"] == 3 and summary["rows_loaded"] == 5 + 7 + 3

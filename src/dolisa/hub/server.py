@@ -23,11 +23,21 @@ Fault injection (deterministic):
   ``p`` with a fault drawn from ``faults`` (or all kinds), seeded by ``seed``,
   the URL and how many times it was asked, so a run is reproducible.
 
-Kinds: ``429`` (with ``Retry-After: 1``), ``500``, ``502``, ``503``, ``504``;
-``stall``: waits ``stall_seconds`` before answering normally (a client with a
-shorter read timeout gives up first); ``reset``: closes the connection with a
-TCP reset and no response; ``truncate``: sends the full ``Content-Length``
-header, half of the body, then closes.
+Kinds: ``429`` (with ``Retry-After: 1``), ``500``, ``502``, ``503``, ``504``,
+``403``, ``404``; ``stall``: waits ``stall_seconds`` before answering normally (a
+client with a shorter read timeout gives up first); ``reset``: closes the
+connection with a TCP reset and no response; ``truncate``: sends the full
+``Content-Length`` header, half of the body, then closes; ``trickle``: sends the
+body one byte every ``trickle_seconds`` (each read is quick, the whole is not).
+
+- ``fault_plan={"<url part>": ["503", ...]}``: URLs containing the key get these
+  faults on their first requests instead of ``faults`` (to aim at one file or listing).
+- ``listing_faults={"<unit>/<period>": kind}`` (changeable on a running server)
+  serves that unit-month's listing malformed: ``notjson`` (a body that is not JSON),
+  ``shape`` (JSON, not the contract's object), ``reversed`` (versions newest first),
+  ``repeated`` (the last version listed twice).
+- Malformed listing *entries* are data of the store (``HubStore.add_listing_entry``).
+- ``body_bytes_sent`` counts the file-body bytes written (to see a client cut a body).
 
 The token is never logged.
 """
@@ -52,7 +62,8 @@ from dolisa.hub.store import TZ, HubStore
 
 log = logging.getLogger("dolisa.hub.server")
 
-FAULT_KINDS = ("429", "500", "502", "503", "504", "stall", "reset", "truncate")
+FAULT_KINDS = ("429", "500", "502", "503", "504", "403", "404", "stall", "reset", "truncate", "trickle")
+LISTING_FAULTS = ("notjson", "shape", "reversed", "repeated")
 PREFIX = ("api", "v1", "districts")
 
 
@@ -143,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "reset":
             self._reset()
             return True
-        if kind == "truncate":
+        if kind in ("truncate", "trickle"):
             return False  # handled by the body writer
         extra = {"Retry-After": "1"} if kind == "429" else None
         self._error(int(kind), f"injected fault {kind}", extra)
@@ -156,8 +167,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         valid = any(u.unit_code == unit for u in contract.district_units(period))
         subs = hub.store.listing(unit, period, available_at=hub.available_at) if valid else []
-        self._send_json(200, {"unit_code": unit, "period": period, "submissions": subs},
-                        truncate=kind == "truncate")
+        doc: Any = {"unit_code": unit, "period": period, "submissions": subs}
+        bad = hub.listing_faults.get(f"{unit}/{period}")
+        if bad == "notjson":
+            body = b"<html><body>502 Bad Gateway (proxy)</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if bad == "shape":
+            doc = {"unit_code": unit, "period": period, "submissions": {"count": len(subs)}}
+        elif bad == "reversed":
+            doc["submissions"] = list(reversed(subs))
+        elif bad == "repeated" and subs:
+            doc["submissions"] = subs + subs[-1:]
+        self._send_json(200, doc, truncate=kind == "truncate")
 
     def _file(self, unit: str, sid: str, name: str) -> None:
         hub = self.hub
@@ -179,14 +205,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         limit = size // 2 if kind == "truncate" else size
+        step = 1 if kind == "trickle" else 65536
         sent = 0
         with open(path, "rb") as fh:
             while sent < limit:
-                chunk = fh.read(min(65536, limit - sent))
+                chunk = fh.read(min(step, limit - sent))
                 if not chunk:
                     break
-                self.wfile.write(chunk)
+                if kind == "trickle":
+                    if hub._stop_event.wait(hub.trickle_seconds):
+                        break
+                    self.wfile.flush()
+                try:
+                    self.wfile.write(chunk)
+                except OSError:  # the client cut the body
+                    break
                 sent += len(chunk)
+                with hub._lock:
+                    hub.body_bytes_sent += len(chunk)
         if kind == "truncate":
             self._reset()
 
@@ -197,7 +233,8 @@ class HubServer:
     def __init__(self, store_root, host: str = "127.0.0.1", port: int = 0, token: str = "demo-token",
                  faults: Iterable[str] = (), fault_rate: float = 0.0, seed: int = 0,
                  available_at: dt.datetime | None = None, stall_seconds: float = 3.0,
-                 fault_listings: bool = False):
+                 fault_listings: bool = False, *, fault_plan: dict[str, list[str]] | None = None,
+                 listing_faults: dict[str, str] | None = None, trickle_seconds: float = 0.2):
         self.store = HubStore(store_root)
         if not (Path(store_root) / "index.json").exists():
             raise FileNotFoundError(f"{store_root}: no index.json (generate a store first)")
@@ -211,6 +248,14 @@ class HubServer:
         self.available_at = available_at
         self.stall_seconds = float(stall_seconds)
         self.fault_listings = fault_listings
+        self.fault_plan = {k: [str(f) for f in v] for k, v in (fault_plan or {}).items()}
+        self.listing_faults = dict(listing_faults or {})
+        bad += [f for v in self.fault_plan.values() for f in v if f not in FAULT_KINDS]
+        bad += [f for f in self.listing_faults.values() if f not in LISTING_FAULTS]
+        if bad:
+            raise ValueError(f"unknown fault kind(s) {bad}; known: {', '.join(FAULT_KINDS + LISTING_FAULTS)}")
+        self.trickle_seconds = float(trickle_seconds)
+        self.body_bytes_sent = 0
         self.hits: dict[str, int] = {}
         self.faults_served: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -246,6 +291,12 @@ class HubServer:
         with self._lock:
             n = self.hits.get(url, 0)
             self.hits[url] = n + 1
+            planned = [v for k, v in self.fault_plan.items() if k in url]
+            if planned:
+                kind = planned[0][n] if n < len(planned[0]) else None
+                if kind:
+                    self.faults_served.append((url, kind))
+                return kind
             if listing and not self.fault_listings:
                 return None
             kind = None
@@ -292,7 +343,9 @@ class HubServer:
 def start_server(store_root, host: str = "127.0.0.1", port: int = 0, token: str = "demo-token",
                  faults: Iterable[str] = (), fault_rate: float = 0.0, seed: int = 0,
                  available_at: dt.datetime | None = None, stall_seconds: float = 3.0,
-                 fault_listings: bool = False) -> HubServer:
-    """Start a hub in a background thread (port 0: an ephemeral port); ``.stop()`` or ``with``."""
+                 fault_listings: bool = False, **kw: Any) -> HubServer:
+    """Start a hub in a background thread (port 0: an ephemeral port); ``.stop()`` or ``with``.
+
+    Keyword options: ``fault_plan``, ``listing_faults``, ``trickle_seconds`` (module doc)."""
     return HubServer(store_root, host, port, token, faults, fault_rate, seed, available_at, stall_seconds,
-                     fault_listings).start()
+                     fault_listings, **kw).start()

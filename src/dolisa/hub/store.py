@@ -148,6 +148,7 @@ class HubStore:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         self._units: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._extra: dict[str, dict[str, list[Any]]] = {}  # malformed entries, listed verbatim
         if (self.root / INDEX_NAME).exists():
             self.load()
 
@@ -215,6 +216,13 @@ class HubStore:
         subs.sort(key=lambda s: s["version"])
         return sub
 
+    def add_listing_entry(self, unit_code: str, period: str, entry: Any) -> Any:
+        """List `entry` verbatim after the unit-month's submissions: any shape, malformed on
+        purpose (a field missing or mistyped, a name listed twice, ...). Such entries are
+        never downloadable (their files are not stored) and ignore ``available_at``."""
+        self._extra.setdefault(unit_code, {}).setdefault(period, []).append(entry)
+        return entry
+
     def save(self) -> Path:
         """Write ``index.json`` (sorted keys, stable bytes)."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -222,6 +230,8 @@ class HubStore:
             "format": 1,
             "units": {u: {p: self._units[u][p] for p in sorted(self._units[u])} for u in sorted(self._units)},
         }
+        if self._extra:
+            doc["extra_entries"] = self._extra
         path = self.root / INDEX_NAME
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -233,6 +243,7 @@ class HubStore:
         if doc.get("format") != 1:
             raise ValueError(f"{self.root / INDEX_NAME}: unknown store format {doc.get('format')!r}")
         self._units = doc["units"]
+        self._extra = doc.get("extra_entries", {})
         return self
 
     # ----------------------------------------------------------------- reading
@@ -245,7 +256,7 @@ class HubStore:
             if available_at.tzinfo is None:
                 available_at = available_at.replace(tzinfo=TZ)
             subs = [s for s in subs if parse_iso(s["submitted_at"]) <= available_at]
-        return public(subs)
+        return public(subs) + public(self._extra.get(unit_code, {}).get(period, []))
 
     def submission(self, unit_code: str, submission_id: str) -> dict[str, Any] | None:
         """The stored entry (with `_` keys) of a submission, or None."""
