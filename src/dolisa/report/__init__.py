@@ -103,15 +103,24 @@ def write_human_report(
     units: pd.DataFrame,
     quality: pd.DataFrame,
     quarantine_reasons: pd.DataFrame | None,
-    warnings: Sequence[str] = (),
+    warnings: Sequence = (),
     incomplete_note: str | None = None,
+    *,
+    revisions: pd.DataFrame | None = None,
+    as_of=None,
 ) -> dict[str, Path]:
     """Write the human-facing report files into ``report_dir`` (created if
     needed) and return ``{file name: path}`` for each of :data:`HUMAN_FILES`.
-    Does NOT write ``indicators.csv``. Every file is written atomically."""
+    Does NOT write ``indicators.csv``. Every file is written atomically.
+
+    ``warnings``: the gate's findings (``Finding``, dicts, or ``"[rule] message"``
+    strings), written in Vietnamese (:mod:`dolisa.report.messages_vi`). An as-of report
+    passes ``as_of`` (printed on the face) and ``revisions`` (columns
+    ``indicator_code, unit_code, source_unit_code, source_period, version_as_of,
+    version_now, contribution``: the section 'Điều chỉnh số liệu')."""
     out = Path(report_dir)
     out.mkdir(parents=True, exist_ok=True)
-    warnings = [str(w) for w in (warnings or ())]
+    warnings = list(warnings or ())
     paths: dict[str, Path] = {}
 
     paths["data_quality_heatmap.png"] = quality_heatmap(
@@ -124,12 +133,12 @@ def write_human_report(
         )
     paths["indicators.xlsx"] = write_indicators_xlsx(
         out / "indicators.xlsx", indicators, units, quality, quarantine_reasons, warnings, incomplete_note,
-        report_period=report_period,
+        report_period=report_period, revisions=revisions, as_of=as_of,
     )
     images = [paths["data_quality_heatmap.png"]] + [paths[f"chart_{a}.png"] for a in AREAS]
     paths["indicators_annex.docx"] = write_annex_docx(
         out / "indicators_annex.docx", report_period, indicators, units, quality, warnings, incomplete_note, images,
-        quarantine_reasons=quarantine_reasons,
+        quarantine_reasons=quarantine_reasons, revisions=revisions, as_of=as_of,
     )
     paths["data_quality.csv"] = write_data_quality_csv(out / "data_quality.csv", quality)
     return {name: paths[name] for name in HUMAN_FILES}

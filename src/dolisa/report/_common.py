@@ -226,3 +226,77 @@ def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) ->
     total.update(unit_code=PROVINCE_CODE, name_vi="Toàn tỉnh")
     g = pd.concat([g, pd.DataFrame([total])], ignore_index=True)
     return g[list(QUALITY_SUMMARY_COLUMNS)]
+
+
+def warning_vi(w) -> str:
+    """A warning for the report files, in Vietnamese: a gate finding (``Finding``, its dict,
+    or the ``"[rule] message"`` string the pipeline passes) through the message catalogue
+    (:mod:`dolisa.report.messages_vi`); any other string is taken as already written."""
+    import re
+
+    from .messages_vi import finding_vi
+
+    if isinstance(w, str) and not re.match(r"^\[[^\]]+\]", w):
+        return w
+    return finding_vi(w)
+
+
+def warning_title_vi(w) -> str:
+    """The rule's short Vietnamese title ('Nộp muộn'), or '' for a free-text warning."""
+    import re
+
+    from .messages_vi import rule_title_vi
+
+    if isinstance(w, str):
+        m = re.match(r"^\[([^\]]+)\]", w)
+        return rule_title_vi(m[1]) if m else ""
+    rule = w.get("rule") if isinstance(w, dict) else getattr(w, "rule", None)
+    return rule_title_vi(rule) if rule else ""
+
+
+REVISION_COLUMNS = ["indicator_code", "unit_code", "source_unit_code", "source_period", "version_as_of",
+                    "version_now", "contribution"]
+
+
+def as_of_text(as_of) -> str | None:
+    """'Số liệu chốt đến hết ngày 15/07/2021' for an as-of report, else None."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return None
+    d = pd.Timestamp(as_of)
+    return f"Số liệu chốt đến hết ngày {d.strftime('%d/%m/%Y')}"
+
+
+def revision_lines(revisions: pd.DataFrame | None, indicators: pd.DataFrame) -> list[tuple[str, str]]:
+    """(indicator label, 'Huyện Hà Quảng, tháng 5/2021: phiên bản 1 → 2, +34 người') for each
+    row of an as-of report's revisions frame (columns :data:`REVISION_COLUMNS`), in
+    catalogue order, then unit and month."""
+    from .formats import fmt_money, is_missing
+    from .messages_vi import revision_vi
+
+    if revisions is None or len(revisions) == 0:
+        return []
+    cat = catalogue(indicators) if len(indicators) else pd.DataFrame(columns=["indicator_code"])
+    meta = {str(r["indicator_code"]): r for _, r in cat.iterrows()}
+    order = {code: i for i, code in enumerate(meta)}
+    rev = revisions.copy()
+    rev["_o"] = rev["indicator_code"].astype(str).map(lambda c: order.get(c, len(order)))
+    rev = rev.sort_values(["_o", "source_unit_code", "source_period"], kind="stable")
+    out = []
+    for _, r in rev.iterrows():
+        m = meta.get(str(r["indicator_code"]))
+        label = str(m["label_vi"]) if m is not None else str(r["indicator_code"])
+        unit_vi = (m.get("unit_vi") if m is not None else "") or ""
+        contribution = r.get("contribution")
+        line = revision_vi(r.get("unit_code"), r.get("source_period"), r.get("version_as_of"), r.get("version_now"),
+                           None, r.get("source_unit_code"))
+        if not is_missing(contribution):
+            if unit_vi.strip() in {"đồng", "VND"}:
+                amount = fmt_money(abs(float(contribution)))
+            else:
+                from .formats import fmt_int
+
+                amount = f"{fmt_int(abs(float(contribution)))} {display_unit(unit_vi)}".strip()
+            sign = "+" if float(contribution) >= 0 else "−"
+            line += f", {sign}{amount}"
+        out.append((label, line))
+    return out

@@ -23,6 +23,7 @@ from ._common import (
     MISSING_CELL,
     PROVINCE_CODE,
     QUALITY_SUMMARY_COLUMNS,
+    as_of_text,
     atomic_path,
     banner_text,
     catalogue,
@@ -34,8 +35,11 @@ from ._common import (
     unit_label,
     unit_names,
     unit_sort_key,
+    revision_lines,
+    warning_vi,
 )
 from .formats import fmt_int, fmt_pct, fmt_value, is_missing
+from .messages_vi import dataset_vi, reason_vi
 
 FONT = "Times New Roman"
 BODY_PT = 13
@@ -146,10 +150,45 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm
                 align = WD_ALIGN_PARAGRAPH.LEFT
             _cell_text(row.cells[c], v, size=size, bold=group or i in bold_rows, align=align,
                        shade="F2F2F2" if group else None)
+    _fixed_widths(table, widths_cm)
+    return table
+
+
+def _fixed_widths(table, widths_cm: Sequence[float]) -> None:
+    """Column widths that Word *and* LibreOffice honour: a fixed layout, the grid's
+    ``w:gridCol`` widths (LibreOffice reads these, not the cells') and every cell's width."""
+    from docx.oxml.ns import qn
+    from docx.shared import Cm
+
+    tblpr = table._tbl.tblPr
+    layout = tblpr.find(qn("w:tblLayout"))
+    if layout is None:
+        layout = tblpr.makeelement(qn("w:tblLayout"), {})
+        tblpr.append(layout)
+    layout.set(qn("w:type"), "fixed")
+    tblw = tblpr.find(qn("w:tblW"))
+    if tblw is None:
+        tblw = tblpr.makeelement(qn("w:tblW"), {})
+        tblpr.append(tblw)
+    tblw.set(qn("w:type"), "dxa")
+    tblw.set(qn("w:w"), str(int(sum(widths_cm) / 2.54 * 1440)))
     for c, w in enumerate(widths_cm):
+        table.columns[c].width = Cm(w)
         for cell in table.columns[c].cells:
             cell.width = Cm(w)
-    return table
+
+
+def _landscape_section(doc, *, new: bool):
+    """Start (or set up the first) section as A4 landscape with 2 cm margins; returns it."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+    from docx.shared import Cm
+
+    sec = doc.add_section(WD_SECTION.NEW_PAGE) if new else doc.sections[0]
+    sec.orientation = WD_ORIENT.LANDSCAPE
+    sec.page_width, sec.page_height = Cm(29.7), Cm(21.0)
+    sec.left_margin = sec.right_margin = Cm(2.0)
+    sec.top_margin, sec.bottom_margin = Cm(2.0), Cm(1.8)
+    return sec
 
 
 def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[list[str]], list[int]]:
@@ -189,10 +228,14 @@ def write_annex_docx(
     images: Sequence[Path | str | tuple[Path | str, str]] = (),
     *,
     quarantine_reasons: pd.DataFrame | None = None,
+    revisions: pd.DataFrame | None = None,
+    as_of=None,
 ) -> Path:
     """Write the Word annex (atomically); returns the path. ``images`` are
     paths, or ``(path, caption)`` pairs; a missing image file is skipped with a
-    note in the document."""
+    note in the document. ``warnings`` are gate findings (or ``"[rule] message"``
+    strings), written in Vietnamese. An as-of report passes ``as_of`` (printed under
+    the title) and ``revisions`` (section "Điều chỉnh số liệu")."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -205,12 +248,7 @@ def write_annex_docx(
     style.font.name = FONT
     style.font.size = Pt(BODY_PT)
     style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
-    sec = doc.sections[0]
-    sec.page_width, sec.page_height = Cm(29.7), Cm(21.0)
-    sec.orientation = WD_ORIENT.LANDSCAPE
-    for side in ("left_margin", "right_margin"):
-        setattr(sec, side, Cm(2.0))
-    sec.top_margin, sec.bottom_margin = Cm(2.0), Cm(1.8)
+    sec = _landscape_section(doc, new=False)
     usable = 29.7 - 4.0
     red = RGBColor(0xC0, 0x00, 0x00)
     centre = WD_ALIGN_PARAGRAPH.CENTER
@@ -229,22 +267,24 @@ def write_annex_docx(
     _para(doc, f"PHỤ LỤC SỐ LIỆU {when.upper()}", size=14, bold=True, align=centre, space_after=2)
     _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
           italic=True, align=centre, space_after=2)
-    _para(doc, f"Kỳ báo cáo: {report_period}. Số tiền tính bằng triệu đồng.", size=12, italic=True, align=centre, space_after=10)
+    as_of_line = as_of_text(as_of)
+    _para(doc, f"Kỳ báo cáo: {report_period}. {as_of_line + '. ' if as_of_line else ''}Số tiền tính bằng triệu đồng.",
+          size=12, italic=True, align=centre, space_after=10)
 
     # I. summary
     _para(doc, f"I. TỔNG HỢP KẾT QUẢ CÁC CHỈ TIÊU TOÀN TỈNH {when.upper()}", bold=True, space_after=6)
     rows, groups = _summary_rows(report_period, indicators)
     _table(doc, SUMMARY_HEADERS, rows, [1.2, 9.2, 2.3, 2.6, 2.4, 2.2, 2.4, 2.2], group_rows=groups)
 
-    # II. by district
-    _para(doc, "", space_after=6)
+    # II. by district: its own landscape section, the indicator name the widest column
+    _landscape_section(doc, new=True)
     _para(doc, f"II. KẾT QUẢ {when.upper()} THEO HUYỆN, THÀNH PHỐ", bold=True, space_after=6)
     names = unit_names(units)
     codes = ordered_units(units, indicators["unit_code"].astype(str).unique())
     by_key = {(str(r["indicator_code"]), str(r["unit_code"])): r["value"] for _, r in indicators.iterrows()}
     cat = catalogue(indicators)
-    fixed = 1.0 + 5.6 + 1.8
-    col_w = max(1.4, (usable - fixed) / max(len(codes), 1))
+    col_w = 1.55  # '1.440.060' in 10 pt fits one line
+    name_w = max(6.0, usable - 0.9 - 1.7 - col_w * len(codes))
     for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
         _para(doc, f"{ai + 1}. {title}", bold=True, italic=True, space_after=4)
         sub = cat[cat["area"] == area]
@@ -254,10 +294,11 @@ def write_annex_docx(
             body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
                         + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
         _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
-               [1.0, 5.6, 1.8] + [col_w] * len(codes), size=WIDE_TABLE_PT)
+               [0.9, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
         _para(doc, "", space_after=6)
 
     # III. data quality
+    _landscape_section(doc, new=True)
     _para(doc, "III. CHẤT LƯỢNG DỮ LIỆU BÁO CÁO CỦA CÁC ĐƠN VỊ", bold=True, space_after=6)
     qs = quality_summary(quality, units)
     qcols = list(QUALITY_SUMMARY_COLUMNS)[1:]
@@ -277,8 +318,9 @@ def write_annex_docx(
         qr["unit_code"] = qr["unit_code"].astype(str)
         qr["_k"] = qr["unit_code"].map(unit_sort_key)
         qr = qr.sort_values(["_k", "period", "rows"], ascending=[True, True, False], kind="stable")
-        body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]), str(r["dataset"]),
-                 str(r["reason"]), fmt_int(r["rows"])] for i, (_, r) in enumerate(qr.iterrows(), start=1)]
+        body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]),
+                 dataset_vi(str(r["dataset"])), reason_vi(str(r["reason"])), fmt_int(r["rows"])]
+                for i, (_, r) in enumerate(qr.iterrows(), start=1)]
         _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
                [1.0, 4.5, 2.2, 5.0, 10.0, 2.0], numeric_from=5)
 
@@ -287,10 +329,22 @@ def write_annex_docx(
     _para(doc, "IV. CẢNH BÁO KÈM THEO SỐ LIỆU", bold=True, space_after=6)
     if warnings:
         for w in warnings:
-            p = _para(doc, f"- {w}", size=12, space_after=2)
+            p = _para(doc, f"- {warning_vi(w)}", size=12, space_after=2)
             p.paragraph_format.left_indent = Cm(0.5)
     else:
         _para(doc, "Không có cảnh báo.", size=12, italic=True)
+
+    # Điều chỉnh số liệu (as-of reports)
+    if revisions is not None:
+        _para(doc, "", space_after=6)
+        _para(doc, "ĐIỀU CHỈNH SỐ LIỆU SO VỚI NGÀY CHỐT", bold=True, space_after=6)
+        lines = revision_lines(revisions, indicators)
+        if lines:
+            _table(doc, ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"],
+                   [[str(i), label, text] for i, (label, text) in enumerate(lines, start=1)],
+                   [1.0, 9.0, usable - 10.0], numeric_from=3)
+        else:
+            _para(doc, "Không có điều chỉnh số liệu.", size=12, italic=True)
 
     # V. images
     if images:

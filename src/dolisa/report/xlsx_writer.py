@@ -46,6 +46,7 @@ from ._common import (
     PROVINCE_CODE,
     QUALITY_SUMMARY_COLUMNS,
     STATUS_VI,
+    as_of_text,
     atomic_path,
     banner_text,
     catalogue,
@@ -59,8 +60,12 @@ from ._common import (
     unit_label,
     unit_names,
     unit_sort_key,
+    warning_title_vi,
+    warning_vi,
+    revision_lines,
 )
 from .formats import fmt_pct, fmt_value, is_missing
+from .messages_vi import dataset_vi, reason_vi
 
 SUMMARY_HEADERS = [
     "STT",
@@ -77,6 +82,7 @@ SHEET_SUMMARY = "Tổng hợp"
 SHEET_QUALITY = "Chất lượng dữ liệu"
 SHEET_WARNINGS = "Cảnh báo"
 SHEET_NUMBERS = "Số liệu"
+SHEET_REVISIONS = "Điều chỉnh số liệu"
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 FONT = "Times New Roman"
 STATUS_FILL = {"on_time": "#C6EFCE", "late": "#FFEB9C", "missing": "#FFC7CE"}
@@ -87,8 +93,10 @@ def _excel_header_text(text: str) -> str:
 
 
 class _Book:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, as_of: str | None = None):
         import xlsxwriter
+
+        self.as_of = as_of
 
         self.wb = xlsxwriter.Workbook(
             str(path),
@@ -115,6 +123,7 @@ class _Book:
         self.total_text = f({**base, "border": 1, "bold": True})
         self.total_int = f({**base, "border": 1, "bold": True, "num_format": "#,##0"})
         self.warning = f({**base, "text_wrap": True, "border": 1})
+        self.wrap = f({**base, "text_wrap": True, "valign": "top"})
         self.status = {
             s: f({**base, "border": 1, "align": "center", "bg_color": c}) for s, c in STATUS_FILL.items()
         }
@@ -135,9 +144,10 @@ class _Book:
         ws.merge_range(row, 0, row, last, title, self.title) if last else ws.write(row, 0, title, self.title)
         ws.set_row(row, 24)
         row += 1
-        if subtitle:
-            ws.merge_range(row, 0, row, last, subtitle, self.subtitle) if last else ws.write(row, 0, subtitle, self.subtitle)
-            row += 1
+        for line in (subtitle, self.as_of):
+            if line:
+                ws.merge_range(row, 0, row, last, line, self.subtitle) if last else ws.write(row, 0, line, self.subtitle)
+                row += 1
         if banner:
             ws.merge_range(row, 0, row, last, banner, self.banner) if last else ws.write(row, 0, banner, self.banner)
             ws.set_row(row, 36)
@@ -198,7 +208,7 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
             ws.write_string(row, 8, indicator_phrase(r, report_period) if r is not None else "", book.text)
             row += 1
     for c, w in enumerate([6, 52, 12, 15, 14, 12, 14, 12, 60]):
-        ws.set_column(c, c, w)
+        ws.set_column(c, c, w, book.wrap if c in (1, 8) else None)
 
 
 def _area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
@@ -223,7 +233,7 @@ def _area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, unit
                 ws.write_string(row, 3 + j, _cell(by_key.get((meta["indicator_code"], code)), unit_vi), book.num_text)
             row += 1
         ws.set_column(0, 0, 6)
-        ws.set_column(1, 1, 46)
+        ws.set_column(1, 1, 46, book.wrap)
         ws.set_column(2, 2, 11)
         ws.set_column(3, 2 + len(codes), 12)
 
@@ -299,26 +309,48 @@ def _quality_sheet(
         for _, r in qr.iterrows():
             ws.write(row, 0, names.get(r["unit_code"], r["unit_code"]), book.text)
             ws.write(row, 1, month_label(r["period"]), book.center)
-            ws.write(row, 2, str(r["dataset"]), book.text)
-            ws.write(row, 3, str(r["reason"]), book.text)
+            ws.write(row, 2, dataset_vi(str(r["dataset"])), book.text)
+            ws.write(row, 3, reason_vi(str(r["reason"])), book.text)
             ws.write_number(row, 4, int(r["rows"]) if not is_missing(r["rows"]) else 0, book.int)
             row += 1
-    ws.set_column(0, 0, 24)
+    ws.set_column(0, 0, 24, book.wrap)
     ws.set_column(1, max(ncols - 1, 1), 16)
-    ws.set_column(3, 3, 40)
+    ws.set_column(2, 2, 24, book.wrap)
+    ws.set_column(3, 3, 48, book.wrap)
 
 
 def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[str], banner: str | None) -> None:
-    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}", 2, banner)
-    row = _header(book, ws, row, ["STT", "Nội dung cảnh báo"])
+    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}", 3, banner)
+    row = _header(book, ws, row, ["STT", "Loại cảnh báo", "Nội dung cảnh báo"])
     if not warnings:
-        ws.write(row, 1, "Không có cảnh báo.", book.warning)
+        ws.write(row, 2, "Không có cảnh báo.", book.warning)
     for i, w in enumerate(warnings, start=1):
         ws.write(row, 0, i, book.center)
-        ws.write_string(row, 1, str(w), book.warning)
+        ws.write_string(row, 1, warning_title_vi(w), book.warning)
+        ws.write_string(row, 2, warning_vi(w), book.warning)
         row += 1
     ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 120)
+    ws.set_column(1, 1, 24, book.wrap)
+    ws.set_column(2, 2, 100, book.wrap)
+
+
+def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame,
+                     banner: str | None) -> None:
+    """'Điều chỉnh số liệu': how the figures changed since the as-of date, one line per
+    district-month whose version in force changed."""
+    ws, row = book.sheet(SHEET_REVISIONS, f"ĐIỀU CHỈNH SỐ LIỆU {period_title(report_period).upper()}", 3, banner)
+    row = _header(book, ws, row, ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"])
+    lines = revision_lines(revisions, indicators)
+    if not lines:
+        ws.write(row, 2, "Không có điều chỉnh số liệu.", book.warning)
+    for i, (label, text) in enumerate(lines, start=1):
+        ws.write(row, 0, i, book.center)
+        ws.write_string(row, 1, label, book.text)
+        ws.write_string(row, 2, text, book.text)
+        row += 1
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 46, book.wrap)
+    ws.set_column(2, 2, 70, book.wrap)
 
 
 def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
@@ -366,23 +398,31 @@ def write_indicators_xlsx(
     incomplete_note: str | None = None,
     *,
     report_period: str | None = None,
+    revisions: pd.DataFrame | None = None,
+    as_of=None,
 ) -> Path:
     """Write ``indicators.xlsx`` (atomically); returns the path.
 
     ``report_period`` defaults to the (single) ``report_period`` of
-    ``indicators``."""
+    ``indicators``. ``warnings`` are gate findings (or ``"[rule] message"`` strings),
+    written in Vietnamese through :mod:`dolisa.report.messages_vi`. An as-of report
+    passes ``as_of`` (a date, printed on every sheet's face) and ``revisions`` (columns
+    :data:`dolisa.report._common.REVISION_COLUMNS`), written to the sheet
+    "Điều chỉnh số liệu"."""
     path = Path(path)
     if report_period is None:
         periods = indicators["report_period"].dropna().astype(str).unique()
         report_period = periods[0] if len(periods) else ""
     banner = banner_text(incomplete_note)
     with atomic_path(path) as tmp:
-        book = _Book(tmp)
+        book = _Book(tmp, as_of_text(as_of))
         try:
             _summary_sheet(book, report_period, indicators, banner)
             _area_sheets(book, report_period, indicators, units, banner)
             _quality_sheet(book, report_period, quality, quarantine_reasons, units, banner)
             _warnings_sheet(book, report_period, list(warnings or ()), banner)
+            if revisions is not None:
+                _revisions_sheet(book, report_period, indicators, revisions, banner)
             _numbers_sheet(book, report_period, indicators, units, banner)
         finally:
             book.wb.close()

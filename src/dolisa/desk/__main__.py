@@ -1,0 +1,32 @@
+"""``python -m dolisa.desk``: serve the desk with uvicorn (see scripts/desk.sh)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="dolisa-desk", description="The reporting team's desk (read-only web page)")
+    ap.add_argument("--host", default=os.environ.get("DOLISA_DESK_HOST", "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("DOLISA_DESK_PORT", "8800")))
+    args = ap.parse_args(argv)
+
+    import uvicorn
+
+    from dolisa.desk.app import create_app
+    from dolisa.desk.auth import PASSWORD_ENV
+    from dolisa.settings import paths, restricted
+
+    restricted()  # the secret store files it creates are owner-only
+    app = create_app()
+    home = paths().home
+    where = "env DOLISA_DESK_PASSWORD" if os.environ.get(PASSWORD_ENV) else f"{home / 'secrets' / 'desk_password'}"
+    print(f"desk: http://{args.host}:{args.port}/  (DOLISA_HOME {home}; password: {where})", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

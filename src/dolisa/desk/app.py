@@ -1,0 +1,340 @@
+"""The reporting team's desk: a read-only web page over the published snapshot.
+
+    /                                   report periods with their gate status, as-of reports, revisions
+    /ky/<YYYY-Hn>                       the report table (as the XLSX summary), gate findings, downloads
+    /ky/<p>/chi-tieu/<CODE>             one figure by district
+    /ky/<p>/chi-tieu/<CODE>/don-vi/<U>  a district's figure by month
+    /nop/<unit>/<YYYY-MM>               the month's submission versions (in force and earlier ones)
+    /ky/<p>/chat-luong                  the data-quality heatmap
+    /tai-ve/<p>/<file>                  report files (CSV, XLSX, DOCX, PNG)
+    /gx/...                             Great Expectations Data Docs, CDN assets served locally
+    /dbt/...                            dbt docs (index.html, manifest.json, catalog.json)
+
+Everything but ``/dang-nhap`` and the stylesheet needs the desk's login (``auth.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from dolisa import contract
+from dolisa.report import formats
+from dolisa.report._common import AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, month_label, period_title
+from dolisa.report.messages_vi import finding_vi, reason_vi, revision_vi, rule_title_vi, unit_name_vi
+
+from .auth import COOKIE, SESSION_SECONDS, DeskAuth
+from .data import (
+    CODE_RE, DOWNLOADS, MONTH_RE, PERIOD_RE, UNIT_RE, Desk, SnapshotMissing,
+)
+from .vendor import localise
+
+HERE = Path(__file__).resolve().parent
+PUBLIC_PATHS = ("/dang-nhap", "/static/desk.css")
+DBT_DOCS_FILES = {"index.html", "manifest.json", "catalog.json"}
+
+
+# ---------------------------------------------------------------------------
+# formatting helpers for the templates
+# ---------------------------------------------------------------------------
+
+
+def _value(x, unit_vi=None) -> str:
+    return formats.fmt_value(x, unit_vi, empty="—")
+
+
+def _pct(x) -> str:
+    return formats.fmt_pct(x, empty="—", always_decimal=True)
+
+
+def _int(x) -> str:
+    return formats.fmt_int(x, empty="—")
+
+
+def _when(ts) -> str:
+    """A timestamp in Asia/Ho_Chi_Minh as '07/02/2021 10:05'."""
+    if formats.is_missing(ts):
+        return "—"
+    t = pd.Timestamp(ts)
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return t.tz_convert("Asia/Ho_Chi_Minh").strftime("%d/%m/%Y %H:%M")
+
+
+def gate_status(gate: dict | None) -> tuple[str, str]:
+    """(css class, Vietnamese label) of a quality_gate.json."""
+    if gate is None:
+        return "none", "Chưa kiểm tra"
+    if not gate.get("passed"):
+        return "blocked", "Bị chặn"
+    if gate.get("waived"):
+        return "incomplete", "Đạt, chưa đầy đủ"
+    return "passed", "Đạt"
+
+
+def _findings(gate: dict | None) -> dict[str, list[dict]]:
+    out = {}
+    for key in ("blocking", "waived", "warnings"):
+        out[key] = [{"rule": f.get("rule"), "title": rule_title_vi(f.get("rule")), "text": finding_vi(f)}
+                    for f in (gate or {}).get(key, [])]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the app
+# ---------------------------------------------------------------------------
+
+
+class LoginRequired(BaseHTTPMiddleware):
+    def __init__(self, app, auth: DeskAuth):
+        super().__init__(app)
+        self.auth = auth
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if path in PUBLIC_PATHS or self.auth.valid(request.cookies.get(COOKIE)):
+            return await call_next(request)
+        templates: Jinja2Templates = request.app.state.templates
+        return templates.TemplateResponse(request, "login.html", {"next": path, "error": None}, status_code=401)
+
+
+def create_app(home: str | os.PathLike | None = None) -> Starlette:
+    from dolisa.settings import paths
+
+    p = paths(home)
+    desk = Desk(p.home)
+    auth = DeskAuth(p.secrets)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.globals.update(value=_value, pct=_pct, int=_int, when=_when, month_label=month_label,
+                       period_title=period_title, unit_name=unit_name_vi, display_unit=display_unit,
+                       STATUS_VI=STATUS_VI, reason_vi=reason_vi, quote=quote)
+
+    def render(request: Request, name: str, **ctx) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, ctx)
+
+    def need(value: str, pattern: re.Pattern) -> str:
+        if not pattern.match(value or ""):
+            raise HTTPException(404)
+        return value
+
+    # -- login ----------------------------------------------------------------
+
+    async def login(request: Request):
+        if request.method == "GET":
+            return render(request, "login.html", next="/", error=None)
+        form = await request.form()
+        nxt = str(form.get("next") or "/")
+        if not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/"
+        if not auth.check_password(str(form.get("password") or "")):
+            return templates.TemplateResponse(request, "login.html", {"next": nxt, "error": "Sai mật khẩu."},
+                                              status_code=401)
+        resp = RedirectResponse(nxt, status_code=303)
+        resp.set_cookie(COOKIE, auth.cookie_for(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+        return resp
+
+    async def logout(request: Request):
+        resp = RedirectResponse("/dang-nhap", status_code=303)
+        resp.delete_cookie(COOKIE)
+        return resp
+
+    # -- pages ------------------------------------------------------------------
+
+    async def home_page(request: Request):
+        periods = desk.periods()
+        for item in periods:
+            item["status"] = gate_status(item["gate"])
+            for a in item["as_of"]:
+                a["status"] = gate_status(a["gate"])
+                rev = a.get("revisions")
+                a["revision_lines"] = [] if rev is None else [
+                    revision_vi(r.get("unit_code"), r.get("source_period"), r.get("version_as_of"),
+                                r.get("version_now"), r.get("contribution"), r.get("source_unit_code"))
+                    + f" ({r.get('indicator_code')})"
+                    for _, r in rev.iterrows()]
+        return render(request, "index.html", periods=periods,
+                      has_gx=(desk.data_docs / "index.html").exists(),
+                      has_dbt=(desk.dbt_target / "index.html").exists())
+
+    async def report_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        ind = desk.indicators(period)
+        if ind.empty:
+            raise HTTPException(404, "Không có số liệu cho kỳ này")
+        cat = catalogue(ind)
+        prov = {r["indicator_code"]: r for _, r in ind[ind["unit_code"] == PROVINCE_CODE].iterrows()}
+        groups = []
+        for area, title in AREAS.items():
+            rows = []
+            for _, meta in cat[cat["area"] == area].iterrows():
+                r = prov.get(meta["indicator_code"])
+                rows.append({"code": meta["indicator_code"], "label": meta["label_vi"], "unit_vi": meta["unit_vi"],
+                             "r": r if r is not None else {}})
+            groups.append({"title": title, "rows": rows})
+        gate = desk.gate(period)
+        folder = desk.reports / period
+        files = [f for f in DOWNLOADS if (folder / f).exists()]
+        return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
+                      findings=_findings(gate), files=files,
+                      incomplete=(folder / "INCOMPLETE.txt").read_text(encoding="utf-8")
+                      if (folder / "INCOMPLETE.txt").exists() else None,
+                      as_of=desk.as_of_reports(period), issued=desk.issued(period))
+
+    async def indicator_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        code = need(request.path_params["code"], CODE_RE)
+        ind = desk.indicators(period)
+        sub = ind[ind["indicator_code"] == code]
+        if sub.empty:
+            raise HTTPException(404)
+        meta = sub.iloc[0]
+        sub = sub.assign(_k=sub["unit_code"].map(lambda c: (c != PROVINCE_CODE, c))).sort_values("_k")
+        return render(request, "indicator.html", period=period, code=code, meta=meta,
+                      rows=[r for _, r in sub.iterrows()])
+
+    async def unit_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        code = need(request.path_params["code"], CODE_RE)
+        unit = need(request.path_params["unit"], UNIT_RE)
+        ind = desk.indicators(period)
+        sub = ind[(ind["indicator_code"] == code) & (ind["unit_code"] == unit)]
+        if sub.empty:
+            raise HTTPException(404)
+        meta = sub.iloc[0]
+        by_month = desk.indicator_by_month(period, code, unit)
+        months = desk.unit_months(period, unit)
+        values = {(r["period"], r["source_unit_code"]): r["value"] for _, r in by_month.iterrows()}
+        rows = []
+        for _, m in months.iterrows():
+            rows.append({"period": m["period"], "source_unit_code": m["source_unit_code"],
+                         "value": values.get((m["period"], m["source_unit_code"])),
+                         "timeliness": m["timeliness"], "version": m["in_force_version"]})
+        total = by_month["value"].sum() if meta["kind"] == "flow" and len(by_month) else None
+        return render(request, "unit.html", period=period, code=code, unit=unit, meta=meta, rows=rows, total=total,
+                      by_month=not by_month.empty)
+
+    async def submission_page(request: Request):
+        unit = need(request.path_params["unit"], UNIT_RE)
+        month = need(request.path_params["month"], MONTH_RE)
+        versions = desk.versions(unit, month)
+        files = desk.files(unit, month)
+        reasons = desk.quarantine_reasons(unit, month)
+        items = []
+        for _, v in versions.iterrows():
+            sid = v["submission_id"]
+            items.append({
+                "v": v,
+                "files": [r for _, r in files[files["submission_id"] == sid].iterrows()],
+                "reasons": [r for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
+            })
+        return render(request, "submission.html", unit=unit, month=month, items=items,
+                      back=request.query_params.get("tu", ""))
+
+    async def quality_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        q = desk.quality(period)
+        months = contract.half_year_periods(period)
+        grid: dict[str, dict] = {}
+        for _, r in q.iterrows():
+            row = grid.setdefault(r["unit_code"], {"name": r["unit_name_vi"], "cells": {}})
+            row["cells"][r["period"]] = r
+        has_png = (desk.reports / period / "data_quality_heatmap.png").exists()
+        return render(request, "quality.html", period=period, months=months, grid=dict(sorted(grid.items())),
+                      has_png=has_png)
+
+    async def download(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        name = request.path_params["name"]
+        sub = request.query_params.get("ban", "")
+        folder = desk.reports / period
+        if sub:
+            if not re.fullmatch(r"as_of_\d{4}-\d{2}-\d{2}|issued", sub):
+                raise HTTPException(404)
+            folder = folder / sub
+        if name not in DOWNLOADS and not (sub and re.fullmatch(r"[\w.-]+\.(csv|xlsx|docx|png|json)", name)):
+            raise HTTPException(404)
+        f = folder / name
+        if not f.is_file():
+            raise HTTPException(404)
+        media = DOWNLOADS.get(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        inline = media.startswith("image/")
+        return FileResponse(f, media_type=media, filename=None if inline else f"{period}_{name}")
+
+    def _inside(root: Path, rel: str) -> Path:
+        f = (root / rel).resolve()
+        if root.resolve() not in f.parents and f != root.resolve():
+            raise HTTPException(404)
+        if f.is_dir():
+            f = f / "index.html"
+        if not f.is_file():
+            raise HTTPException(404)
+        return f
+
+    async def gx_docs(request: Request):
+        f = _inside(desk.data_docs, request.path_params.get("path") or "index.html")
+        if f.suffix == ".html":
+            return HTMLResponse(localise(f.read_text(encoding="utf-8")))
+        return FileResponse(f)
+
+    async def dbt_docs(request: Request):
+        rel = request.path_params.get("path") or "index.html"
+        if rel not in DBT_DOCS_FILES:
+            raise HTTPException(404)
+        f = _inside(desk.dbt_target, rel)
+        if rel == "manifest.json":  # compiled SQL may carry literal variables: never serve it
+            manifest = json.loads(f.read_text(encoding="utf-8"))
+            for node in list(manifest.get("nodes", {}).values()) + list(manifest.get("macros", {}).values()):
+                node.pop("compiled_code", None)
+            manifest.get("metadata", {}).pop("env", None)
+            return Response(json.dumps(manifest), media_type="application/json")
+        return FileResponse(f)
+
+    async def not_found(request: Request, exc: HTTPException):
+        status = exc.status_code
+        msg = {404: "Không tìm thấy trang hoặc số liệu."}.get(status, exc.detail if isinstance(exc.detail, str) else "Lỗi")
+        return templates.TemplateResponse(request, "error.html", {"message": msg}, status_code=status)
+
+    async def snapshot_missing(request: Request, exc: SnapshotMissing):
+        return templates.TemplateResponse(
+            request, "error.html",
+            {"message": "Chưa có bản công bố của kho dữ liệu (published/warehouse.duckdb). Hãy chạy quy trình trước."},
+            status_code=503)
+
+    routes = [
+        Route("/dang-nhap", login, methods=["GET", "POST"]),
+        Route("/dang-xuat", logout, methods=["GET", "POST"]),
+        Route("/", home_page),
+        Route("/ky/{period}", report_page),
+        Route("/ky/{period}/chi-tieu/{code}", indicator_page),
+        Route("/ky/{period}/chi-tieu/{code}/don-vi/{unit}", unit_page),
+        Route("/ky/{period}/chat-luong", quality_page),
+        Route("/nop/{unit}/{month}", submission_page),
+        Route("/tai-ve/{period}/{name}", download),
+        Route("/gx/", gx_docs),
+        Route("/gx/{path:path}", gx_docs),
+        Route("/dbt/", dbt_docs),
+        Route("/dbt/{path:path}", dbt_docs),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: not_found, SnapshotMissing: snapshot_missing})
+    app.state.templates = templates
+    app.state.desk = desk
+    app.state.auth = auth
+    app.add_middleware(LoginRequired, auth=auth)
+    return app

@@ -1,0 +1,358 @@
+"""Vietnamese messages for the report gate's findings and the quarantine reasons.
+
+One catalogue, keyed by rule name (``expectations/report_gate.py`` declares the rules):
+each rule's sentence is defined once here and used by the XLSX ``Cảnh báo`` sheet, the
+Word annex and the reporting team's desk. The code stays in English.
+
+A finding is the gate's ``Finding`` (``rule``, ``severity``, ``message``, ``unit_code``,
+``period``), its ``as_dict()`` form, or the string ``"[rule] message"`` the pipeline
+passes to the writers. The English ``message`` only supplies details (a count, a time,
+a dataset) through the rule's pattern; when a pattern does not match — or the rule is
+unknown — a generic Vietnamese sentence naming the rule, unit and month is used, never
+the English text.
+
+Quarantine reasons (``meta.quarantined_rows.reasons``) may quote the offending cell;
+:func:`reason_vi` translates the known reason forms and never prints a quoted value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = [
+    "RULES_VI",
+    "finding_vi",
+    "findings_vi",
+    "reason_vi",
+    "rule_title_vi",
+    "unit_name_vi",
+    "month_vi",
+    "revision_vi",
+]
+
+
+@dataclass(frozen=True)
+class RuleMessage:
+    """``title`` names the rule in a table; ``templates`` are tried in order with the
+    fields the finding provides (``{unit}``, ``{month}`` and the ``pattern``'s groups);
+    the first one whose fields are all present is used."""
+
+    title: str
+    templates: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+    converters: Mapping[str, Any] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)  # template field -> finding field
+
+
+def _time_vi(text: str) -> str:
+    """'2021-02-07 10:05' → '10:05 ngày 07/02/2021'."""
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}:\d{2})", text or "")
+    return f"{m[4]} ngày {m[3]}/{m[2]}/{m[1]}" if m else text
+
+
+def _codes_vi(text: str) -> str:
+    m = re.match(r"(.*) and (\d+) more$", text or "")
+    return f"{m[1]} và {m[2]} chỉ tiêu khác" if m else text
+
+
+def _number_vi(text: str) -> str:
+    from .formats import fmt_number
+
+    try:
+        return fmt_number(float(text), 1, strip_zero_decimals=True)
+    except (TypeError, ValueError):
+        return str(text)
+
+
+RULES_VI: dict[str, RuleMessage] = {
+    "completeness": RuleMessage(
+        "Thiếu số liệu",
+        ("{unit} chưa có phiên bản số liệu được chấp nhận cho tháng {month}.",
+         "Có đơn vị chưa có phiên bản số liệu được chấp nhận."),
+        patterns=(r"^(?P<unit_code>\d{2,3}) .*no accepted submission for (?P<period>\d{4}-\d{2})",),
+    ),
+    "indicators_computable": RuleMessage(
+        "Không tính được chỉ tiêu",
+        ("{unit}: chưa tính được chỉ tiêu {item}.",
+         "Có chỉ tiêu chưa tính được."),
+        patterns=(r"indicator (?P<item>\S+) cannot be computed",),
+    ),
+    "indicators_present": RuleMessage(
+        "Thiếu giá trị chỉ tiêu",
+        ("{unit}: chưa có giá trị cho {n} chỉ tiêu ({codes}).",
+         "Báo cáo chưa có chỉ tiêu nào.",),
+        patterns=(r"unit (?P<unit_code>\S+): no value for (?P<n>\d+) indicator\(s\): (?P<codes>.*)$",),
+        converters={"codes": _codes_vi},
+    ),
+    "row_conservation": RuleMessage(
+        "Số dòng không khớp",
+        ("{unit}, tháng {month}, tệp {item}: số dòng đọc được ({rows_in}) khác số dòng đã nạp ({rows_loaded}) "
+         "cộng số dòng bị cách ly ({rows_quarantined}).",
+         "{unit}, tháng {month}: số dòng đọc được khác số dòng đã nạp cộng số dòng bị cách ly."),
+        patterns=(r"^\S+ \S+ (?P<item>\S+): rows in (?P<rows_in>\d+) != (?P<rows_loaded>\d+) loaded \+ "
+                  r"(?P<rows_quarantined>\d+) quarantined",),
+        converters={"rows_in": lambda s: _number_vi(s), "rows_loaded": lambda s: _number_vi(s),
+                    "rows_quarantined": lambda s: _number_vi(s)},
+    ),
+    "no_personal_data": RuleMessage(
+        "Dữ liệu cá nhân trong kho công bố",
+        ("Cột {item} chứa {n} giá trị là số định danh hoặc họ tên gốc của công dân.",
+         "Cột {item} chứa dữ liệu cá nhân, không được có trong các bảng tổng hợp.",
+         "Các bảng tổng hợp chứa dữ liệu cá nhân."),
+        patterns=(r"^(?P<item>\S+) holds (?P<n>\d+) raw", r"^(?P<item>\S+) is personal data",
+                  r"^(?P<item>\S+): personal data"),
+    ),
+    "late_submission": RuleMessage(
+        "Nộp muộn",
+        ("{unit} nộp muộn số liệu tháng {month}: phiên bản được chấp nhận đầu tiên nộp lúc {time} "
+         "(sau hạn ngày 5 tháng sau).",
+         "{unit} nộp muộn số liệu tháng {month} (phiên bản được chấp nhận đầu tiên nộp sau hạn ngày 5 tháng sau)."),
+        patterns=(r"submitted (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2})",),
+        converters={"time": _time_vi},
+    ),
+    "quarantined_rows": RuleMessage(
+        "Dòng bị cách ly",
+        ("{unit}, tháng {month}: {n} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
+         "{unit}, tháng {month}: có dòng dữ liệu bị cách ly."),
+        patterns=(r": (?P<n>\d+) row",),
+        converters={"n": lambda s: _number_vi(s)},
+    ),
+    "quarantine_share": RuleMessage(
+        "Dòng bị cách ly",
+        ("{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu của phiên bản có hiệu lực bị cách ly "
+         "({share}), không được tính vào số liệu.",
+         "{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
+         "{unit}, tháng {month}: có dòng dữ liệu bị cách ly."),
+        patterns=(r": (?P<rows_quarantined>\d+) row\(s\) quarantined",),
+        converters={"rows_quarantined": lambda s: _number_vi(s)},
+    ),
+    "rejected_version": RuleMessage(
+        "Phiên bản bị từ chối",
+        ("{unit}, tháng {month}: phiên bản {version} bị từ chối ({reason}).",
+         "{unit}, tháng {month}: phiên bản {version} bị từ chối.",
+         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối.",
+         "{unit}, tháng {month}: có phiên bản bị từ chối."),
+        patterns=(r"version \S+-v(?P<version>\d+) rejected: (?P<reason>.*)$", r"version \S+-v(?P<version>\d+) rejected",
+                  r": (?P<versions_rejected>\d+) version\(s\) rejected"),
+        converters={"reason": lambda s: reason_vi(s)},
+    ),
+    "outlier": RuleMessage(
+        "Số liệu bất thường",
+        ("{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
+         "trước — cần kiểm tra lại.",
+         "{unit}, tháng {month}: số dòng bất thường so với 12 tháng trước — cần kiểm tra lại."),
+        patterns=(r"^\S+ \S+ (?P<dataset>\S+): (?P<n>\d+) rows, more than (?P<factor>[\d.]+)x the median "
+                  r"\((?P<median>[^)]+)\)",),
+        converters={"dataset": lambda s: dataset_vi(s), "n": _number_vi, "median": _number_vi},
+        aliases={"dataset": "item", "n": "rows_loaded", "median": "history_median"},
+    ),
+    "same_period_gap": RuleMessage(
+        "Thiếu số liệu cùng kỳ",
+        ("{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ của "
+         "{current_unit} chưa đầy đủ.",
+         "{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ chưa đầy đủ."),
+        patterns=(r"same-period values of (?P<current_unit_code>\S+) are incomplete",
+                  r"^(?P<unit_code>\d{2,3}) .*no accepted submission for (?P<period>\d{4}-\d{2})"),
+    ),
+    "deferred_version": RuleMessage(
+        "Phiên bản chưa tải được",
+        ("{unit}, tháng {month}: phiên bản {item} chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau.",
+         "{unit}, tháng {month}: có phiên bản chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau."),
+        patterns=(r"version (?P<item>\S+) could not be fetched",),
+    ),
+    "gate_error": RuleMessage(
+        "Lỗi khi kiểm tra",
+        ("Không đánh giá được một phép kiểm tra ({item}): lỗi của hệ thống, không phải lỗi số liệu.",
+         "Không đánh giá được một phép kiểm tra: lỗi của hệ thống, không phải lỗi số liệu."),
+        patterns=(r"^(?P<item>\S+): the expectation could not be evaluated",),
+    ),
+}
+
+GENERIC_TITLE = "Vấn đề chất lượng dữ liệu"
+GENERIC_TEMPLATES = (
+    "{unit}, tháng {month}: phát hiện vấn đề chất lượng dữ liệu (quy tắc «{rule}»).",
+    "{unit}: phát hiện vấn đề chất lượng dữ liệu (quy tắc «{rule}»).",
+    "Phát hiện vấn đề chất lượng dữ liệu (quy tắc «{rule}»).",
+)
+
+
+def rule_title_vi(rule: str) -> str:
+    m = RULES_VI.get(str(rule))
+    return m.title if m else GENERIC_TITLE
+
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def month_vi(period: str | None) -> str | None:
+    """'2021-05' → '5/2021'."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", str(period or ""))
+    return f"{int(m[2])}/{m[1]}" if m else None
+
+
+def unit_name_vi(unit_code: str | None, period: str | None = None) -> str | None:
+    """The unit's name valid in ``period`` ('049' → 'Huyện Hà Quảng'); the code if unknown."""
+    if not unit_code:
+        return None
+    from dolisa import contract
+
+    code = str(unit_code)
+    if code == contract.PROVINCE_CODE:
+        return "Toàn tỉnh"
+    named = [u for u in contract.admin_units() if u.unit_code == code]
+    if period and MONTH.fullmatch(str(period)):
+        valid = [u for u in named if u.valid_in(period)]
+        named = valid or named
+    return named[-1].name_vi if named else f"Đơn vị {code}"
+
+
+def dataset_vi(name: str) -> str:
+    from dolisa import contract
+
+    try:
+        return contract.dataset(str(name)).label_vi or str(name)
+    except Exception:  # unknown dataset: the name as given
+        return str(name)
+
+
+def _fields(finding: Any) -> dict[str, Any]:
+    if isinstance(finding, str):
+        m = re.match(r"^\[(?P<rule>[^\]]+)\]\s*(?P<message>.*)$", finding, re.S)
+        rule, message = (m["rule"], m["message"]) if m else ("", finding)
+        head = re.match(r"^(?P<unit_code>\d{2,3}) (?P<period>\d{4}-\d{2})\b", message)
+        return {"rule": rule, "message": message, **(head.groupdict() if head else {})}
+    if isinstance(finding, Mapping):
+        out = dict(finding)
+    else:
+        out = {k: getattr(finding, k, None)
+               for k in ("rule", "severity", "message", "unit_code", "period", "item", "values")}
+    values = out.pop("values", None) or {}
+    for k, v in (values.items() if isinstance(values, Mapping) else ()):
+        if v is not None and out.get(k) is None:
+            out[k] = v
+    return out
+
+
+def finding_vi(finding: Any) -> str:
+    """The Vietnamese sentence of one gate finding (see the module docs)."""
+    f = _fields(finding)
+    rule = str(f.get("rule") or "")
+    spec = RULES_VI.get(rule)
+    values: dict[str, Any] = {"rule": rule or "không rõ"}
+    for k, v in f.items():  # structured fields of the finding win over what the message says
+        if k not in ("rule", "severity", "message", "unit_code", "period") and v is not None and str(v) != "":
+            values[k] = v
+    message = str(f.get("message") or "")
+    for pattern in (spec.patterns if spec else ()):
+        m = re.search(pattern, message)
+        if m:
+            for k, v in m.groupdict().items():
+                if v is not None:
+                    values.setdefault(k, v)
+    for name, source in (spec.aliases.items() if spec else ()):
+        if name not in values and values.get(source) is not None:
+            values[name] = values[source]
+    unit_code = f.get("unit_code") or values.get("unit_code")
+    period = f.get("period") or values.get("period")
+    if unit_code:
+        values["unit"] = unit_name_vi(unit_code, period)
+    if month_vi(period):
+        values["month"] = month_vi(period)
+    if values.get("current_unit_code"):
+        values["current_unit"] = unit_name_vi(values["current_unit_code"], None)
+    if values.get("quarantine_share") is not None:
+        try:
+            values["share"] = formats_pct(100 * float(values["quarantine_share"]))
+        except (TypeError, ValueError):
+            pass
+    for k, conv in (spec.converters.items() if spec else ()):
+        if k in values:
+            values[k] = conv(values[k])
+    for template in (spec.templates if spec else ()) + GENERIC_TEMPLATES:
+        try:
+            return template.format(**values)
+        except KeyError:
+            continue
+    return GENERIC_TEMPLATES[-1].format(rule=values["rule"])  # pragma: no cover - last template needs only rule
+
+
+def formats_pct(x: float) -> str:
+    from .formats import fmt_pct
+
+    return fmt_pct(x)
+
+
+def findings_vi(findings) -> list[str]:
+    return [finding_vi(f) for f in (findings or ())]
+
+
+# ---------------------------------------------------------------------------
+# quarantine reasons (dolisa.parse / dolisa.load wording) -> Vietnamese, no quoted values
+# ---------------------------------------------------------------------------
+
+_TYPE_WORDS_VI = {
+    "a sex": "giới tính (M/F, Nam/Nữ)",
+    "a date": "ngày (YYYY-MM-DD hoặc DD/MM/YYYY)",
+    "an integer": "số nguyên",
+    "a boolean": "giá trị đúng/sai",
+}
+
+_REASONS: tuple[tuple[str, Any], ...] = (
+    (r"^(?P<col>\w+): required cell empty$", lambda m: f"{m['col']}: ô bắt buộc bị trống"),
+    (r"^(?P<col>\w+): required when (?P<o>\w+) = (?P<v>\S+)$",
+     lambda m: f"{m['col']}: bắt buộc khi {m['o']} = {m['v']}"),
+    (r"^(?P<col>\w+): must be empty unless (?P<o>\w+) = (?P<v>\S+)$",
+     lambda m: f"{m['col']}: phải để trống trừ khi {m['o']} = {m['v']}"),
+    (r"^(?P<col>\w+): unknown country code\b.*$", lambda m: f"{m['col']}: mã quốc gia không hợp lệ"),
+    (r"^(?P<col>\w+): unknown code\b.*$", lambda m: f"{m['col']}: mã không có trong danh mục"),
+    (r"^(?P<col>\w+): malformed citizen id.*$",
+     lambda m: f"{m['col']}: số định danh sai định dạng (cần 12 hoặc 9 chữ số)"),
+    (r"^(?P<col>\w+): cannot read .* as (?P<t>a sex|a date|an integer|a boolean).*$",
+     lambda m: f"{m['col']}: không đọc được giá trị dạng {_TYPE_WORDS_VI.get(m['t'], m['t'])}"),
+    (r"^(?P<col>\w+): out of range \(must be (?P<r>[^)]*)\).*$",
+     lambda m: f"{m['col']}: ngoài khoảng cho phép ({m['r'].replace(' and ', ' và ')})"),
+    (r"^(?P<col>\w+): .* is outside the submission month (?P<p>\d{4}-\d{2})$",
+     lambda m: f"{m['col']}: ngày nằm ngoài tháng báo cáo {month_vi(m['p'])}"),
+    (r"^(?P<col>\w+): child aged (?P<n>\d+) or more on (?P<d>\S+)$",
+     lambda m: f"{m['col']}: trẻ đã đủ {m['n']} tuổi trở lên"),
+    (r"^identical duplicate of row (?P<r>\d+).*$", lambda m: f"trùng lặp hoàn toàn với dòng {m['r']} (chỉ tính một lần)"),
+    (r"^record id .* repeated with different values \(rows (?P<r>[^)]*)\)$",
+     lambda m: f"mã bản ghi bị lặp với nội dung khác nhau (dòng {m['r']})"),
+)
+
+
+def reason_vi(reason: str | None) -> str:
+    """A quarantine or rejection reason in Vietnamese, without the quoted cell values.
+    Several ``'; '``-joined reasons are translated one by one."""
+    if reason is None:
+        return ""
+    parts = [p.strip() for p in str(reason).split("; ") if p.strip()]
+    out = []
+    for part in parts:
+        for pattern, render in _REASONS:
+            m = re.match(pattern, part)
+            if m:
+                out.append(render(m))
+                break
+        else:
+            # unknown wording: keep the technical text, quoted values blanked out
+            out.append("lỗi kỹ thuật: " + re.sub(r"'[^']*'", "'…'", part))
+    return "; ".join(out)
+
+
+def revision_vi(unit_code: str, source_period: str, version_as_of, version_now, contribution,
+                source_unit_code: str | None = None) -> str:
+    """'Huyện Hà Quảng, tháng 5/2021: phiên bản 1 → 2, +34 người' — one line of the
+    'Điều chỉnh số liệu' section of an as-of report."""
+    from .formats import fmt_number, is_missing
+
+    unit = unit_name_vi(source_unit_code or unit_code, source_period)
+    old = "—" if is_missing(version_as_of) else str(int(version_as_of))
+    new = "—" if is_missing(version_now) else str(int(version_now))
+    text = f"{unit}, tháng {month_vi(source_period) or source_period}: phiên bản {old} → {new}"
+    if not is_missing(contribution):
+        sign = "+" if float(contribution) > 0 else ""
+        text += f", {sign}{fmt_number(contribution, 0)}"
+    return text
