@@ -161,7 +161,8 @@ def register(con: duckdb.DuckDBPyConnection, key: Key, name: str = SQL_FUNCTION)
 
 def warehouse_state(con: duckdb.DuckDBPyConnection) -> tuple[str, bool] | None:
     con.execute(KEY_DDL)
-    row = con.execute("select fingerprint, marts_stale from meta.pseudonym_key").fetchone()
+    rows = con.execute("select fingerprint, marts_stale from meta.pseudonym_key").fetchall()  # fetch all: no unfinished result
+    row = rows[0] if rows else None
     return (row[0], bool(row[1])) if row else None
 
 
