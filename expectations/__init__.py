@@ -7,13 +7,13 @@ its name cannot clash with `great_expectations.expectations` or any other
 or at `$DOLISA_EXPECTATIONS_DIR` when that is set (see `dolisa.quality.load_expectations`).
 
 Modules:
-    _rules.py      the pattern every suite uses: a `Rule` (name, severity, reason, GX
-                   expectation) and the helpers that stamp that into `meta`.
-    door_gate.py   one suite per dataset, `door__<dataset>`, generated from the contract
-                   description (`dolisa.contract`, i.e. datasets.yaml).
+    _rules.py        the pattern every gate rule uses: a `GateRule` (name, severity,
+                     waivable) that stamps its GX expectations' `meta`.
+    report_gate.py   the report gate: its rules, the dbt models it reads (one batch per
+                     model and half-year) and one suite per batch.
 
-Other gates (the report gate) add a module beside these that builds its suites with
-the same `Rule` / `suite_from_rules` pattern.
+There is no door suite: at the door the vectorised SQL of `dolisa.parse`, generated
+from the contract description, is the one engine that decides (issue 12).
 """
 
-from ._rules import FILE, ROW, Rule, rule_of, suite_from_rules  # noqa: F401
+from ._rules import BLOCKING, WARNING, GateRule, rule_of, suite_from_expectations  # noqa: F401

@@ -1,47 +1,239 @@
-"""Report gate: the rules run before any half-year report is built, with their severity.
+"""Report gate: the Great Expectations suites run before the half-year report tables are built.
 
-indicators.md, "The quality gate before a report". Each rule is declared here, once,
-with its severity; `dolisa.quality.report_gate` holds the SQL check of each rule (the
-checks run on the DuckDB warehouse; GX's SQL data source on DuckDB is broken in 1.24.1).
+indicators.md, "The quality gate before a report". The gate runs after the marts are
+built and before the `rpt_` models: `dolisa.quality.report_gate` reads each batch below
+from a dbt model (small: one half-year), validates it with its suite in one GX Checkpoint
+(Data Docs action), and turns the failed expectations into findings.
 
-    BLOCKING  the report is not built: no indicators.csv, the Airflow task fails
+    BLOCKING  no rpt_ tables and no report files for the period; the Airflow task fails
     WARNING   reported with the report (warnings sheet, quality_gate.json), never blocks
 
 `waivable` rules are the only ones an operator may waive with the run-conf switch
 `allow_incomplete` (the report then says BÁO CÁO CHƯA ĐẦY ĐỦ on its face).
+
+The rule names are stable: the report writers' Vietnamese messages are keyed by them.
+Business definitions are NOT made here: "expected unit" is fct_expected_submissions,
+"late" is fct_submission_status, "in force" is stg_district_export__submissions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-BLOCKING, WARNING = "blocking", "warning"
+from ._rules import BLOCKING, WARNING, GateRule, suite_from_expectations
 
+SUITE_PREFIX = "report_gate__"
 
-@dataclass(frozen=True)
-class GateRule:
-    name: str
-    severity: str
-    description: str
-    waivable: bool = False
+# -- the rules, with their severity ----------------------------------------------------
 
+COMPLETENESS = GateRule("completeness", BLOCKING,
+                        "every district valid in each month of the half-year has an accepted submission",
+                        waivable=True)
+INDICATORS_COMPUTABLE = GateRule("indicators_computable", BLOCKING,
+                                 "every published catalogue indicator is computable for every current district "
+                                 "(a percentage whose denominator is 0 may be empty)", waivable=True)
+ROW_CONSERVATION = GateRule("row_conservation", BLOCKING,
+                            "every loaded file of the half-year: rows in = rows loaded + rows quarantined")
+NO_PERSONAL_DATA = GateRule("no_personal_data", BLOCKING,
+                            "no mart column is named like personal data, and no mart text value looks like a "
+                            "citizen id or a person's full name")
+LATE_SUBMISSION = GateRule("late_submission", WARNING,
+                           "the first accepted version of a unit and month came after the deadline")
+REJECTED_VERSION = GateRule("rejected_version", WARNING,
+                            "a submitted version was rejected (an earlier one may be in force)")
+QUARANTINE_SHARE = GateRule("quarantine_share", WARNING,
+                            "rows of the version in force were quarantined (share above QUARANTINE_SHARE_MAX)")
+OUTLIER = GateRule("outlier", WARNING,
+                   "a month's rows for a dataset exceed OUTLIER_FACTOR x the median of the unit's previous "
+                   "12 months (with at least OUTLIER_MIN_HISTORY months of history)")
+SAME_PERIOD_GAP = GateRule("same_period_gap", WARNING,
+                           "a unit that existed in the same half of the previous year has no accepted submission "
+                           "for one of its months: every same-period value it feeds is incomplete")
+DEFERRED_VERSION = GateRule("deferred_version", WARNING,
+                            "a version of the half-year could not be fetched (transient failure); it is fetched "
+                            "again on the next run")
+GATE_ERROR = GateRule("gate_error", BLOCKING, "an expectation could not be evaluated (a bug, not a data defect)")
 
 RULES: tuple[GateRule, ...] = (
-    GateRule("completeness", BLOCKING,
-             "every district valid in each month of the half-year has an accepted submission", waivable=True),
-    GateRule("indicators_present", BLOCKING,
-             "every catalogue indicator has a value for the province and every current district "
-             "(a ratio whose denominator is 0 may be empty)", waivable=True),
-    GateRule("no_personal_data", BLOCKING,
-             "no mart or report column is named full_name / citizen_id / borrower_citizen_id, "
-             "and no text value in them equals a raw citizen id or name"),
-    GateRule("late_submission", WARNING,
-             "the first accepted version of a unit and month came after the 5th of the next month"),
-    GateRule("quarantined_rows", WARNING, "rows of the in-force versions were quarantined"),
-    GateRule("rejected_version", WARNING, "a submitted version was rejected (an earlier one may be in force)"),
-    GateRule("outlier", WARNING,
-             "a month's rows for a dataset exceed 3 x the median of the district's previous 12 months"),
+    COMPLETENESS, INDICATORS_COMPUTABLE, ROW_CONSERVATION, NO_PERSONAL_DATA,
+    LATE_SUBMISSION, REJECTED_VERSION, QUARANTINE_SHARE, OUTLIER, SAME_PERIOD_GAP, DEFERRED_VERSION, GATE_ERROR,
 )
+RULE = {r.name: r for r in RULES}
+
+# -- constants (indicators.md gives the outlier example: 3 x the median of 12 months) ---
 
 OUTLIER_FACTOR = 3
 OUTLIER_MIN_HISTORY = 3  # months of history before a month can be called an outlier
+QUARANTINE_SHARE_MAX = 0.0  # the contract reports any quarantined row as a warning
+PERSONAL_COLUMNS = ("full_name", "citizen_id", "borrower_citizen_id")
+CITIZEN_ID_PATTERN = r"^[0-9]{9}$|^[0-9]{12}$"  # CMND (9 digits) or CCCD (12 digits)
+# "Family Middle Given": a Vietnamese full name, by its common middle names.
+FULL_NAME_PATTERN = (r"^[^\W\d_]+ (Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ngọc|Hữu|Công|Xuân|Hồng|Kim|Đình|Quang|Bá|"
+                     r"Tiến|Trọng|Duy|Mạnh)( [^\W\d_]+){1,3}$")
+
+# -- the batches: which model each suite reads ------------------------------------------
+#
+# Every batch frame has the key columns `unit_code`, `period`, `item` (what the finding
+# names); `where` is filtered with the report's half-year (:half) or the same half of the
+# previous year (:same_half). `values` are the columns a finding carries.
+
+KEY_COLUMNS = ("unit_code", "period", "item")
+
+
+@dataclass(frozen=True)
+class Batch:
+    name: str
+    model: str  # schema.table of a dbt model
+    where: str
+    item: str = "cast(null as varchar)"
+    period: str = "period"
+    values: tuple[str, ...] = ()
+    unit: str = "unit_code"
+
+    @property
+    def suite_name(self) -> str:
+        return SUITE_PREFIX + self.name
+
+    def sql(self) -> str:
+        return (f"select {self.unit} as unit_code, {self.period} as period, {self.item} as item, "
+                f"columns(lambda c: c not in ('unit_code', 'period', 'item')) "
+                f"from {self.model} where {self.where} order by all")
+
+
+UNIT_MONTHS = Batch("unit_months", "marts.fct_unit_month_completeness", "half_year = $half",
+                    item="in_force_submission_id",
+                    values=("unit_name_vi", "timeliness", "versions_rejected", "rows_loaded", "rows_quarantined",
+                            "quarantine_share"))
+SAME_PERIOD = Batch("same_period_unit_months", "marts.fct_unit_month_completeness", "half_year = $same_half",
+                    values=("unit_name_vi", "current_unit_code", "timeliness"))
+FILES = Batch("files", "marts.fct_file_row_conservation", "half_year = $half",
+              item="submission_id || '/' || file_name",
+              values=("dataset", "rows_in", "rows_loaded", "rows_quarantined", "rows_unaccounted"))
+DATASET_MONTHS = Batch("dataset_months", "marts.fct_dataset_month_rows", "half_year = $half", item="dataset",
+                       values=("rows_loaded", "history_median", "history_months", "ratio_to_history_median"))
+INDICATORS = Batch("indicators", "marts.fct_indicator_computability", "half_year = $half", period="half_year",
+                   item="indicator_code", values=("kind", "numerator_value", "denominator_value"))
+MART_COLUMNS = Batch("mart_columns", "information_schema.columns",
+                     "table_schema in ('marts', 'reports') and table_catalog = current_database()",
+                     item="table_schema || '.' || table_name || '.' || column_name",
+                     period="cast(null as varchar)", unit="cast(null as varchar)", values=("data_type",))
+BATCHES: tuple[Batch, ...] = (UNIT_MONTHS, SAME_PERIOD, FILES, DATASET_MONTHS, INDICATORS, MART_COLUMNS)
+# The value scan of no_personal_data has its own batch (`mart_values`, one row per distinct
+# text value of a mart column) validated with result_format BOOLEAN_ONLY, so that no value
+# that matched ever reaches a stored validation result or Data Docs.
+MART_VALUES_SUITE = SUITE_PREFIX + "mart_values"
+
+
+def _gx():
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
+def unit_months_suite():
+    gxe = _gx()
+    return suite_from_expectations(UNIT_MONTHS.suite_name, [
+        COMPLETENESS.expect(gxe.ExpectColumnValuesToNotBeInSet(column="timeliness", value_set=["missing"])),
+        LATE_SUBMISSION.expect(gxe.ExpectColumnValuesToNotBeInSet(column="timeliness", value_set=["late"])),
+        REJECTED_VERSION.expect(gxe.ExpectColumnValuesToBeBetween(column="versions_rejected", max_value=0)),
+        QUARANTINE_SHARE.expect(gxe.ExpectColumnValuesToBeBetween(column="quarantine_share",
+                                                                  max_value=QUARANTINE_SHARE_MAX)),
+    ])
+
+
+def same_period_suite():
+    gxe = _gx()
+    return suite_from_expectations(SAME_PERIOD.suite_name, [
+        SAME_PERIOD_GAP.expect(gxe.ExpectColumnValuesToNotBeInSet(column="timeliness", value_set=["missing"])),
+    ])
+
+
+def files_suite():
+    gxe = _gx()
+    return suite_from_expectations(FILES.suite_name, [
+        ROW_CONSERVATION.expect(gxe.ExpectColumnValuesToBeBetween(column="rows_unaccounted", min_value=0,
+                                                                  max_value=0)),
+    ])
+
+
+def dataset_months_suite():
+    gxe = _gx()
+    return suite_from_expectations(DATASET_MONTHS.suite_name, [
+        OUTLIER.expect(gxe.ExpectColumnValuesToBeBetween(
+            column="ratio_to_history_median", max_value=OUTLIER_FACTOR,
+            row_condition=f"history_months>={OUTLIER_MIN_HISTORY}", condition_parser="pandas")),
+    ])
+
+
+def indicators_suite():
+    gxe = _gx()
+    return suite_from_expectations(INDICATORS.suite_name, [
+        INDICATORS_COMPUTABLE.expect(gxe.ExpectTableRowCountToBeBetween(min_value=1)),
+        INDICATORS_COMPUTABLE.expect(gxe.ExpectColumnValuesToBeInSet(column="is_computable", value_set=[True])),
+    ])
+
+
+def mart_columns_suite():
+    gxe = _gx()
+    return suite_from_expectations(MART_COLUMNS.suite_name, [
+        NO_PERSONAL_DATA.expect(gxe.ExpectColumnValuesToNotBeInSet(column="column_name",
+                                                                   value_set=list(PERSONAL_COLUMNS))),
+    ])
+
+
+def mart_values_suite(sources: list[str] | None = None):
+    """The frame (source, value) holds every distinct text value of the marts ("schema.table.column").
+    Without `sources`: one expectation over every value (the fast pass). With them: one
+    expectation per column, to name the column(s) when the fast pass failed."""
+    gxe = _gx()
+    patterns = [CITIZEN_ID_PATTERN, FULL_NAME_PATTERN]
+    if sources is None:
+        return suite_from_expectations(MART_VALUES_SUITE, [
+            NO_PERSONAL_DATA.expect(gxe.ExpectColumnValuesToNotMatchRegexList(column="value", regex_list=patterns)),
+        ])
+    return suite_from_expectations(MART_VALUES_SUITE + "_by_column", [
+        NO_PERSONAL_DATA.expect(gxe.ExpectColumnValuesToNotMatchRegexList(
+            column="value", regex_list=patterns, row_condition=f'source=="{s}"', condition_parser="pandas",
+            meta={"source": s}))
+        for s in sources
+    ])
+
+
+SUITES = {
+    UNIT_MONTHS.name: unit_months_suite,
+    SAME_PERIOD.name: same_period_suite,
+    FILES.name: files_suite,
+    DATASET_MONTHS.name: dataset_months_suite,
+    INDICATORS.name: indicators_suite,
+    MART_COLUMNS.name: mart_columns_suite,
+}
+
+# -- English messages (the report writers have a Vietnamese catalogue keyed by rule) -----
+
+MESSAGES = {
+    "completeness": "{unit_code} {unit_name_vi}: no accepted submission for {period}",
+    "indicators_computable": "unit {unit_code}: indicator {item} cannot be computed for {period}",
+    "row_conservation": "{unit_code} {period} {item}: rows in {rows_in} != {rows_loaded} loaded + "
+                        "{rows_quarantined} quarantined",
+    "no_personal_data": "{item}: personal data in a mart",
+    "late_submission": "{unit_code} {period}: first accepted version submitted after the deadline",
+    "rejected_version": "{unit_code} {period}: {versions_rejected} version(s) rejected",
+    "quarantine_share": "{unit_code} {period}: {rows_quarantined} row(s) quarantined ({share_pct} of the version "
+                        "in force)",
+    "outlier": "{unit_code} {period} {item}: {rows_loaded} rows, more than " + str(OUTLIER_FACTOR) +
+               "x the median ({history_median}) of its previous 12 months",
+    "same_period_gap": "{unit_code} {unit_name_vi}: no accepted submission for {period} (same period a year "
+                       "before): same-period values of {current_unit_code} are incomplete",
+    "deferred_version": "{unit_code} {period}: version {item} could not be fetched yet (transient failure)",
+    "gate_error": "{item}: the expectation could not be evaluated",
+}
+
+
+def message(rule: str, **fields) -> str:
+    class _Blank(dict):
+        def __missing__(self, key):
+            return "?"
+
+    if fields.get("quarantine_share") is not None:
+        fields["share_pct"] = f"{100 * float(fields['quarantine_share']):.2f}%"
+    return MESSAGES[rule].format_map(_Blank({k: ("" if v is None else v) for k, v in fields.items()}))

@@ -1,9 +1,12 @@
 """`dolisa` command line: every stage of the pipeline without Airflow.
 
     dolisa extract --periods 2021-04,2021-05      # pull + land (hub from AIRFLOW_CONN_DISTRICT_EXPORT_API)
-    dolisa load [--periods ...] [--reload]         # door gate + parse + load landed versions
-    dolisa transform [--docs]                      # dbt build (+ docs generate)
-    dolisa report 2021-H1 [--allow-incomplete]     # report gate + report files
+    dolisa load [--periods ...] [--reload]         # parse + row rules (SQL) + load landed versions
+    dolisa transform [--docs]                      # dbt build through the marts (+ docs generate)
+    dolisa report 2021-H1 [--allow-incomplete]     # gate + build-reports + write-report, in order
+    dolisa gate 2021-H1 [--allow-incomplete]       # the report gate (GX) over the marts
+    dolisa build-reports 2021-H1                   # the rpt_ models (after the gate passed)
+    dolisa write-report 2021-H1 [--out-dir DIR]    # the report files from the rpt_ models
     dolisa run --periods ... [--report-period ...] # all of the above, in order
     dolisa transform --full-refresh                # every model rebuilt from the ledger
     dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
@@ -49,16 +52,24 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("extract", help="pull and land submissions")
     e.add_argument("--periods", required=True, help="YYYY-MM list, comma-separated, ranges as A..B")
-    lo = sub.add_parser("load", help="door gate + parse + load landed versions")
+    lo = sub.add_parser("load", help="parse, check and load landed versions")
     lo.add_argument("--periods")
     lo.add_argument("--reload", action="store_true", help="reload versions already in the ledger")
-    t = sub.add_parser("transform", help="dbt build")
+    t = sub.add_parser("transform", help="dbt build through the marts")
     t.add_argument("--docs", action="store_true")
     t.add_argument("--full-refresh", action="store_true",
                    help="rebuild every model from the ledger (what an incremental build always equals)")
-    r = sub.add_parser("report", help="report gate + report files for a half-year")
+    r = sub.add_parser("report", help="report gate, report models and report files for a half-year")
     r.add_argument("report_period")
     r.add_argument("--allow-incomplete", action="store_true")
+    g = sub.add_parser("gate", help="the report gate (Great Expectations over the marts) for a half-year")
+    g.add_argument("report_period")
+    g.add_argument("--allow-incomplete", action="store_true")
+    br = sub.add_parser("build-reports", help="build the rpt_ models (after the gate passed)")
+    br.add_argument("report_period")
+    wr = sub.add_parser("write-report", help="write the report files of a gated half-year")
+    wr.add_argument("report_period")
+    wr.add_argument("--out-dir", help="report folder (default $DOLISA_HOME/reports/<period>)")
     run = sub.add_parser("run", help="extract, load, transform and (optionally) report")
     run.add_argument("--periods", required=True)
     run.add_argument("--report-period")
@@ -81,8 +92,24 @@ def main(argv: list[str] | None = None) -> int:
         out = pipeline.load(_periods(args.periods), only_new=not args.reload)
     elif args.cmd == "transform":
         out = pipeline.transform(docs=args.docs, full_refresh=args.full_refresh)
-    elif args.cmd == "report":
-        out = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
+    elif args.cmd in ("report", "gate"):
+        from dolisa.quality.report_gate import ReportGateBlocked
+
+        try:
+            if args.cmd == "report":
+                out = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
+            else:
+                res = pipeline.gate(args.report_period, allow_incomplete=args.allow_incomplete)
+                out = {k: v for k, v in res.as_dict().items() if k != "rules"}
+        except ReportGateBlocked as e:
+            print(str(e), file=sys.stderr)
+            return 2
+    elif args.cmd == "build-reports":
+        out = pipeline.build_reports(args.report_period)
+    elif args.cmd == "write-report":
+        from pathlib import Path
+
+        out = pipeline.write_report(args.report_period, out_dir=Path(args.out_dir) if args.out_dir else None)
     elif args.cmd == "run":
         from dolisa.extract import HubConfig
 
@@ -91,10 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             "extract": pipeline.extract(periods, HubConfig.from_env()),
             "load": pipeline.load(periods),
             "transform": pipeline.transform(),
-            "publish": pipeline.publish(),
         }
-        if args.report_period:
+        if args.report_period:  # a blocked gate raises: nothing of that period is published
             out["report"] = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
+        out["publish"] = pipeline.publish()
     elif args.cmd == "rebuild":
         out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish()}
     elif args.cmd == "rotate-key":

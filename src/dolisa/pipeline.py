@@ -194,7 +194,8 @@ def _swap_in(new: Path, live: Path) -> None:
 
 
 def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool = False) -> dict:
-    """dbt build. `full_refresh` rebuilds every model from the ledger (what any incremental
+    """dbt build through the marts (seeds, staging, intermediate, marts and their tests).
+    `full_refresh` rebuilds every model from the ledger (what any incremental
     build must equal); it is forced after a pseudonym-key rotation until it has succeeded."""
     from dolisa import dbt, pseudonym
     from dolisa.lock import writer_lock
@@ -203,7 +204,11 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
     with writer_lock(p, "transform"):
         with warehouse.connect(p.warehouse) as con:
             forced = pseudonym.marts_stale(con)
-        dbt.build(warehouse=p.warehouse, target_path=p.dbt_target, full_refresh=full_refresh or forced)
+        # through the marts only: the rpt_ models are built after the report gate (build_reports);
+        # "cautious": a test is run once all its parents are built (some also read rpt_ models)
+        dbt.run_dbt(["build", "--select", *MARTS_SELECTOR, "--indirect-selection", "cautious",
+                     *(["--full-refresh"] if full_refresh or forced else [])],
+                    warehouse=p.warehouse, target_path=p.dbt_target)
         if forced:
             with warehouse.connect(p.warehouse) as con:
                 pseudonym.mark_marts_fresh(con)
@@ -219,90 +224,257 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
 # ---------------------------------------------------------------------------
 
 PUBLISHED_SCHEMAS = ("marts", "reports")
+REPORT_SCHEMA = "reports"
+# dbt selections: everything through the marts (before the gate), then the rpt_ models (after it).
+MARTS_SELECTOR = ["path:seeds", "path:models/staging", "path:models/intermediate", "path:models/marts"]
+REPORT_SELECTOR = "path:models/reports"
 
 
 def publish(p: Paths | None = None) -> dict:
-    """Copy the marts and reports into `published/warehouse.duckdb`, atomically.
+    """Copy the marts and the gated report tables into `published/warehouse.duckdb`, atomically.
 
-    The snapshot holds no raw zone and no personal data. It is written to a temp
-    file and renamed over the previous one, so a reader always opens a complete
-    snapshot (a reader that has the old file open keeps reading the old one).
+    The snapshot holds no raw zone and no personal data. Report tables hold only the
+    periods whose report gate passed or was explicitly overridden (`allow_incomplete`),
+    and the snapshot records those decisions in `reports.report_gate_decisions`. It is
+    written to a temp file and renamed over the previous one, so a reader always opens a
+    complete snapshot (a reader that has the old file open keeps reading the old one).
     """
     import duckdb
+
+    from dolisa.lock import writer_lock
+    from dolisa.quality import decisions
 
     p = (p or default_paths()).ensure()
     target = p.published / "warehouse.duckdb"
     tmp = p.published / f".warehouse.{os.getpid()}.tmp.duckdb"
-    if tmp.exists():
-        tmp.unlink()
-    # Same configuration as the writers' connections: `airflow dags test` runs every task in
-    # one process, and DuckDB refuses a second, differently configured handle on one file.
-    con = duckdb.connect(str(p.warehouse))
+    tmp.unlink(missing_ok=True)
     tables = []
-    try:
-        con.execute(f"attach '{tmp}' as pub")
-        rels = con.execute(
-            f"""select table_schema, table_name from information_schema.tables
-                where table_catalog = current_database() and table_schema in {PUBLISHED_SCHEMAS}
-                order by 1, 2"""
-        ).fetchall()
-        for schema, table in rels:
-            con.execute(f"create schema if not exists pub.{schema}")
-            con.execute(f'create table pub.{schema}."{table}" as select * from {schema}."{table}"')
-            tables.append(f"{schema}.{table}")
-        con.execute("detach pub")
-    finally:
-        con.close()
+    # The lock keeps a writer from changing the warehouse half-way through the copy. Same
+    # configuration as the writers' connections: `airflow dags test` runs every task in one
+    # process, and DuckDB refuses a second, differently configured handle on one file.
+    with writer_lock(p, "publish"):
+        con = duckdb.connect(str(p.warehouse))
+        try:
+            gated = decisions.published_periods(con)
+            con.execute(f"attach '{tmp}' as pub")
+            rels = con.execute(
+                f"""select table_schema, table_name from information_schema.tables
+                    where table_catalog = current_database() and table_schema in {PUBLISHED_SCHEMAS}
+                    order by 1, 2"""
+            ).fetchall()
+            for schema, table in rels:
+                con.execute(f"create schema if not exists pub.{schema}")
+                where = ""
+                if schema == REPORT_SCHEMA:  # only gated periods, whatever the warehouse holds
+                    where = f" where report_period in (select unnest(?::varchar[]))"
+                con.execute(f'create table pub.{schema}."{table}" as select * from {schema}."{table}"{where}',
+                            [gated] if where else None)
+                tables.append(f"{schema}.{table}")
+            con.execute(f"create schema if not exists pub.{REPORT_SCHEMA}")
+            con.execute(f"create table pub.{REPORT_SCHEMA}.report_gate_decisions as "
+                        f"select * from ({decisions.LATEST_SQL}) where published")
+            con.execute("detach pub")
+        finally:
+            con.close()
     os.chmod(tmp, 0o644)  # the reader zone: the reporting team reads the snapshot
     os.replace(tmp, target)
-    log.info("published %d tables to %s", len(tables), target)
-    return {"published": str(target), "tables": len(tables)}
+    log.info("published %d tables to %s (report periods: %s)", len(tables), target, ", ".join(gated) or "none")
+    return {"published": str(target), "tables": len(tables), "report_periods": gated}
 
 
 # ---------------------------------------------------------------------------
-# report gate + report files
+# the report, one function per phase:
+#   transform (marts) -> gate -> build_reports (rpt_ models) -> write_report (files) -> publish
 # ---------------------------------------------------------------------------
 
 INDICATOR_COLUMNS = [
     "report_period", "indicator_code", "unit_code", "value", "plan_value", "pct_of_plan",
     "same_period_value", "pct_of_same_period", "sort_order", "area", "label_vi", "unit_vi", "kind",
 ]
+GATE_FILE = "quality_gate.json"
 
 
 def _report_frames(con, report_period: str):
     """DataFrames the report writers take, read from the marts."""
-    import pandas as pd
-
-    months = contract.half_year_periods(report_period)
     indicators = con.execute(
         f"select {', '.join(INDICATOR_COLUMNS)} from reports.rpt_indicators where report_period = ? "
         "order by sort_order, unit_code",
         [report_period],
     ).df()
+    units, quality, reasons = _quality_frames(con, report_period)
+    return indicators, units, quality, reasons
+
+
+def _quality_frames(con, report_period: str):
+    """Units, data quality per expected unit-month and quarantine reasons, from the marts."""
+    import pandas as pd
+
+    months = contract.half_year_periods(report_period)
     last = months[-1]
     units = pd.DataFrame(
         [(contract.PROVINCE_CODE, next(u.name_vi for u in contract.admin_units() if u.unit_code == contract.PROVINCE_CODE))]
         + [(u.unit_code, u.name_vi) for u in contract.district_units(last)],
         columns=["unit_code", "name_vi"],
     )
-    # expected unit-months come from the contract, so a month nobody submitted still shows as missing
-    expected = pd.DataFrame(
-        [(u.unit_code, u.name_vi, m) for m in months for u in contract.district_units(m)],
-        columns=["unit_code", "name_vi", "period"],
-    )
-    status = con.execute(
-        f"""select unit_code, period, timeliness as status, versions_received, rows_loaded, rows_quarantined
-            from marts.fct_submission_status where period in {tuple(months)}"""
+    # expected unit-months (fct_expected_submissions), so a month nobody submitted still shows as missing
+    quality = con.execute(
+        """select unit_code, unit_name_vi as name_vi, period, timeliness as status, versions_received,
+                  rows_loaded, rows_quarantined
+           from marts.fct_unit_month_completeness where half_year = ? order by period, unit_code""",
+        [report_period],
     ).df()
-    quality = expected.merge(status, on=["unit_code", "period"], how="left")
-    quality["status"] = quality["status"].fillna("missing")
     for c in ("versions_received", "rows_loaded", "rows_quarantined"):
         quality[c] = quality[c].fillna(0).astype("int64")
     reasons = con.execute(
         f"""select unit_code, period, dataset, reason, rows from marts.fct_quarantine_reasons
-            where period in {tuple(months)} order by unit_code, period, dataset, rows desc"""
+            where period in {tuple(months)} and is_in_force order by unit_code, period, dataset, rows desc"""
     ).df()
-    return indicators, units, quality, reasons
+    return units, quality, reasons
+
+
+def _deferred_findings(p: Paths, report_period: str) -> list:
+    """Versions the extract could not fetch yet (raw/_deferred.json), as gate findings."""
+    from dolisa.quality import load_expectations
+    from dolisa.quality.report_gate import Finding
+
+    try:
+        from dolisa.extract import read_deferred
+    except ImportError:  # pragma: no cover - older extract without the deferred ledger
+        return []
+    declared = load_expectations("report_gate")
+    rule = declared.DEFERRED_VERSION
+    months = set(contract.half_year_periods(report_period))
+    out = []
+    for d in read_deferred(p.raw):
+        if d.get("period") not in months:
+            continue
+        item = d.get("submission_id") or "(listing)"
+        values = {k: d.get(k) for k in ("reason", "first_deferred_at", "runs") if d.get(k) is not None}
+        out.append(Finding(rule.name, rule.severity,
+                           declared.message(rule.name, unit_code=d.get("unit_code"), period=d.get("period"), item=item),
+                           unit_code=d.get("unit_code"), period=d.get("period"), item=item, values=values))
+    return out
+
+
+def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomplete: bool = False,
+         p: Paths | None = None, out_dir: Path | None = None) -> "Any":
+    """The report gate (Great Expectations over the built marts), before any rpt_ model.
+
+    Writes `quality_gate.json` and the data-quality outputs into the report folder,
+    rebuilds the Data Docs for this run and records the decision in the warehouse. A
+    blocked gate removes the period's rows from every report table (and the report files),
+    and raises ReportGateBlocked. Returns the GateResult when it passed, or None when
+    `skip_if_incomplete` (the nightly automatic draft) and districts or months are missing.
+    """
+    import json
+
+    from dolisa import report as writers
+    from dolisa.lock import writer_lock
+    from dolisa.quality import decisions
+    from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
+    from dolisa.settings import reader_dir, share
+
+    p = (p or default_paths()).ensure()
+    out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
+    with writer_lock(p, "report_gate"), warehouse.connect(p.warehouse) as con:
+        result = run_report_gate(con, report_period, allow_incomplete=allow_incomplete, data_docs_dir=p.data_docs,
+                                 work_dir=p.home, extra_findings=_deferred_findings(p, report_period))
+        decisions.record(con, result)
+        if not result.passed:
+            decisions.remove_period(con, report_period)
+        units, quality, _ = _quality_frames(con, report_period)
+    (out_dir / GATE_FILE).write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str),
+                                     encoding="utf-8")
+    writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
+    writers.quality_heatmap(out_dir / "data_quality_heatmap.png", quality, units, report_period=report_period)
+    log.info("report gate %s: %s, %d blocking, %d waived, %d warning(s); Data Docs: file://%s", report_period,
+             "passed" if result.passed else "BLOCKED", len(result.blocking), len(result.waived), len(result.warnings),
+             result.data_docs)
+    for f in result.warnings:
+        log.warning("report gate warning [%s] %s", f.rule, f.message)
+    if not result.passed:
+        _remove_report_files(out_dir)
+        share(out_dir)
+        if skip_if_incomplete and any(f.rule == "completeness" for f in result.blocking):
+            log.info("%s: not complete yet, no automatic draft (%d unit-month(s) missing)", report_period,
+                     sum(f.rule == "completeness" for f in result.blocking))
+            return None
+        err = ReportGateBlocked(result)
+        log.error("%s", err)
+        raise err
+    share(out_dir)
+    return result
+
+
+def _remove_report_files(out_dir: Path) -> None:
+    from dolisa import report as writers
+
+    for name in ("indicators.csv", "INCOMPLETE.txt", *writers.HUMAN_FILES):
+        if name not in ("data_quality.csv", "data_quality_heatmap.png"):
+            (out_dir / name).unlink(missing_ok=True)
+
+
+def build_reports(report_period: str, p: Paths | None = None) -> dict:
+    """Build the rpt_ models (dbt), after the gate passed for `report_period`.
+
+    The report tables keep only the periods whose gate passed or was overridden."""
+    from dolisa import dbt
+    from dolisa.lock import writer_lock
+    from dolisa.quality import decisions
+
+    p = (p or default_paths()).ensure()
+    with writer_lock(p, "build_reports"):
+        with warehouse.connect(p.warehouse) as con:
+            decisions.require_published(con, report_period)
+        dbt.build(warehouse=p.warehouse, target_path=p.dbt_target, select=[REPORT_SELECTOR])
+        with warehouse.connect(p.warehouse) as con:
+            kept = decisions.restrict_reports(con)
+    return {"report_period": report_period, "rpt": "ok", "report_periods": kept}
+
+
+def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | None = None,
+                 warehouse_path: Path | None = None) -> dict:
+    """Write the report files of a gated period from the rpt_ models.
+
+    Reads the gate's decision from `quality_gate.json` in the report folder (warnings and
+    waived findings go on the report's face); refuses a period whose gate did not pass."""
+    import json
+
+    from dolisa import report as writers
+    from dolisa.settings import reader_dir, share
+
+    p = (p or default_paths()).ensure()
+    out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
+    gate_file = out_dir / GATE_FILE
+    decided = json.loads(gate_file.read_text(encoding="utf-8")) if gate_file.exists() else None
+    if not decided or not decided.get("passed"):
+        raise RuntimeError(f"{report_period}: no passed report gate in {gate_file}; run the gate first")
+    # (not read_only: in one process DuckDB refuses a second, differently configured handle)
+    with warehouse.connect(warehouse_path or p.warehouse) as con:
+        indicators, units, quality, reasons = _report_frames(con, report_period)
+    waived = decided.get("waived") or []
+    note = None
+    if waived:
+        missing = "; ".join(f["message"] for f in waived if f["rule"] == "completeness")
+        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
+                f"{missing or '; '.join(f['message'] for f in waived)}")
+    files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
+                                       warnings=decided.get("warnings") or [], incomplete_note=note)
+    csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
+    if note:
+        (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
+    else:
+        (out_dir / "INCOMPLETE.txt").unlink(missing_ok=True)
+    share(out_dir)
+    log.info("report %s written to %s", report_period, out_dir)
+    return {
+        "report_period": report_period,
+        "report": str(out_dir),
+        "indicators_csv": str(csv_path),
+        "files": sorted(str(v) for v in files.values()),
+        "warnings": len(decided.get("warnings") or []),
+        "incomplete": bool(note),
+    }
 
 
 def report(
@@ -312,62 +484,16 @@ def report(
     skip_if_incomplete: bool = False,
     p: Paths | None = None,
 ) -> dict:
-    """Run the report gate for `report_period`; when it passes, write the report files.
+    """Gate, report models and report files for `report_period` (the CLI's `dolisa report`).
 
-    When the gate blocks, no indicators.csv (nor any other report file) is left for
-    that period, the data-quality output and `quality_gate.json` say why, and
-    ReportGateBlocked is raised (failing the Airflow task). `skip_if_incomplete` (the
-    nightly automatic draft) skips quietly when districts or months are missing.
-    """
-    import json
-
-    from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
-    from dolisa import report as writers
-
-    p = (p or default_paths()).ensure()
-    out_dir = p.report_dir(report_period)
-    reader_dir(out_dir)
-    with warehouse.connect(p.warehouse) as con:
-        gate = run_report_gate(con, report_period, allow_incomplete=allow_incomplete)
-        indicators, units, quality, reasons = _report_frames(con, report_period)
-    (out_dir / "quality_gate.json").write_text(json.dumps(gate.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
-    writers.quality_heatmap(out_dir / "data_quality_heatmap.png", quality, units, report_period=report_period)
-    for f in gate.warnings:
-        log.warning("report gate warning [%s] %s", f.rule, f.message)
-
-    if skip_if_incomplete and any(f.rule == "completeness" for f in gate.findings):
-        log.info("%s: not complete yet, no automatic draft (%d unit-months missing)", report_period,
-                 sum(f.rule == "completeness" for f in gate.findings))
+    When the gate blocks, no rpt_ rows and no report files are left for that period,
+    `quality_gate.json` and the Data Docs say why, and ReportGateBlocked is raised.
+    `skip_if_incomplete` (the nightly automatic draft) skips quietly when districts or
+    months are missing."""
+    result = gate(report_period, allow_incomplete=allow_incomplete, skip_if_incomplete=skip_if_incomplete, p=p)
+    if result is None:
         return {"report_period": report_period, "report": None, "skipped": "incomplete"}
-    if not gate.passed:
-        for name in ("indicators.csv", *writers.HUMAN_FILES):
-            if name not in ("data_quality.csv", "data_quality_heatmap.png"):
-                (out_dir / name).unlink(missing_ok=True)
-        err = ReportGateBlocked(gate)
-        log.error("%s", err)
-        raise err
-
-    note = None
-    if gate.waived:
-        missing = "; ".join(f.message for f in gate.waived if f.rule == "completeness")
-        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(gate.waived)} vấn đề): "
-                f"{missing or '; '.join(f.message for f in gate.waived)}")
-    files = writers.write_human_report(
-        out_dir, report_period, indicators, units, quality, reasons,
-        warnings=[f"[{f.rule}] {f.message}" for f in gate.warnings], incomplete_note=note,
-    )
-    csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
-    if note:
-        (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
-    else:
-        (out_dir / "INCOMPLETE.txt").unlink(missing_ok=True)
-    log.info("report %s written to %s", report_period, out_dir)
-    return {
-        "report_period": report_period,
-        "report": str(out_dir),
-        "indicators_csv": str(csv_path),
-        "files": sorted(str(v) for v in files.values()),
-        "warnings": len(gate.warnings),
-        "incomplete": bool(note),
-    }
+    built = build_reports(report_period, p)
+    out = write_report(report_period, p)
+    out.update(gate={"passed": result.passed, "overridden": result.overridden}, report_periods=built["report_periods"])
+    return out

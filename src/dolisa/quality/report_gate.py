@@ -1,35 +1,51 @@
-"""The report gate: run before any half-year report is built (indicators.md, "The quality gate").
+"""The report gate: Great Expectations over the built marts, before the `rpt_` models.
 
-The rules and their severity are declared in `expectations/report_gate.py` (reviewable
-code beside the door suites); this module holds the SQL check of each rule:
+The suites, their severity and the models they read are declared in
+`expectations/report_gate.py` (reviewable code). This module only runs them, through
+GX's public 1.x API:
 
-- ``blocking`` rules stop the report: no indicators.csv is written and the task fails
-  with the reasons (unless an operator explicitly allows an incomplete report, which
-  waives only the rules declared `waivable` and prints the incompleteness on the report);
-- ``warning`` rules are reported with the report and never block.
+1. each batch is read from its dbt model for the report's half-year (a small pandas
+   frame) and handed to GX as a pickle asset of an ephemeral context's pandas data source;
+2. one `ValidationDefinition` per batch and suite, all in one `Checkpoint` whose action
+   rebuilds the Data Docs site (`UpdateDataDocsAction`) for what ran, and nothing older;
+3. the personal-data value scan runs in a second Checkpoint with result_format
+   BOOLEAN_ONLY, so no matching value is ever stored in a result or shown in Data Docs;
+   the other batches hold no personal column and keep COMPLETE results, indexed by
+   (unit_code, period, item), so each finding names its district and month;
+4. failed expectations become findings (rule, severity, unit_code, period,
+   indicator_code, values, English message).
+
+GX's SQL data source on DuckDB fails in GX 1.24.1, hence pandas batches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+import datetime as dt
+import logging
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
 
 import duckdb
 
 from dolisa import contract
-
 from dolisa.quality import load_expectations
 
+log = logging.getLogger(__name__)
+
 _declared = load_expectations("report_gate")
-BLOCKING, WARNING = _declared.BLOCKING, _declared.WARNING
-OUTLIER_FACTOR = _declared.OUTLIER_FACTOR
-OUTLIER_MIN_HISTORY = _declared.OUTLIER_MIN_HISTORY
-WAIVABLE = {r.name for r in _declared.RULES if r.waivable}
-PERSONAL_COLUMNS = ("full_name", "citizen_id", "borrower_citizen_id")
-# The version in force of each unit and month: the highest accepted one (the staging models' rule).
-IN_FORCE_SUBMISSIONS = """select submission_id, unit_code, period from meta.submissions where status = 'accepted'
-    qualify row_number() over (partition by unit_code, period order by version desc) = 1"""
-MART_SCHEMAS = ("marts", "reports")
+BLOCKING, WARNING = "blocking", "warning"
+SITE_NAME = "dolisa_report_gate"
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": list(_declared.KEY_COLUMNS),
+    "return_unexpected_index_query": False,
+}
+VALUES_RESULT_FORMAT: dict[str, Any] = {"result_format": "BOOLEAN_ONLY"}
 
 
 @dataclass
@@ -39,6 +55,9 @@ class Finding:
     message: str
     unit_code: str | None = None
     period: str | None = None
+    indicator_code: str | None = None
+    item: str | None = None
+    values: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -46,15 +65,21 @@ class GateResult:
     report_period: str
     findings: list[Finding] = field(default_factory=list)
     allow_incomplete: bool = False
+    data_docs: str | None = None
+    decided_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def _waivable(self, f: Finding) -> bool:
+        rule = _declared.RULE.get(f.rule)
+        return bool(rule and rule.waivable)
 
     @property
     def blocking(self) -> list[Finding]:
-        waived = WAIVABLE if self.allow_incomplete else set()
-        return [f for f in self.findings if f.severity == BLOCKING and f.rule not in waived]
+        return [f for f in self.findings
+                if f.severity == BLOCKING and not (self.allow_incomplete and self._waivable(f))]
 
     @property
     def waived(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == BLOCKING and f not in self.blocking]
+        return [f for f in self.findings if f.severity == BLOCKING and self.allow_incomplete and self._waivable(f)]
 
     @property
     def warnings(self) -> list[Finding]:
@@ -64,197 +89,248 @@ class GateResult:
     def passed(self) -> bool:
         return not self.blocking
 
+    @property
+    def overridden(self) -> bool:
+        return self.passed and bool(self.waived)
+
     def as_dict(self) -> dict:
         return {
             "report_period": self.report_period,
             "passed": self.passed,
             "allow_incomplete": self.allow_incomplete,
-            "blocking": [f.__dict__ for f in self.blocking],
-            "waived": [f.__dict__ for f in self.waived],
-            "warnings": [f.__dict__ for f in self.warnings],
+            "overridden": self.overridden,
+            "decided_at": self.decided_at,
+            "data_docs": self.data_docs,
+            "rules": [{"rule": r.name, "severity": r.severity, "waivable": r.waivable, "description": r.description}
+                      for r in _declared.RULES],
+            "blocking": [asdict(f) for f in self.blocking],
+            "waived": [asdict(f) for f in self.waived],
+            "warnings": [asdict(f) for f in self.warnings],
         }
 
 
 class ReportGateBlocked(RuntimeError):
     def __init__(self, result: GateResult):
         self.result = result
-        lines = [f"report gate blocked the {result.report_period} report ({len(result.blocking)} blocking finding(s)):"]
-        lines += [f"  - [{f.rule}] {f.message}" for f in result.blocking]
+        lines = [f"report gate blocked the {result.report_period} report "
+                 f"({len(result.blocking)} blocking finding(s)):"]
+        lines += [f"  - [{f.rule}] {f.message}" for f in result.blocking[:50]]
+        if len(result.blocking) > 50:
+            lines.append(f"  ... and {len(result.blocking) - 50} more (quality_gate.json)")
+        if result.data_docs:
+            lines.append(f"Data Docs: {result.data_docs}")
         super().__init__("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------
-# rules
+# batches (read from the dbt models)
 # ---------------------------------------------------------------------------
 
 
-def check_completeness(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    """Every district valid in each month of the half has an accepted submission for it."""
-    out = []
-    accepted = {
-        (u, p)
-        for u, p in con.execute(
-            "select distinct unit_code, period from meta.submissions where status = 'accepted'"
-        ).fetchall()
-    }
-    for period in contract.half_year_periods(report_period):
-        for unit in contract.district_units(period):
-            if (unit.unit_code, period) not in accepted:
-                out.append(Finding("completeness", BLOCKING,
-                                   f"{unit.unit_code} {unit.name_vi}: no accepted submission for {period}",
-                                   unit.unit_code, period))
-    return out
-
-
-def check_indicators_present(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    """Every catalogue indicator has a value for the province and every current district."""
-    last = contract.half_year_periods(report_period)[-1]
-    units = [contract.PROVINCE_CODE] + [u.unit_code for u in contract.district_units(last)]
-    con.execute("create or replace temp table _gate_units (unit_code varchar)")
-    con.executemany("insert into _gate_units values (?)", [(u,) for u in units])
-    rows = con.execute(
-        """
-        select c.indicator_code, u.unit_code
-        from (select distinct indicator_code from reports.rpt_indicators) c
-        cross join _gate_units u
-        left join reports.rpt_indicators r
-            on r.indicator_code = c.indicator_code and r.unit_code = u.unit_code and r.report_period = ?
-        where r.value is null and not coalesce(r.kind = 'ratio' and r.denominator = 0, false)
-        order by 1, 2
-        """,
-        [report_period],
-    ).fetchall()
-    n_ind = con.execute("select count(distinct indicator_code) from reports.rpt_indicators").fetchall()[0][0]
-    out = [Finding("indicators_present", BLOCKING, "the report model has no indicators at all")] if n_ind == 0 else []
-    by_unit: dict[str, list[str]] = {}
-    for code, unit in rows:
-        by_unit.setdefault(unit, []).append(code)
-    for unit, codes in by_unit.items():
-        more = f" and {len(codes) - 5} more" if len(codes) > 5 else ""
-        out.append(Finding("indicators_present", BLOCKING,
-                           f"unit {unit}: no value for {len(codes)} indicator(s): {', '.join(codes[:5])}{more}", unit))
-    return out
-
-
-def check_no_personal_data(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    """No mart column is named like personal data, and no mart text value is a raw citizen id or name."""
-    out = []
-    cols = con.execute(
-        f"""select table_schema, table_name, column_name, data_type from information_schema.columns
-            where table_schema in {tuple(MART_SCHEMAS)}"""
-    ).fetchall()
-    for schema, table, column, _ in cols:
-        if column.lower() in PERSONAL_COLUMNS:
-            out.append(Finding("no_personal_data", BLOCKING, f"{schema}.{table}.{column} is personal data"))
-    sources = []
-    for ds in contract.datasets().values():
-        for c in ds.columns:
-            if c.personal:
-                sources.append(f"select {c.name} as v from raw.{ds.name} where {c.name} is not null")
-    if not sources:
-        return out
-    con.execute("create or replace temp table _personal_values as " + " union ".join(sources))
-    for schema, table, column, dtype in cols:
-        if dtype != "VARCHAR":
-            continue
-        n = con.execute(
-            f'select count(*) from {schema}."{table}" t semi join _personal_values p on t."{column}" = p.v'
-        ).fetchall()[0][0]
-        if n:
-            out.append(Finding("no_personal_data", BLOCKING,
-                               f"{schema}.{table}.{column} holds {n} raw citizen id / name value(s)"))
-    con.execute("drop table if exists _personal_values")
-    return out
-
-
-def check_late(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    months = contract.half_year_periods(report_period)
-    rows = con.execute(
-        f"""
-        with first_accepted as (
-            select unit_code, period, min(submitted_at) as first_at, bool_and(is_late) as late
-            from meta.submissions where status = 'accepted' and period in {tuple(months)}
-            group by 1, 2
-        )
-        select unit_code, period, strftime(first_at at time zone 'Asia/Ho_Chi_Minh', '%Y-%m-%d %H:%M')
-        from first_accepted where late order by 1, 2
-        """
-    ).fetchall()
-    return [Finding("late_submission", WARNING, f"{u} {p}: first accepted version submitted {t} (after the 5th)", u, p)
-            for u, p, t in rows]
-
-
-def check_quarantine(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    months = contract.half_year_periods(report_period)
-    rows = con.execute(
-        f"""
-        select q.unit_code, q.period, count(*) from meta.quarantined_rows q
-        join ({IN_FORCE_SUBMISSIONS}) f using (submission_id)
-        where q.period in {tuple(months)}
-        group by 1, 2 order by 1, 2
-        """
-    ).fetchall()
-    out = [Finding("quarantined_rows", WARNING, f"{u} {p}: {n} row(s) quarantined", u, p) for u, p, n in rows]
-    rej = con.execute(
-        f"""select unit_code, period, submission_id, reason from meta.submissions
-            where status = 'rejected' and period in {tuple(months)} order by 1, 2, 3"""
-    ).fetchall()
-    out += [Finding("rejected_version", WARNING, f"{u} {p}: version {s} rejected: {r}", u, p) for u, p, s, r in rej]
-    return out
-
-
-def check_outliers(con: duckdb.DuckDBPyConnection, report_period: str) -> list[Finding]:
-    """Rows per dataset, unit and month against the median of the unit's previous 12 months."""
-    months = contract.half_year_periods(report_period)
-    first_hist = contract.add_months(months[0], -12)
-    parts = []
-    for ds in contract.datasets().values():
-        parts.append(
-            f"""select '{ds.name}' as dataset, r.unit_code, r.period, count(*) as n
-                from raw.{ds.name} r join in_force f using (submission_id) group by all"""
-        )
-    rows = con.execute(
-        f"""
-        with in_force as (
-            select submission_id from ({IN_FORCE_SUBMISSIONS})
-            where period >= '{first_hist}' and period <= '{months[-1]}'
-        ),
-        counts as ({" union all ".join(parts)}),
-        scored as (  -- each month of the half against the same unit's previous 12 months
-            select c.dataset, c.unit_code, c.period, c.n, median(h.n) as med, count(h.n) as n_hist
-            from counts c
-            left join counts h
-                on h.dataset = c.dataset and h.unit_code = c.unit_code and h.period < c.period
-                and h.period >= strftime(strptime(c.period, '%Y-%m') - interval 12 month, '%Y-%m')
-            where c.period in {tuple(months)}
-            group by c.dataset, c.unit_code, c.period, c.n
-        )
-        select dataset, unit_code, period, n, med from scored
-        where n_hist >= {OUTLIER_MIN_HISTORY} and med > 0 and n > {OUTLIER_FACTOR} * med
-        order by 2, 3, 1
-        """
-    ).fetchall()
-    return [Finding("outlier", WARNING,
-                    f"{u} {p} {d}: {n} rows, more than {OUTLIER_FACTOR}x the median ({m:g}) of its previous 12 months", u, p)
-            for d, u, p, n, m in rows]
-
-
-CHECKS: dict[str, Callable[[duckdb.DuckDBPyConnection, str], list[Finding]]] = {
-    "completeness": check_completeness,
-    "indicators_present": check_indicators_present,
-    "no_personal_data": check_no_personal_data,
-    "late_submission": check_late,
-    "quarantined_rows": check_quarantine,  # also yields rejected_version findings
-    "outlier": check_outliers,
-}
-SEVERITY = {r.name: r.severity for r in _declared.RULES}
-
-
-def run_report_gate(con: duckdb.DuckDBPyConnection, report_period: str, *, allow_incomplete: bool = False) -> GateResult:
+def same_half(report_period: str) -> str:
+    """The same half of the previous year: 2021-H1 -> 2020-H1."""
     contract.half_year_periods(report_period)
-    result = GateResult(report_period, allow_incomplete=allow_incomplete)
-    for check in CHECKS.values():
-        for f in check(con, report_period):
-            f.severity = SEVERITY[f.rule]  # expectations/report_gate.py is the one source of severity
-            result.findings.append(f)
+    year, half = report_period.split("-")
+    return f"{int(year) - 1}-{half}"
+
+
+def _params(sql: str, report_period: str) -> dict:
+    values = {"half": report_period, "same_half": same_half(report_period)}
+    return {k: v for k, v in values.items() if f"${k}" in sql}
+
+
+def read_batches(con: duckdb.DuckDBPyConnection, report_period: str) -> dict:
+    """{batch name: DataFrame} of every declared batch, for the report's half-year."""
+    frames = {}
+    for b in _declared.BATCHES:
+        sql = b.sql()
+        frames[b.name] = con.execute(sql, _params(sql, report_period)).df()
+    return frames
+
+
+def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
+    """(source, value): every distinct text value of every mart column ("schema.table.column"),
+    over the half-year's rows where the table has a half_year or period column."""
+    import pandas as pd
+
+    months = contract.half_year_periods(report_period)
+    cols = con.execute(
+        """select table_name, column_name, data_type from information_schema.columns
+           where table_schema = 'marts' and table_catalog = current_database() order by table_name, ordinal_position"""
+    ).fetchall()
+    by_table: dict[str, dict[str, str]] = {}
+    for t, c, dtype in cols:
+        by_table.setdefault(t, {})[c] = dtype
+    parts = []
+    for t, columns in by_table.items():
+        where = "true"
+        if "half_year" in columns:
+            where = f"half_year = '{report_period}'"
+        elif "period" in columns:
+            where = f"period in {tuple(months)}"
+        for c, dtype in columns.items():
+            if dtype == "VARCHAR":
+                parts.append(f"""select distinct 'marts.{t}.{c}' as source, "{c}" as value from marts."{t}"
+                                 where {where} and "{c}" is not null""")
+    if not parts:
+        return pd.DataFrame({"source": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+    return con.execute(" union all ".join(parts)).df()
+
+
+# ---------------------------------------------------------------------------
+# Great Expectations: context, checkpoints, Data Docs
+# ---------------------------------------------------------------------------
+
+
+def _context(site_dir: Path | None):
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    sites = {}
+    if site_dir is not None:
+        sites[SITE_NAME] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        data_docs_sites=sites,
+    )
+    ctx = gx.get_context(mode="ephemeral", project_config=config)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return ctx
+
+
+def _checkpoint(ctx, name: str, datasource, work: Path, batches: list[tuple[str, Any, Any]],
+                result_format: dict, docs: bool):
+    """A Checkpoint of one ValidationDefinition per (batch name, frame, suite)."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    vds = []
+    for batch_name, frame, suite in batches:
+        path = work / f"{batch_name}.pkl"
+        frame.to_pickle(path)
+        asset = datasource.add_pickle_asset(batch_name, filepath_or_buffer=path)
+        bd = asset.add_batch_definition(batch_name)
+        suite = ctx.suites.add(suite)
+        vds.append(ctx.validation_definitions.add(gx.ValidationDefinition(name=batch_name, data=bd, suite=suite)))
+    actions = [UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])] if docs else []
+    return ctx.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=vds, actions=actions,
+                                             result_format=result_format))
+
+
+def run_checkpoints(frames: dict, values_frame, report_period: str, *, site_dir: Path | None,
+                    work_dir: Path | None = None) -> list:
+    """Validate every batch; returns the ExpectationSuiteValidationResults."""
+    if site_dir is not None:  # Data Docs for what runs now, nothing older
+        shutil.rmtree(site_dir, ignore_errors=True)
+        site_dir.mkdir(parents=True, exist_ok=True)
+    ctx = _context(site_dir)
+    ds = ctx.data_sources.add_pandas("report_gate")
+    with tempfile.TemporaryDirectory(prefix=".report_gate.", dir=work_dir) as tmp:
+        work = Path(tmp)
+        docs = site_dir is not None
+        main = [(b.name, frames[b.name], _declared.SUITES[b.name]()) for b in _declared.BATCHES]
+        results = _run(ctx, f"report_gate_{report_period}", ds, work, main, RESULT_FORMAT, docs)
+        # the personal-data value scan: BOOLEAN_ONLY; one fast pass, then per column when it failed
+        values = [("mart_values", values_frame, _declared.mart_values_suite())]
+        scan = _run(ctx, f"report_gate_{report_period}_personal_data", ds, work, values, VALUES_RESULT_FORMAT, docs)
+        if not all(r.success for r in scan):
+            sources = sorted(values_frame["source"].unique())
+            by_column = [("mart_values_by_column", values_frame, _declared.mart_values_suite(sources))]
+            scan = _run(ctx, f"report_gate_{report_period}_personal_data_by_column", ds, work, by_column,
+                        VALUES_RESULT_FORMAT, docs)
+        return results + scan
+
+
+def _run(ctx, name, ds, work, batches, result_format, docs) -> list:
+    run = _checkpoint(ctx, name, ds, work, batches, result_format, docs=docs).run()
+    return list(run.run_results.values())
+
+
+# ---------------------------------------------------------------------------
+# results -> findings
+# ---------------------------------------------------------------------------
+
+
+def _plain(v: Any) -> Any:
+    if v is None:
+        return None
+    if hasattr(v, "item"):  # numpy scalars
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def findings_from_results(results: Iterable, frames: dict) -> list[Finding]:
+    by_suite = {b.suite_name: b for b in _declared.BATCHES}
+    out: list[Finding] = []
+    for suite_result in results:
+        batch = by_suite.get(suite_result.suite_name)
+        frame = frames.get(batch.name) if batch else None
+        for r in suite_result.results:
+            if r.success:
+                continue
+            cfg = r.expectation_config
+            meta = cfg.meta or {}
+            rule, severity = meta.get("rule"), meta.get("severity")
+            exc = r.exception_info or {}
+            if exc.get("raised_exception"):
+                item = f"{suite_result.suite_name}/{cfg.type}" + (f"({cfg.kwargs.get('column')})"
+                                                                  if cfg.kwargs.get("column") else "")
+                out.append(Finding("gate_error", BLOCKING, _declared.message("gate_error", item=item), item=item,
+                                   values={"rule": rule, "error": str(exc.get("exception_message"))[:300]}))
+                continue
+            index = (r.result or {}).get("unexpected_index_list")
+            if not index:  # table-level, or BOOLEAN_ONLY (the personal-data value scan)
+                item = meta.get("source") or f"{suite_result.suite_name}/{cfg.type}"
+                out.append(Finding(rule, severity, _declared.message(rule, item=item, period=None), item=item))
+                continue
+            for key in index:
+                fields = {k: _plain(key.get(k)) for k in _declared.KEY_COLUMNS}
+                values = {}
+                if frame is not None and batch is not None:
+                    row = frame
+                    for k in _declared.KEY_COLUMNS:
+                        row = row[row[k].isna()] if fields[k] is None else row[row[k] == fields[k]]
+                    if len(row):
+                        values = {c: _plain(row.iloc[0][c]) for c in batch.values if c in row.columns}
+                out.append(Finding(
+                    rule, severity, _declared.message(rule, **fields, **values),
+                    unit_code=fields["unit_code"], period=fields["period"],
+                    indicator_code=fields["item"] if batch is _declared.INDICATORS else None,
+                    item=fields["item"], values=values,
+                ))
+    return out
+
+
+def run_report_gate(
+    con: duckdb.DuckDBPyConnection,
+    report_period: str,
+    *,
+    allow_incomplete: bool = False,
+    data_docs_dir: Path | None = None,
+    work_dir: Path | None = None,
+    extra_findings: Iterable[Finding] = (),
+) -> GateResult:
+    """Run every suite of the report gate for `report_period` over the built marts."""
+    contract.half_year_periods(report_period)
+    frames = read_batches(con, report_period)
+    values_frame = read_mart_values(con, report_period)
+    results = run_checkpoints(frames, values_frame, report_period, site_dir=data_docs_dir, work_dir=work_dir)
+    result = GateResult(report_period, allow_incomplete=allow_incomplete,
+                        data_docs=str(Path(data_docs_dir) / "index.html") if data_docs_dir else None)
+    result.findings = findings_from_results(results, frames) + list(extra_findings)
     return result

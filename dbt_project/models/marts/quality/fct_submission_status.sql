@@ -17,45 +17,21 @@ files as (
 
 ),
 
-units as (
+expected_submissions as (
 
-    select * from {{ ref('dim_admin_units') }}
-
-),
-
-months as (
-
-    select * from {{ ref('dim_months') }}
-
-),
-
-ledger_months as (
-
-    select months.*
-    from months
-    where
-        months.month_start_on
-        between (select min(ledger.month_start_on) from submissions as ledger)
-        and (select max(ledger.month_start_on) from submissions as ledger)
+    select * from {{ ref('fct_expected_submissions') }}
 
 ),
 
 expected as (
 
-    select
-        ledger_months.period,
-        ledger_months.month_start_on,
-        ledger_months.half_year,
-        ledger_months.deadline_at,
-        units.unit_code,
-        units.unit_name_vi,
-        units.current_unit_code
-    from ledger_months
-    inner join units
-        on
-            ledger_months.month_start_on >= units.valid_from
-            and ledger_months.month_end_on <= coalesce(units.valid_to, date '9999-12-31')
-            and units.is_district_level
+    -- the expected unit-months (defined once, in fct_expected_submissions) of the ledger's months
+    select expected_submissions.*
+    from expected_submissions
+    where
+        expected_submissions.month_start_on
+        between (select min(ledger.month_start_on) from submissions as ledger)
+        and (select max(ledger.month_start_on) from submissions as ledger)
 
 ),
 
