@@ -3,17 +3,26 @@
 
 Pulls every district's monthly submissions from the District Export API
 (connection `district_export_api`), lands them raw and immutable under
-`DOLISA_HOME`, validates them at the door (Great Expectations suites generated
-from the contract), loads the DuckDB warehouse, builds the dbt models and, when
-asked (`report_period`) or when a half-year's last month has just been pulled,
-runs the report gate and writes the semi-annual report.
+`DOLISA_HOME`, parses and checks them (the contract's file and row rules, in SQL),
+loads the DuckDB warehouse and builds the dbt models through the marts. When asked
+(`report_period`) or when a half-year's last month has just been pulled, the
+**report gate** (Great Expectations over the marts, Data Docs) runs before the
+report models are built and the report files written; `publish` comes last, so the
+reporting team's snapshot only holds report tables of periods whose gate passed (or
+was explicitly overridden with `allow_incomplete`).
+
+Tasks: plan → extract_and_land → validate_and_load → build_marts → report_gate →
+build_report_models → write_report_files → publish. A blocked gate fails
+`report_gate` without retries; the grid shows where the run stopped. A failed run
+notifies (`dolisa.notify.RunFailureNotifier`: SMTP connection `dolisa_alerts` when
+configured, else the log).
 
 **Run conf** (all optional):
 
 | key | meaning |
 |---|---|
 | `periods` | list of `YYYY-MM` to pull instead of the default revision window (the 3 months before the run's month) |
-| `report_period` | `YYYY-H1` / `YYYY-H2` to build after the load; the run fails if the report gate blocks |
+| `report_period` | `YYYY-H1` / `YYYY-H2` to build after the load; the run fails at `report_gate` if the gate blocks |
 | `allow_incomplete` | `true` publishes a report despite missing districts/months; the report says so on its face |
 
 Every task is keyed on the run's logical date or conf, never on "now", and is
@@ -29,6 +38,9 @@ import os
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from dolisa.notify import RunFailureNotifier, record_task_failure
 
 TZ = "Asia/Ho_Chi_Minh"
 WRITER_POOL = "duckdb_writer"
@@ -39,6 +51,7 @@ default_args = {
     "retries": int(os.environ.get("DOLISA_TASK_RETRIES", "2")),
     "retry_delay": dt.timedelta(minutes=5),
     "retry_exponential_backoff": True,
+    "on_failure_callback": record_task_failure,  # keeps the exception for the run's notifier
 }
 
 
@@ -78,6 +91,7 @@ def _run_date() -> dt.datetime:
     default_args=default_args,
     tags=["dolisa", "nightly"],
     params={},
+    on_failure_callback=RunFailureNotifier(),
 )
 def district_submissions_nightly():
     @task
@@ -113,24 +127,41 @@ def district_submissions_nightly():
         return pipeline.load(plan["periods"], pseudonym_key=_configured_pseudonym_key())
 
     @task(pool=WRITER_POOL)
-    def build_models(loaded: dict) -> dict:
+    def build_marts(loaded: dict) -> dict:
         from dolisa import pipeline
 
         return pipeline.transform(docs=True)
 
-    @task(pool=WRITER_POOL)
-    def report(plan: dict, built: dict) -> dict:
+    @task(pool=WRITER_POOL, retries=0)
+    def report_gate(plan: dict, built: dict) -> dict:
         from dolisa import pipeline
+        from dolisa.quality.report_gate import ReportGateBlocked
 
         if not plan["report_period"]:
-            return {"report": None}
-        return pipeline.report(
-            plan["report_period"],
-            allow_incomplete=plan["allow_incomplete"],
-            skip_if_incomplete=plan["report_is_auto"],
-        )
+            raise AirflowSkipException("no report period in this run")
+        try:
+            result = pipeline.gate(plan["report_period"], allow_incomplete=plan["allow_incomplete"],
+                                   skip_if_incomplete=plan["report_is_auto"])
+        except ReportGateBlocked as e:
+            raise AirflowFailException(str(e)) from None  # a blocked gate is not retried
+        if result is None:
+            raise AirflowSkipException(f"{plan['report_period']}: not complete yet, no automatic draft")
+        return {"report_period": result.report_period, "passed": result.passed, "overridden": result.overridden,
+                "warnings": len(result.warnings), "data_docs": result.data_docs}
 
     @task(pool=WRITER_POOL)
+    def build_report_models(gated: dict) -> dict:
+        from dolisa import pipeline
+
+        return pipeline.build_reports(gated["report_period"])
+
+    @task(pool=WRITER_POOL)
+    def write_report_files(gated: dict, rpt: dict) -> dict:
+        from dolisa import pipeline
+
+        return pipeline.write_report(gated["report_period"])
+
+    @task(pool=WRITER_POOL, trigger_rule="none_failed")  # also when there is no report this run
     def publish(built: dict) -> dict:
         from dolisa import pipeline
 
@@ -139,9 +170,12 @@ def district_submissions_nightly():
     p = plan()
     landed = extract_and_land(p)
     loaded = validate_and_load(p, landed)
-    built = build_models(loaded)
+    built = build_marts(loaded)
+    gated = report_gate(p, built)
+    rpt = build_report_models(gated)
+    written = write_report_files(gated, rpt)
     published = publish(built)
-    report(p, published)
+    written >> published
 
 
 district_submissions_nightly()

@@ -34,18 +34,30 @@ def test_nightly_dag_shape(dagbag):
     # nightly at 02:30 in the department's time zone (deadlines are in Asia/Ho_Chi_Minh too)
     assert dag.timetable.expression == "30 2 * * *"
     assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
-    ids = set(dag.task_ids)
-    assert {"plan", "extract_and_land", "validate_and_load", "build_models", "publish", "report"} <= ids
-    # wiring: load after landing, models after load, report after the models are published
-    assert "extract_and_land" in dag.get_task("validate_and_load").upstream_task_ids
-    assert "validate_and_load" in dag.get_task("build_models").upstream_task_ids
-    assert "publish" in dag.get_task("report").upstream_task_ids
+    # one task per phase, in this order: the gate before the report models, publish last
+    chain = ["plan", "extract_and_land", "validate_and_load", "build_marts", "report_gate",
+             "build_report_models", "write_report_files", "publish"]
+    assert set(dag.task_ids) == set(chain)
+    for before, after in zip(chain[1:], chain[2:]):
+        assert before in dag.get_task(after).upstream_task_ids, (before, after)
+    order = [t.task_id for t in dag.topological_sort()]
+    assert [t for t in order if t in chain] == chain
+    # publish also runs when a run has no report (gate skipped), never after a failed gate
+    assert dag.get_task("publish").trigger_rule == "none_failed"
+    # a failed run notifies through Airflow's notifier mechanism; tasks keep their exception for it
+    from dolisa.notify import RunFailureNotifier, record_task_failure
+
+    assert isinstance(dag.on_failure_callback, RunFailureNotifier)
+    assert all(record_task_failure in (t.on_failure_callback or []) for t in dag.tasks)
 
 
-def test_every_task_retries_and_writers_share_one_pool(dagbag):
+def test_every_task_retries_but_the_gate_and_writers_share_one_pool(dagbag):
     for dag in dagbag.dags.values():
         for t in dag.tasks:
-            assert t.retries >= 1, t.task_id
+            if t.task_id == "report_gate":
+                assert t.retries == 0  # a blocked gate is not retried: nothing would change
+            else:
+                assert t.retries >= 1, t.task_id
         writers = [t for t in dag.tasks if t.task_id != "plan"]
         assert {t.pool for t in writers} == {"duckdb_writer"}
 
