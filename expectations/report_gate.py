@@ -68,8 +68,8 @@ QUARANTINE_SHARE_MAX = 0.0  # the contract reports any quarantined row as a warn
 PERSONAL_COLUMNS = ("full_name", "citizen_id", "borrower_citizen_id")
 CITIZEN_ID_PATTERN = r"^[0-9]{9}$|^[0-9]{12}$"  # CMND (9 digits) or CCCD (12 digits)
 # "Family Middle Given": a Vietnamese full name, by its common middle names.
-FULL_NAME_PATTERN = (r"^[^\W\d_]+ (Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ngọc|Hữu|Công|Xuân|Hồng|Kim|Đình|Quang|Bá|"
-                     r"Tiến|Trọng|Duy|Mạnh)( [^\W\d_]+){1,3}$")
+FULL_NAME_PATTERN = (r"^[^\W\d_]+ (?:Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ngọc|Hữu|Công|Xuân|Hồng|Kim|Đình|Quang|Bá|"
+                     r"Tiến|Trọng|Duy|Mạnh)(?: [^\W\d_]+){1,3}$")
 
 # -- the batches: which model each suite reads ------------------------------------------
 #

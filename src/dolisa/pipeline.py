@@ -263,12 +263,16 @@ def publish(p: Paths | None = None) -> dict:
                     order by 1, 2"""
             ).fetchall()
             for schema, table in rels:
-                con.execute(f"create schema if not exists pub.{schema}")
-                where = ""
+                where, params = "", None
                 if schema == REPORT_SCHEMA:  # only gated periods, whatever the warehouse holds
-                    where = f" where report_period in (select unnest(?::varchar[]))"
+                    where, params = " where report_period in (select unnest(?::varchar[]))", [gated]
+                    cols = {r[0] for r in con.execute(f'describe {schema}."{table}"').fetchall()}
+                    if "report_period" not in cols or not con.execute(
+                            f'select count(*) from {schema}."{table}"{where}', params).fetchall()[0][0]:
+                        continue  # no rows of a gated period: no table in the snapshot
+                con.execute(f"create schema if not exists pub.{schema}")
                 con.execute(f'create table pub.{schema}."{table}" as select * from {schema}."{table}"{where}',
-                            [gated] if where else None)
+                            params)
                 tables.append(f"{schema}.{table}")
             con.execute(f"create schema if not exists pub.{REPORT_SCHEMA}")
             con.execute(f"create table pub.{REPORT_SCHEMA}.report_gate_decisions as "

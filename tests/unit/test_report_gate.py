@@ -1,153 +1,196 @@
-"""Each report-gate rule fed a passing and a failing warehouse (small, hand-made DuckDB)."""
+"""Every report-gate expectation, made to fail by one readable change to small hand-made marts.
+
+The gate reads dbt models only; here those models are plain tables with the models'
+columns (the dbt tests build the real ones): two districts, the six months of 2021-H1 and
+of 2020-H1 (the same period), one file per unit-month, two indicators. Healthy as built;
+each test breaks one row and checks the finding the gate makes of it.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 
 import duckdb
 import pytest
 
-from dolisa import contract, warehouse
 from dolisa.quality import load_expectations
 from dolisa.quality.report_gate import BLOCKING, WARNING, run_report_gate
 
-HALF = "2021-H1"
-MONTHS = contract.half_year_periods(HALF)
-DISTRICTS = [u.unit_code for u in contract.district_units("2021-06")]
-TZ = dt.timezone(dt.timedelta(hours=7))
+HALF, SAME = "2021-H1", "2020-H1"
+UNITS = {"040": "Thành phố Cao Bằng", "042": "Huyện Bảo Lâm"}
+MONTHS = {HALF: [f"2021-{m:02d}" for m in range(1, 7)], SAME: [f"2020-{m:02d}" for m in range(1, 7)]}
+declared = load_expectations("report_gate")
 
 
-def submit(con, unit, period, *, late=False, status="accepted", version=1):
-    sid = f"{unit}-{period}-v{version}"
-    y, m = contract.parse_period(period)
-    at = dt.datetime(y + (m == 12), m % 12 + 1, 20 if late else 3, tzinfo=TZ)
-    con.execute("insert into meta.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [sid, unit, period, version, at, at, status, None if status == "accepted" else "bad file", late, 1])
-    return sid
+def healthy_marts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists marts")
+    con.execute("""create table marts.fct_unit_month_completeness (unit_code varchar, period varchar,
+        half_year varchar, unit_name_vi varchar, current_unit_code varchar, timeliness varchar,
+        versions_received integer, versions_rejected integer, in_force_submission_id varchar,
+        rows_loaded bigint, rows_quarantined bigint, quarantine_share double)""")
+    con.execute("""create table marts.fct_file_row_conservation (submission_id varchar, file_name varchar,
+        dataset varchar, unit_code varchar, period varchar, half_year varchar, is_in_force boolean,
+        file_status varchar, rows_in bigint, rows_loaded bigint, rows_quarantined bigint, rows_unaccounted bigint)""")
+    con.execute("""create table marts.fct_dataset_month_rows (unit_code varchar, period varchar, half_year varchar,
+        dataset varchar, rows_loaded bigint, history_median double, history_months bigint,
+        ratio_to_history_median double)""")
+    con.execute("""create table marts.fct_indicator_computability (half_year varchar, indicator_code varchar,
+        unit_code varchar, kind varchar, numerator_value bigint, denominator_value bigint, is_computable boolean)""")
+    con.execute("""create table marts.fct_job_placements (placement_id varchar, person_key varchar,
+        unit_code varchar, period varchar)""")
+    for half, months in MONTHS.items():
+        for period in months:
+            for unit, name in UNITS.items():
+                sid = f"{unit}-{period}-v1"
+                con.execute("insert into marts.fct_unit_month_completeness values "
+                            "(?, ?, ?, ?, ?, 'on_time', 1, 0, ?, 100, 0, 0.0)", [unit, period, half, name, unit, sid])
+                con.execute("insert into marts.fct_file_row_conservation values "
+                            "(?, 'job_placements.csv', 'job_placements', ?, ?, ?, true, 'accepted', 100, 100, 0, 0)",
+                            [sid, unit, period, half])
+                con.execute("insert into marts.fct_dataset_month_rows values (?, ?, ?, 'job_placements', 100, 100, 12, 1)",
+                            [unit, period, half])
+                con.execute("insert into marts.fct_job_placements values (?, 'c0ffee0123456789abcdef', ?, ?)",
+                            [f"{unit}-VL-{period}", unit, period])
+        for unit in UNITS:
+            con.execute("insert into marts.fct_indicator_computability values "
+                        "(?, 'LAB_JOB_PLACEMENTS', ?, 'flow', 600, null, true)", [half, unit])
+            con.execute("insert into marts.fct_indicator_computability values "
+                        "(?, 'CH_SPECIAL_SUPPORTED_PCT', ?, 'ratio', 19, 20, true)", [half, unit])
 
 
 @pytest.fixture
 def con():
     c = duckdb.connect()
-    warehouse.create_all(c)
-    c.execute("create schema marts")
-    c.execute("create schema reports")
-    c.execute("""create table reports.rpt_indicators (report_period varchar, indicator_code varchar,
-                 unit_code varchar, value decimal(38, 1), kind varchar, denominator bigint)""")
-    c.execute("create table marts.fct_job_placements (placement_id varchar, person_key varchar, unit_code varchar)")
-    for period in MONTHS:
-        for unit in DISTRICTS:
-            submit(c, unit, period)
-    for unit in ["04", *DISTRICTS]:
-        c.execute("insert into reports.rpt_indicators values (?, 'LAB_JOB_PLACEMENTS', ?, 5, 'flow', null)", [HALF, unit])
-        c.execute("insert into reports.rpt_indicators values (?, 'CH_SPECIAL_SUPPORTED_PCT', ?, 96.5, 'ratio', 200)",
-                  [HALF, unit])
-    c.execute("insert into raw.job_placements (placement_id, citizen_id, full_name, sex, birth_date, placed_on, "
-              "destination, submission_id, unit_code, period, version, source_row) values "
-              "('P1', '012345678901', 'Nguyễn Văn An', 'M', '1990-01-01', '2021-06-02', 'DOMESTIC', "
-              "'040-2021-06-v1', '040', '2021-06', 1, 1)")
-    c.execute("insert into marts.fct_job_placements values ('P1', 'a3f9…pseudonym', '040')")
+    healthy_marts(c)
     yield c
     c.close()
 
 
-def rules(result, severity=None):
-    return {f.rule for f in result.findings if severity is None or f.severity == severity}
+def gate(con, **kw):
+    return run_report_gate(con, HALF, **kw)
 
 
-def test_severities_are_declared_in_expectations():
-    declared = {r.name: r.severity for r in load_expectations("report_gate").RULES}
-    assert declared["completeness"] == BLOCKING and declared["no_personal_data"] == BLOCKING
-    assert declared["late_submission"] == WARNING and declared["outlier"] == WARNING
+def test_healthy_marts_pass_without_findings(con):
+    result = gate(con)
+    assert result.passed and result.findings == []
 
 
-def test_complete_clean_half_year_passes(con):
-    result = run_report_gate(con, HALF)
-    assert result.passed and rules(result, BLOCKING) == set()
+BREAKS = [
+    # (rule, severity, unit, period, what breaks)
+    ("completeness", BLOCKING, "042", "2021-05",
+     "update marts.fct_unit_month_completeness set timeliness = 'missing', in_force_submission_id = null "
+     "where unit_code = '042' and period = '2021-05'"),
+    ("late_submission", WARNING, "040", "2021-02",
+     "update marts.fct_unit_month_completeness set timeliness = 'late' where unit_code = '040' and period = '2021-02'"),
+    ("rejected_version", WARNING, "040", "2021-03",
+     "update marts.fct_unit_month_completeness set versions_rejected = 1 where unit_code = '040' and period = '2021-03'"),
+    ("quarantine_share", WARNING, "042", "2021-01",
+     "update marts.fct_unit_month_completeness set rows_quarantined = 3, quarantine_share = 0.03 "
+     "where unit_code = '042' and period = '2021-01'"),
+    ("same_period_gap", WARNING, "040", "2020-04",
+     "update marts.fct_unit_month_completeness set timeliness = 'missing' where unit_code = '040' and period = '2020-04'"),
+    ("row_conservation", BLOCKING, "042", "2021-06",
+     "update marts.fct_file_row_conservation set rows_loaded = 98, rows_unaccounted = 2 "
+     "where unit_code = '042' and period = '2021-06'"),
+    ("outlier", WARNING, "040", "2021-01",
+     "update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_history_median = 4 "
+     "where unit_code = '040' and period = '2021-01'"),
+    ("indicators_computable", BLOCKING, "042", HALF,
+     "update marts.fct_indicator_computability set is_computable = false, numerator_value = null "
+     "where unit_code = '042' and indicator_code = 'LAB_JOB_PLACEMENTS'"),
+]
 
 
-def test_missing_district_month_blocks_and_names_it(con):
-    con.execute("delete from meta.submissions where unit_code = '053' and period = '2021-05'")
-    result = run_report_gate(con, HALF)
-    assert not result.passed
-    (f,) = result.blocking
-    assert (f.rule, f.unit_code, f.period) == ("completeness", "053", "2021-05")
-    assert "053" in f.message and "2021-05" in f.message
+@pytest.mark.parametrize("rule,severity,unit,period,sql", BREAKS, ids=[b[0] for b in BREAKS])
+def test_each_expectation_fails_on_its_defect(con, rule, severity, unit, period, sql):
+    con.execute(sql)
+    result = gate(con)
+    assert [(f.rule, f.severity, f.unit_code, f.period) for f in result.findings] == [(rule, severity, unit, period)]
+    assert declared.RULE[rule].severity == severity  # the one declaration of severity
+    assert result.passed == (severity == WARNING)
+    f = result.findings[0]
+    assert unit in f.message and f.message == declared.message(rule, **{"unit_code": unit, "period": period,
+                                                                        "item": f.item, **f.values})
 
 
-def test_rejected_only_version_counts_as_missing(con):
-    con.execute("delete from meta.submissions where unit_code = '040' and period = '2021-02'")
-    submit(con, "040", "2021-02", status="rejected")
-    result = run_report_gate(con, HALF)
-    assert [(f.unit_code, f.period) for f in result.blocking] == [("040", "2021-02")]
-    assert "rejected_version" in rules(result, WARNING)
+def test_findings_carry_the_models_values(con):
+    con.execute("update marts.fct_file_row_conservation set rows_loaded = 98, rows_unaccounted = 2 "
+                "where unit_code = '042' and period = '2021-06'")
+    con.execute("update marts.fct_indicator_computability set is_computable = false, numerator_value = null "
+                "where unit_code = '042' and indicator_code = 'LAB_JOB_PLACEMENTS'")
+    by_rule = {f.rule: f for f in gate(con).findings}
+    assert by_rule["row_conservation"].values == {"dataset": "job_placements", "rows_in": 100, "rows_loaded": 98,
+                                                  "rows_quarantined": 0, "rows_unaccounted": 2}
+    assert by_rule["row_conservation"].item == "042-2021-06-v1/job_placements.csv"
+    assert by_rule["indicators_computable"].indicator_code == "LAB_JOB_PLACEMENTS"
 
 
-def test_allow_incomplete_waives_only_completeness_and_indicators(con):
-    con.execute("delete from meta.submissions where unit_code = '053' and period = '2021-05'")
-    con.execute("update reports.rpt_indicators set value = null where unit_code = '053'")
-    result = run_report_gate(con, HALF, allow_incomplete=True)
-    assert result.passed and {f.rule for f in result.waived} == {"completeness", "indicators_present"}
-    con.execute("alter table marts.fct_job_placements add column citizen_id varchar")
-    assert not run_report_gate(con, HALF, allow_incomplete=True).passed  # personal data is never waived
+def test_a_month_without_enough_history_is_no_outlier(con):
+    con.execute("update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_history_median = 4, "
+                f"history_months = {declared.OUTLIER_MIN_HISTORY - 1} where unit_code = '040' and period = '2021-01'")
+    assert gate(con).findings == []
 
 
-def test_missing_indicator_value_blocks(con):
-    con.execute("update reports.rpt_indicators set value = null where unit_code = '047' and kind = 'flow'")
-    result = run_report_gate(con, HALF)
-    assert [(f.rule, f.unit_code) for f in result.blocking] == [("indicators_present", "047")]
+def test_no_indicator_rows_for_the_half_blocks(con):
+    con.execute(f"delete from marts.fct_indicator_computability where half_year = '{HALF}'")
+    result = gate(con)
+    assert not result.passed and {f.rule for f in result.blocking} == {"indicators_computable"}
 
 
-def test_ratio_with_zero_denominator_may_be_empty(con):
-    con.execute("update reports.rpt_indicators set value = null, denominator = 0 where unit_code = '047' and kind = 'ratio'")
-    assert run_report_gate(con, HALF).passed
+def test_a_personal_column_in_a_mart_blocks(con):
+    con.execute("create table marts.fct_leak (unit_code varchar, citizen_id varchar)")
+    result = gate(con)
+    assert [(f.rule, f.item) for f in result.blocking] == [("no_personal_data", "marts.fct_leak.citizen_id")]
 
 
-def test_personal_column_name_blocks(con):
-    con.execute("alter table marts.fct_job_placements add column full_name varchar")
-    result = run_report_gate(con, HALF)
-    assert rules(result, BLOCKING) == {"no_personal_data"}
+@pytest.mark.parametrize("value", ["004190012345", "081234567", "Nông Văn Hùng"],
+                         ids=["citizen_id_12", "cmnd_9", "full_name"])
+def test_a_personal_value_in_a_mart_blocks_and_is_never_stored(con, tmp_path, value):
+    con.execute("update marts.fct_job_placements set person_key = ? where unit_code = '040' and period = '2021-03'",
+                [value])
+    docs = tmp_path / "docs"
+    result = gate(con, data_docs_dir=docs)
+    assert [(f.rule, f.severity, f.item) for f in result.findings] == [
+        ("no_personal_data", BLOCKING, "marts.fct_job_placements.person_key")]
+    # neither the findings, nor quality_gate.json, nor the Data Docs hold the value
+    assert value not in json.dumps(result.as_dict(), ensure_ascii=False)
+    pages = list(docs.rglob("*.html")) + list(docs.rglob("*.json"))
+    assert pages and not [p for p in pages if value in p.read_text(encoding="utf-8", errors="replace")]
 
 
-def test_raw_citizen_id_value_in_a_mart_blocks(con):
-    con.execute("update marts.fct_job_placements set person_key = '012345678901'")
-    result = run_report_gate(con, HALF)
-    assert [f.rule for f in result.blocking] == ["no_personal_data"]
-    assert "person_key" in result.blocking[0].message
+def test_personal_value_outside_the_half_is_not_read(con):
+    con.execute("update marts.fct_job_placements set person_key = '004190012345' where period = '2020-03'")
+    assert gate(con).findings == []
 
 
-def test_late_submission_and_quarantine_warn_but_do_not_block(con):
-    con.execute("delete from meta.submissions where unit_code = '042' and period = '2021-03'")
-    sid = submit(con, "042", "2021-03", late=True)
-    con.execute("insert into meta.quarantined_rows values (?, '042', '2021-03', 1, 'job_placements', "
-                "'job_placements.csv', 4, 'destination: unknown code ''X''', '{}')", [sid])
-    result = run_report_gate(con, HALF)
-    assert result.passed
-    assert {"late_submission", "quarantined_rows"} <= rules(result, WARNING)
-    assert any(f.unit_code == "042" and f.period == "2021-03" for f in result.warnings if f.rule == "late_submission")
+def test_allow_incomplete_waives_only_the_waivable_rules(con):
+    con.execute("update marts.fct_unit_month_completeness set timeliness = 'missing' "
+                "where unit_code = '042' and period = '2021-05'")
+    con.execute("create table marts.fct_leak (full_name varchar)")
+    result = gate(con, allow_incomplete=True)
+    assert {f.rule for f in result.waived} == {"completeness"}
+    assert {f.rule for f in result.blocking} == {"no_personal_data"} and not result.passed
+    con.execute("drop table marts.fct_leak")
+    result = gate(con, allow_incomplete=True)
+    assert result.passed and result.overridden
+    assert result.as_dict()["overridden"] is True
 
 
-def _placements(con, unit, period, n):
-    sid = f"{unit}-{period}-v1"
-    con.execute("insert or replace into meta.submissions values (?, ?, ?, 1, null, null, 'accepted', null, false, 1)",
-                [sid, unit, period])
-    y, m = contract.parse_period(period)
-    for i in range(n):
-        con.execute("insert into raw.job_placements (placement_id, citizen_id, full_name, sex, birth_date, placed_on, "
-                    "destination, submission_id, unit_code, period, version, source_row) values "
-                    "(?, '012345678902', 'B', 'F', '1990-01-01', ?, 'DOMESTIC', ?, ?, ?, 1, ?)",
-                    [f"X{i}", dt.date(y, m, 1), sid, unit, period, i + 1])
+def test_data_docs_show_what_ran_and_nothing_older(con, tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "validations" / "old_suite").mkdir(parents=True)
+    (docs / "validations" / "old_suite" / "stale.html").write_text("old run", encoding="utf-8")
+    result = gate(con, data_docs_dir=docs)
+    assert result.data_docs == str(docs / "index.html") and (docs / "index.html").is_file()
+    suites = {p.name for p in (docs / "validations").iterdir()}
+    assert "old_suite" not in suites
+    assert {b.suite_name for b in declared.BATCHES} <= suites
 
 
-@pytest.mark.parametrize("june_rows,flagged", [(31, True), (30, False)])
-def test_outlier_against_the_districts_own_history(con, june_rows, flagged):
-    con.execute("delete from meta.submissions where unit_code = '043'")
-    for period in contract.period_range("2020-06", "2021-05"):
-        _placements(con, "043", period, 10)
-    _placements(con, "043", "2021-06", june_rows)
-    result = run_report_gate(con, HALF)
-    outliers = [f for f in result.findings if f.rule == "outlier" and f.unit_code == "043"]
-    assert bool(outliers) is flagged
-    if flagged:
-        assert outliers[0].period == "2021-06" and "job_placements" in outliers[0].message
-    assert result.passed  # an outlier is a warning
+def test_rule_names_and_severities_are_declared_once():
+    names = [r.name for r in declared.RULES]
+    assert len(names) == len(set(names))
+    assert set(declared.MESSAGES) == set(names)  # every rule has its English message
+    for name, build in declared.SUITES.items():
+        for e in build().expectations:
+            assert e.meta["rule"] in names and e.meta["severity"] == declared.RULE[e.meta["rule"]].severity
