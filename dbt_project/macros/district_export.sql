@@ -15,13 +15,16 @@
     (YYYY-MM-DD) is set, it was submitted before 00:00 of the day after `as_of` in
     Asia/Ho_Chi_Minh. Without `as_of` every accepted version counts (the current report).
     The var `in_force_overrides` (a list of {unit_code, period, version}; version null
-    = no version) replaces the version in force of the listed unit-months: the
+    = no version), or the table meta.in_force_overrides when the var
+    `in_force_overrides_table` is true, replaces the version in force of the listed
+    unit-months: the
     re-issue's one-at-a-time scenarios (src/dolisa/reissue.py) move one source
     unit-month to its current version and build the same rpt_ models.
     Returns submission_id, unit_code, period, version. -#}
 {% macro in_force_submissions() -%}
     {%- set overrides = var('in_force_overrides', []) or [] -%}
-    select submission_id, unit_code, period, version
+    {%- set from_table = var('in_force_overrides_table', false) -%}
+    select counted.submission_id, counted.unit_code, counted.period, counted.version
     from (
         select submission_id, unit_code, period, version
         from {{ source('meta', 'submissions') }}
@@ -30,22 +33,37 @@
             partition by unit_code, period order by version desc
         ) = 1
     ) as counted
-    {%- if overrides %}
-    where (unit_code, period) not in (
-        {%- for o in overrides %}
-        ('{{ o["unit_code"] }}', '{{ o["period"] }}'){% if not loop.last %},{% endif %}
-        {%- endfor %}
+    {%- if overrides or from_table %}
+    where not exists (
+        select 1
+        from ({{ in_force_overrides_sql(overrides, from_table) }}) as moved
+        where moved.unit_code = counted.unit_code and moved.period = counted.period
     )
     union all
-    select submission_id, unit_code, period, version
-    from {{ source('meta', 'submissions') }}
-    where status = 'accepted' and (unit_code, period, version) in (
-        {%- for o in overrides if o["version"] is not none %}
-        ('{{ o["unit_code"] }}', '{{ o["period"] }}', {{ o["version"] | int }}),
-        {%- endfor %}
-        (null, null, null)
-    )
+    select chosen.submission_id, chosen.unit_code, chosen.period, chosen.version
+    from {{ source('meta', 'submissions') }} as chosen
+    inner join ({{ in_force_overrides_sql(overrides, from_table) }}) as moved
+        on
+            chosen.unit_code = moved.unit_code
+            and chosen.period = moved.period
+            and chosen.version = moved.version
+    where chosen.status = 'accepted'
     {%- endif %}
+{%- endmacro %}
+
+{#- The overridden unit-months: the var's list, or (var in_force_overrides_table = true)
+    the table meta.in_force_overrides that only the re-issue's scratch warehouse has:
+    its rows change between dbt runs while the vars do not, so dbt parses once. -#}
+{% macro in_force_overrides_sql(overrides, from_table) -%}
+    {%- if from_table -%}
+        select unit_code, period, version from meta.in_force_overrides
+    {%- else -%}
+        select * from (values
+        {%- for o in overrides %}
+            ('{{ o["unit_code"] }}', '{{ o["period"] }}', {{ 'cast(null as integer)' if o["version"] is none else (o["version"] | int) }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+        ) as moved_values (unit_code, period, version)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The as-of cut-off (contract §6): a version exists as of `as_of` when it was
