@@ -413,7 +413,7 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
 def _remove_report_files(out_dir: Path) -> None:
     from dolisa import report as writers
 
-    for name in ("indicators.csv", "INCOMPLETE.txt", *writers.HUMAN_FILES):
+    for name in ("indicators.csv", "INCOMPLETE.txt", QUARANTINE_REASONS_FILE, *writers.HUMAN_FILES):
         if name not in ("data_quality.csv", "data_quality_heatmap.png"):
             (out_dir / name).unlink(missing_ok=True)
 
@@ -465,6 +465,7 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
                                        warnings=decided.get("warnings") or [], incomplete_note=note)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
+    _write_quarantine_reasons(out_dir / QUARANTINE_REASONS_FILE, reasons)
     if note:
         (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
     else:
@@ -479,6 +480,23 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
         "warnings": len(decided.get("warnings") or []),
         "incomplete": bool(note),
     }
+
+
+QUARANTINE_REASONS_FILE = "quarantine_reasons.csv"
+
+
+def _write_quarantine_reasons(path: Path, reasons) -> None:
+    """Rows quarantined per unit, month, dataset and reason, with the loader's own reason text
+    (the same words as meta.quarantined_rows and marts.fct_quarantine_reasons)."""
+    import csv
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["unit_code", "period", "dataset", "reason", "rows"])
+        for r in reasons.itertuples(index=False):
+            w.writerow([r.unit_code, r.period, r.dataset, r.reason, int(r.rows)])
+    os.replace(tmp, path)
 
 
 def report(

@@ -94,6 +94,33 @@ def run_dag(env: dict[str, str], conf: dict, logical_date: str = "2021-07-10T02:
     )
 
 
+CHAIN = ["plan", "extract_and_land", "validate_and_load", "build_marts", "report_gate",
+         "build_report_models", "write_report_files", "publish"]
+
+
+def task_states(env: dict[str, str]) -> list[tuple[str, str]]:
+    """(task_id, state) of the DAG's task instances, in the order they started (never-started last)."""
+    import sqlite3
+
+    con = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+    try:
+        return con.execute("select task_id, state from task_instance where dag_id = ? "
+                           "order by start_date is null, start_date", [DAG_ID]).fetchall()
+    finally:
+        con.close()
+
+
+def rpt_tables(db: Path) -> list[str]:
+    if not db.exists():
+        return []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [r[0] for r in con.execute("select table_name from information_schema.tables "
+                                          "where table_schema = 'reports' and table_name like 'rpt_%'").fetchall()]
+    finally:
+        con.close()
+
+
 def dag_failed(proc: subprocess.CompletedProcess) -> bool:
     out = proc.stdout + proc.stderr
     return proc.returncode != 0 or "state=failed" in out or "DagRunState.FAILED" in out
@@ -138,6 +165,8 @@ def test_demo_run_through_airflow_matches_the_reference_report(full_store, tmp_p
         env = airflow_env(tmp_path, hub.port)
         proc = run_dag(env, {"periods": periods, "report_period": "2021-H1"})
     assert not dag_failed(proc), proc.stdout[-5000:] + proc.stderr[-5000:]
+    # one task per phase, in order: the gate before the report models, publish last
+    assert task_states(env) == [(t, "success") for t in CHAIN]
     home = Path(env["DOLISA_HOME"])
     csv_path = home / "reports" / "2021-H1" / "indicators.csv"
     assert csv_path.read_text(encoding="utf-8").splitlines()[0] == (
@@ -175,8 +204,21 @@ def test_demo_run_through_airflow_matches_the_reference_report(full_store, tmp_p
             "select count(*) from meta.files where status = 'accepted' and rows_in <> rows_loaded + rows_quarantined"
         ).fetchall()[0][0]
         assert unbalanced == 0
+        # one defect, one reason text: the same words in the quarantine, the mart and the report
+        sid, dataset, reason = con.execute(
+            "select q.submission_id, q.dataset, q.reasons from meta.quarantined_rows q "
+            "join marts.fct_submission_status s on s.in_force_submission_id = q.submission_id "
+            "where q.period between '2021-01' and '2021-06' and q.reasons not like '%; %' "
+            "order by q.submission_id, q.source_row limit 1").fetchall()[0]
+        assert con.execute("select count(*) from marts.fct_quarantine_reasons where submission_id = ? "
+                           "and dataset = ? and reason = ?", [sid, dataset, reason]).fetchall()[0][0] == 1
+        gate = json.loads((home / "reports" / "2021-H1" / "quality_gate.json").read_text(encoding="utf-8"))
+        assert gate["passed"] and (home / "data_docs" / "index.html").is_file()
     finally:
         con.close()
+    with open(home / "reports" / "2021-H1" / "quarantine_reasons.csv", encoding="utf-8", newline="") as fh:
+        assert any(r["dataset"] == dataset and r["reason"] == reason for r in csv.DictReader(fh))
+    assert rpt_tables(home / "published" / "warehouse.duckdb") == ["rpt_indicators"]
 
     # a rerun of the same run leaves the same warehouse
     before = mart_digest(home / "warehouse" / "dolisa.duckdb")
@@ -207,12 +249,20 @@ def test_missing_district_month_blocks_the_report(tmp_path):
     assert not gate["passed"]
     assert any(f["unit_code"] == "053" and f["period"] == "2021-05" for f in gate["blocking"])
     assert (home / "data_quality_heatmap.png").exists()
+    # the run stopped at the gate (no retries): no report models, no report files, nothing published
+    states = dict(task_states(env))
+    assert states["report_gate"] == "failed" and states["build_marts"] == "success"
+    assert {states[t] for t in ("build_report_models", "write_report_files", "publish")} == {"upstream_failed"}
+    dolisa_home = Path(env["DOLISA_HOME"])
+    assert rpt_tables(dolisa_home / "warehouse" / "dolisa.duckdb") == []
+    assert rpt_tables(dolisa_home / "published" / "warehouse.duckdb") == []
 
     # an operator may publish anyway, only explicitly; the report then says so on its face
     proc = subprocess.run([str(BIN / "dolisa"), "report", "2021-H1", "--allow-incomplete"], env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (home / "indicators.csv").exists()
+    assert rpt_tables(dolisa_home / "warehouse" / "dolisa.duckdb") == ["rpt_indicators"]
     note = (home / "INCOMPLETE.txt").read_text(encoding="utf-8")
     assert "CHƯA ĐẦY ĐỦ" in note and "053" in note and "2021-05" in note
     import openpyxl

@@ -277,9 +277,11 @@ def test_scheduler_runs_the_nightly_dag_on_its_schedule(metadata_db, tmp_path):
     logical = run.logical_date.astimezone(HCM)
     assert logical in windows, f"logical date {logical}, expected one of {list(windows)}"
     assert (logical.hour, logical.minute) == (2, 30)
-    assert {t.task_id: t.state for t in tis} == {
-        t: "success" for t in ("plan", "extract_and_land", "validate_and_load", "build_models", "publish", "report")
-    }
+    states = {t.task_id: t.state for t in tis}
+    for t in ("plan", "extract_and_land", "validate_and_load", "build_marts", "publish"):
+        assert states[t] == "success", (t, states)
+    # the report phases run when the window ends a half-year, else they are skipped
+    assert {states[t] for t in ("report_gate", "build_report_models", "write_report_files")} <= {"success", "skipped"}
     window = windows[logical]
 
     # the warehouse afterwards
