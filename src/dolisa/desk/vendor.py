@@ -39,9 +39,14 @@ CDN_ASSETS: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0/vega-embed.min.js",
 }
 
+# The Data Docs header logo (a hosted image with a cache-busting query): a local text logo.
+_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[\w.-]+\.amazonaws\.com/logo-long\.png(\?[^\"']*)?")
+LOCAL_LOGO = "/static/gx-logo.svg"
+
 _URL = re.compile("|".join(re.escape(u) for u in sorted(CDN_ASSETS, key=len, reverse=True)) + r"(?=[\"'])")
 
 
 def localise(html: str) -> str:
     """Replace every known CDN URL in ``html`` by its vendored copy's local URL."""
-    return _URL.sub(lambda m: VENDOR_PREFIX + CDN_ASSETS[m.group(0)], html)
+    html = _URL.sub(lambda m: VENDOR_PREFIX + CDN_ASSETS[m.group(0)], html)
+    return _LOGO.sub(LOCAL_LOGO, html)
