@@ -126,24 +126,29 @@ def indicator_meta(con) -> dict[str, dict[str, Any]]:
 
 @dataclasses.dataclass
 class Scratch:
-    paths: Paths            # DOLISA_HOME with the scratch warehouse file
-    target: Path            # dbt target folder of the scratch builds
+    """A scratch DOLISA_HOME inside the live one (restricted zone): its own warehouse file,
+    dbt target, Data Docs and lock; no raw zone. Removed at the end of the re-issue."""
+
+    paths: Paths
 
     @property
     def warehouse(self) -> Path:
         return self.paths.warehouse
 
+    @property
+    def target(self) -> Path:
+        return self.paths.dbt_target
+
     def remove(self) -> None:
-        for f in (self.warehouse, self.warehouse.with_name(self.warehouse.name + ".wal")):
-            f.unlink(missing_ok=True)
+        shutil.rmtree(self.paths.home, ignore_errors=True)
 
 
 def prepare_scratch(p: Paths, report_period: str, as_of: dt.date) -> Scratch:
-    """A scratch DuckDB file beside the warehouse holding a copy of its raw and meta schemas."""
-    name = f"reissue-{report_period}-{as_of.isoformat()}-{os.getpid()}.duckdb"
-    scratch = Scratch(dataclasses.replace(p, warehouse_file=p.warehouse.parent / name),
-                      p.dbt_target.parent / "reissue" / "target")
+    """A scratch warehouse holding a copy of the live warehouse's raw and meta schemas."""
+    home = p.warehouse.parent / f"reissue-{report_period}-{as_of.isoformat()}-{os.getpid()}"
+    scratch = Scratch(Paths(home))
     scratch.remove()
+    scratch.paths.ensure()
     with warehouse.connect(p.warehouse) as con:
         con.execute(f"attach '{scratch.warehouse}' as scratch")
         try:
@@ -276,55 +281,81 @@ def revisions_csv_text(revisions) -> str:
     return buf.getvalue()
 
 
-def _prune_meta_to_as_of(con) -> None:
-    """Leave in the scratch ledger only the versions that existed as of D (as the dbt staging
-    model, built with the var, says), so every check of the gate sees the ledger as it stood."""
+LEDGER_TABLES = ("submissions", "files", "quarantined_rows")
+
+
+def _set_aside_later_versions(con) -> None:
+    """Set aside from the scratch ledger the versions that did not exist as of D (as the dbt
+    staging model, built with the var, says), so every check of the gate sees the ledger as
+    it stood; `_put_back_later_versions` restores them for the scenario runs."""
     keep = "(select submission_id from staging.stg_district_export__submissions)"
     tables = {t for (t,) in con.execute(
         "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
-    for table in ("submissions", "files", "quarantined_rows"):
+    for table in LEDGER_TABLES:
         if table in tables:
+            con.execute(f"create or replace table meta._later_{table} as "
+                        f"select * from meta.{table} where submission_id not in {keep}")
             con.execute(f"delete from meta.{table} where submission_id not in {keep}")
 
 
-def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, revisions,
-                       *, allow_incomplete: bool = False) -> dict:
-    """The same gate and the same writers as the current report, into `out_dir`. A blocked
-    as-of report leaves no indicators.csv (nor revisions.csv) there and says why in
-    quality_gate.json; it does not raise."""
+def _put_back_later_versions(con) -> None:
+    for table in LEDGER_TABLES:
+        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'meta' "
+                             "and table_name = ?", [f"_later_{table}"]).fetchone()[0]
+        if exists:
+            con.execute(f"insert into meta.{table} select * from meta._later_{table}")
+            con.execute(f"drop table meta._later_{table}")
+
+
+def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, *,
+               allow_incomplete: bool = False):
+    """The report gate of the current report (pipeline.gate), over the as-of marts and ledger.
+    Returns the GateResult, or None when it blocked (quality_gate.json in `out_dir` says why)."""
+    from dolisa import pipeline
+    from dolisa.quality.report_gate import ReportGateBlocked
+
+    with warehouse.connect(scratch.warehouse) as con:
+        _set_aside_later_versions(con)
+    try:
+        result = pipeline.gate(report_period, allow_incomplete=allow_incomplete, p=scratch.paths, out_dir=out_dir)
+    except ReportGateBlocked as blocked:
+        result = None
+        log.warning("as-of %s report of %s blocked by the gate (the run goes on): %s", as_of, report_period, blocked)
+    finally:
+        with warehouse.connect(scratch.warehouse) as con:
+            _put_back_later_versions(con)
+    gate_file = out_dir / pipeline.GATE_FILE
+    if gate_file.exists():  # say on its face which date the verdict is for
+        verdict = json.loads(gate_file.read_text(encoding="utf-8"))
+        verdict["as_of"] = as_of.isoformat()
+        gate_file.write_text(json.dumps(verdict, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    if result is None:
+        for name in ("revisions.csv", "AS_OF.txt"):
+            (out_dir / name).unlink(missing_ok=True)
+    return result
+
+
+def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, revisions) -> dict:
+    """The report files of a gated as-of report, by the same writers as the current report
+    (pipeline.write_report's frames and files), each stating the as-of date, plus revisions.csv."""
     from dolisa import pipeline
     from dolisa import report as writers
-    from dolisa.quality.report_gate import run_report_gate
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    decided = json.loads((out_dir / pipeline.GATE_FILE).read_text(encoding="utf-8"))
     with warehouse.connect(scratch.warehouse) as con:
-        _prune_meta_to_as_of(con)
-        gate = run_report_gate(con, report_period, allow_incomplete=allow_incomplete)
         indicators, units, quality, reasons = pipeline._report_frames(con, report_period)
-    verdict = gate.as_dict()
-    verdict["as_of"] = as_of.isoformat()
-    (out_dir / "quality_gate.json").write_text(json.dumps(verdict, ensure_ascii=False, indent=2), encoding="utf-8")
-    stamp = as_of_note(as_of)
-    if not gate.passed:
-        for name in ("indicators.csv", "revisions.csv", *writers.HUMAN_FILES, "INCOMPLETE.txt"):
-            if name not in ("data_quality.csv", "data_quality_heatmap.png"):
-                (out_dir / name).unlink(missing_ok=True)
-        writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
-        share(out_dir)
-        log.warning("as-of %s report of %s blocked by the gate: %s", as_of, report_period,
-                    "; ".join(f"[{f.rule}] {f.message}" for f in gate.blocking))
-        return {"as_of": as_of.isoformat(), "report": None, "blocked": [f.message for f in gate.blocking],
-                "dir": str(out_dir)}
+    waived = decided.get("waived") or []
     note = None
-    if gate.waived:
-        missing = "; ".join(f.message for f in gate.waived if f.rule == "completeness")
-        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(gate.waived)} vấn đề): "
-                f"{missing or '; '.join(f.message for f in gate.waived)}")
+    if waived:
+        missing = "; ".join(f["message"] for f in waived if f["rule"] == "completeness")
+        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
+                f"{missing or '; '.join(f['message'] for f in waived)}")
     files = _write_human(writers, out_dir, report_period, indicators, units, quality, reasons,
-                         [f"[{f.rule}] {f.message}" for f in gate.warnings], note, as_of, revisions)
+                         decided.get("warnings") or [], note, as_of, revisions)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
+    pipeline._write_quarantine_reasons(out_dir / pipeline.QUARANTINE_REASONS_FILE, reasons)
     (out_dir / "revisions.csv").write_text(revisions_csv_text(revisions), encoding="utf-8")
-    (out_dir / "AS_OF.txt").write_text(stamp + "\n", encoding="utf-8")
+    (out_dir / "AS_OF.txt").write_text(as_of_note(as_of) + "\n", encoding="utf-8")
     if note:
         (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
     else:
@@ -392,7 +423,9 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
 
     Reads the live warehouse (its current report model and versions in force: run after the
     current report's dbt build) and never writes it. Never raises for a blocked gate."""
+    from dolisa import pipeline
     from dolisa.lock import writer_lock
+    from dolisa.settings import reader_dir
 
     contract.half_year_periods(report_period)
     day = parse_as_of(as_of)
@@ -400,10 +433,12 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
     out_dir = as_of_dir(p, report_period, day)
     t0 = time.monotonic()
     timings: dict[str, float] = {}
+    changed: list[dict[str, Any]] = []
     with writer_lock(p, "reissue"):
-        with warehouse.connect(p.warehouse, read_only=False) as con:
+        with warehouse.connect(p.warehouse) as con:
             now_versions = in_force_versions(con, report_months(report_period))
             value_now = indicator_values(con, report_period)
+        out_dir = reader_dir(out_dir)
         scratch = prepare_scratch(p, report_period, day)
         timings["copy"] = time.monotonic() - t0
         try:
@@ -413,15 +448,21 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
                 as_of_versions = in_force_versions(con, report_months(report_period))
                 value_as_of = indicator_values(con, report_period)
                 meta = indicator_meta(con)
-            # Only the half's own months can move a `value` (the same half a year before
-            # feeds same_period_value only): every indicator groups records by their half.
-            changed = changed_unit_months(as_of_versions, now_versions, contract.half_year_periods(report_period))
-            scenarios = scenario_values(scratch, report_period, day, changed)
-            timings["scenarios"] = time.monotonic() - t0 - sum(timings.values())
-            revisions = revisions_frame(value_as_of, value_now, changed, scenarios, meta)
-            result = write_as_of_report(scratch, out_dir, report_period, day, revisions,
-                                        allow_incomplete=allow_incomplete)
-            timings["write"] = time.monotonic() - t0 - sum(timings.values())
+            gate = gate_as_of(scratch, out_dir, report_period, day, allow_incomplete=allow_incomplete)
+            timings["gate"] = time.monotonic() - t0 - sum(timings.values())
+            if gate is None:
+                result = {"as_of": day.isoformat(), "report": None, "dir": str(out_dir), "blocked": True}
+            else:
+                # Only the half's own months can move a `value` (the same half a year before
+                # feeds same_period_value only): every indicator groups records by their half.
+                changed = changed_unit_months(as_of_versions, now_versions,
+                                              contract.half_year_periods(report_period))
+                scenarios = scenario_values(scratch, report_period, day, changed)
+                timings["scenarios"] = time.monotonic() - t0 - sum(timings.values())
+                revisions = revisions_frame(value_as_of, value_now, changed, scenarios, meta)
+                pipeline.build_reports(report_period, scratch.paths)  # the same rpt_ phase
+                result = write_as_of_report(scratch, out_dir, report_period, day, revisions)
+                timings["write"] = time.monotonic() - t0 - sum(timings.values())
         finally:
             scratch.remove()
     result.update(report_period=report_period, scenarios=len(changed),
