@@ -4,11 +4,11 @@ Prints a plain-text table of figures (see docs/performance.md for what they mean
 
 1. nightly   -- one new month (2021-06) for all ten districts through Airflow (`airflow dags test`
                on a throw-away SQLite AIRFLOW_HOME), each task's duration from the metadata DB, the
-               data work inside each stage (pull, land, parse, door gate, load, dbt models/tests,
+               data work inside each stage (pull, land, parse + row rules, load, dbt models/tests,
                report gate, report files) from an instrumented CLI run of the same month on an
                identical copy of the warehouse, and the framework start-up (Airflow, dbt) apart.
-2. ingest    -- rows/s of the project's parse + validate + load of landed files (door gate on and
-               off) against bare DuckDB read_csv and a plain pandas read_csv + insert loader, on
+2. ingest    -- rows/s of the project's parse + validate + load of landed files (the production path,
+               every rule on) against bare DuckDB read_csv and a plain pandas read_csv + insert loader, on
                the same landed files, in the same run.
 3. national  -- the demo generator at scale 60: full 18-month load + 2021-H1 report, wall and
                peak RSS of each stage's whole process tree.
@@ -135,7 +135,6 @@ def _wrap(owner: Any, attr: str, key: str | Callable[..., str]) -> None:
 def probe(out: Path, cli_args: list[str]) -> int:
     t_start = time.perf_counter()
     from dolisa import cli, dbt, extract, load, pipeline
-    from dolisa.quality import report_gate
 
     _TIMES["import_dolisa"] = time.perf_counter() - t_start
     _wrap(extract.ExportApiClient, "list_submissions", "pull")
@@ -148,7 +147,9 @@ def probe(out: Path, cli_args: list[str]) -> int:
     _wrap(pipeline, "load", "load_total")
     _wrap(dbt, "run_dbt", lambda args, **k: f"dbt_{args[0]}")
     _wrap(pipeline, "publish", "publish")
-    _wrap(report_gate, "run_report_gate", "report_gate")
+    _wrap(pipeline, "gate", "report_gate")
+    _wrap(pipeline, "build_reports", "build_reports")
+    _wrap(pipeline, "write_report", "write_report")
     _wrap(pipeline, "report", "report_total")
     rc = 1
     try:
@@ -534,13 +535,11 @@ def ingest(work: Path, scale: float, results: dict) -> dict:
     out: dict[str, Any] = {"scale": scale, "csv_files": len(files), "xlsx_files": len(xlsx),
                            "csv_bytes": sum(os.path.getsize(p) for p in files),
                            "land": {"wall": land["wall"], "probe": read_probe(work / "probe_ingest_extract.json")}}
-    for gate in ("off", "on"):
+    for gate in ("on",):  # the production path: every rule on (there is no door gate to switch off)
         for f in (home / "warehouse").glob("dolisa.duckdb*"):
             f.unlink()
-        rmtree(home / "quality")
         pr = work / f"probe_ingest_gate_{gate}.json"
-        m = stage(stages, f"project load gate {gate}", dolisa_cmd("load", probe_out=pr),
-                  base_env(home, None, DOLISA_DOOR_GATE=gate), work)
+        m = stage(stages, "project load (production path)", dolisa_cmd("load", probe_out=pr), base_env(home, None), work)
         out[f"project_gate_{gate}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"], "probe": read_probe(pr),
                                        "rows": warehouse_rows(home / "warehouse" / "dolisa.duckdb")}
     for kind in ("duckdb_per_file", "duckdb_per_file_known", "duckdb_one_scan", "pandas"):
@@ -668,8 +667,7 @@ def render(results: dict) -> str:
         pull = pr.get("pull")
         land = (pr.get("extract_total") or 0) - (pull or 0)
         parse = (pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("stage_cells", 0) + pr.get("parse_rules", 0))
-        gate = pr.get("door_gate", 0) + pr.get("door_gate_flush", 0) + pr.get("door_gate_init", 0)
-        load_rows = pr.get("load_total", 0) - parse - gate
+        load_rows = pr.get("load_total", 0) - parse
         rows = [
             ["airflow dags test (wall)", sec(total), "100%", "", ""],
             ["  tasks (sum of task durations)", sec(tasks_sum), pct(tasks_sum, total), "", ""],
@@ -681,15 +679,16 @@ def render(results: dict) -> str:
             ["task validate_and_load", sec(lo), pct(lo, total), "", ""],
             ["  read cells (CSV / XLSX)", "", "", f"{sec(pr.get('read_csv'))} / {sec(pr.get('read_xlsx'))}", ""],
             ["  stage cells + row rules (SQL)", "", "", f"{sec(pr.get('stage_cells'))} + {sec(pr.get('parse_rules'))}", ""],
-            ["  door gate (GX: init, suites, docs)", "", "", sec(gate), f"init {sec(pr.get('door_gate_init'))}, data docs {sec(pr.get('door_gate_flush'))}"],
             ["  load (rows, ledger, commit)", "", "", sec(load_rows), ""],
-            ["task build_models (dbt build + docs)", sec(t.get("build_models")), pct(t.get("build_models"), total), "", ""],
+            ["task build_marts (dbt build + docs)", sec(t.get("build_marts")), pct(t.get("build_marts"), total), "", ""],
             ["  dbt build (CLI, no docs)", "", "", sec(pr.get("dbt_build")), f"{dbt18.get('nodes', '?')} nodes"],
             ["    models + seeds (node time)", "", "", sec(dbt18.get("models")), ""],
             ["    tests = dbt gates (node time)", "", "", sec(dbt18.get("tests")), ""],
             ["    dbt start-up + parse (build - elapsed)", "", "", sec((pr.get("dbt_build") or 0) - dbt18.get("elapsed", 0)) if dbt18 else "-", ""],
+            ["task report_gate (GX over the marts, Data Docs)", sec(t.get("report_gate")), pct(t.get("report_gate"), total), sec(pr.get("report_gate")), ""],
+            ["task build_report_models (dbt rpt_)", sec(t.get("build_report_models")), pct(t.get("build_report_models"), total), sec(pr.get("build_reports")), ""],
+            ["task write_report_files", sec(t.get("write_report_files")), pct(t.get("write_report_files"), total), sec(pr.get("write_report")), ""],
             ["task publish", sec(t.get("publish")), pct(t.get("publish"), total), "", ""],
-            ["task report (report gate + files)", sec(t.get("report")), pct(t.get("report"), total), "", "CLI: full run probe"],
         ]
         out.append(table(rows, ["stage", "Airflow", "share", "data work (CLI)", "note"]))
         if n.get("failed"):
@@ -707,7 +706,7 @@ def render(results: dict) -> str:
         # "bare" = the fastest bare-DuckDB variant measured: the practical limit on this machine
         base_rate = max((ing[k]["rows"] / ing[k]["seconds"] for k in ("duckdb_per_file", "duckdb_per_file_known",
                          "duckdb_one_scan") if ing.get(k, {}).get("seconds")), default=None)
-        for gate in ("off", "on"):
+        for gate in ("on",):
             r = ing.get(f"project_gate_{gate}")
             if not r:
                 continue
@@ -716,9 +715,9 @@ def render(results: dict) -> str:
             csv_rows = sum(v for k, v in r["rows"]["rows_in_by_type"].items() if "csv" in k)
             t_all = pr.get("load_total") or r["wall"]
             t_csv = t_all - pr.get("read_xlsx", 0)
-            rows.append([f"project load, gate {gate} (all files)", f"{total_rows:,}", sec(t_all), f"{total_rows / t_all:,.0f}",
+            rows.append(["project load, production path (all files)", f"{total_rows:,}", sec(t_all), f"{total_rows / t_all:,.0f}",
                          pct(total_rows / t_all, base_rate) if base_rate else "-", sec(r["wall"]), mb(r["peak_rss"])])
-            rows.append([f"project load, gate {gate}, CSV share (- XLSX read)", f"{csv_rows:,}", sec(t_csv), f"{csv_rows / t_csv:,.0f}",
+            rows.append(["project load, production path, CSV share (- XLSX read)", f"{csv_rows:,}", sec(t_csv), f"{csv_rows / t_csv:,.0f}",
                          pct(csv_rows / t_csv, base_rate) if base_rate else "-", "", ""])
         for kind, label in (("duckdb_per_file", "bare DuckDB read_csv per file -> one table"),
                             ("duckdb_per_file_known", "bare DuckDB read_csv per file, no sniffer"),

@@ -38,11 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warehouse         {p.warehouse}")
     print(f"published marts   {p.published / 'warehouse.duckdb'}")
     print(f"dbt docs          {p.dbt_target / 'index.html'}")
-    print(f"data docs (GX)    {p.data_docs / 'index.html'}")
+    print(f"data docs (GX)    {p.data_docs / 'index.html'}  (the last report gate)")
     print(f"report folder     {out}")
     csv_path = out / "indicators.csv"
     if not csv_path.exists():
         print(f"\nNo indicators.csv for {report_period}: see {out / 'quality_gate.json'}")
+        gate_file = out / "quality_gate.json"
+        if gate_file.exists():
+            gate = json.loads(gate_file.read_text(encoding="utf-8"))
+            for f in gate.get("blocking", [])[:20]:
+                print(f"  [{f['rule']}] {f['message']}")
+            print(f"Data Docs of the gate: {gate.get('data_docs')}")
         return 1
     for f in sorted(out.iterdir()):
         print(f"  {f.name}")
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             kinds[w["rule"]] = kinds.get(w["rule"], 0) + 1
         print(f"report gate: passed, {len(gate['warnings'])} warning(s) "
               f"({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items())) or 'none'}) — see {gate_file.name}")
+        print(f"report gate Data Docs: {gate.get('data_docs')}")
         if gate.get("waived"):
             print(f"INCOMPLETE REPORT: {len(gate['waived'])} blocking finding(s) waived by allow_incomplete")
 
