@@ -34,7 +34,7 @@ RUN python -m venv /opt/venv \
  && pip install -r requirements.lock
 
 # 2. the project, without dependencies (they are all in the lock)
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md MANIFEST.in ./
 COPY src ./src
 RUN pip install --no-deps . && rm -rf build src/*.egg-info
 

@@ -55,3 +55,4 @@ if [ $rc -ne 0 ] || grep -a -q "new_state=failed\|state=failed\|DagRunState.FAIL
 fi
 echo "demo: DAG run succeeded (log: $DOLISA_HOME/logs/demo_dag_run.log)"
 "$VENV/bin/python" -m dolisa.summary "$REPORT_PERIOD"
+echo "demo: the reporting team's desk: bash scripts/desk.sh  → http://127.0.0.1:${DESK_PORT:-8800}/  (password: \$DOLISA_DESK_PASSWORD or $DOLISA_HOME/secrets/desk_password, created on first start)"

@@ -9,11 +9,13 @@ bash "$DOLISA_ROOT/scripts/bootstrap.sh"
 cd "$DOLISA_ROOT"
 
 # Debian's docker-compose validates docker-compose.yml without an engine; PostgreSQL is for
-# the real-scheduler test (scripts/services.sh starts a private server when the test asks).
+# the real-scheduler test (scripts/services.sh starts a private server when the test asks);
+# chromium is the real browser of the desk's test (Playwright launches it by its path).
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-   && { ! command -v docker-compose >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; }; then
-  echo "test: installing docker-compose and postgresql (Debian packages)"
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql >/dev/null
+   && { ! command -v docker-compose >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
+        || ! command -v chromium >/dev/null; }; then
+  echo "test: installing docker-compose, postgresql and chromium (Debian packages)"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql chromium >/dev/null
 fi
 
 if [ -f .sqlfluff ]; then

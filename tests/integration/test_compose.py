@@ -29,7 +29,7 @@ BIN = Path(sys.executable).parent
 
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker"}
-SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "demo-hub"}
+SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "demo-hub", "desk"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PSEUDONYM_KEY|AIRFLOW_CONN_|BROKER_URL|RESULT_BACKEND|SQL_ALCHEMY_CONN")
 
 pytestmark = pytest.mark.skipif(
@@ -227,3 +227,12 @@ def test_image_installs_the_lock_file_then_the_project():
     lock_pins = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     for pkg in ("psycopg2-binary", "asyncpg", "apache-airflow-providers-celery", "celery", "redis"):
         assert re.search(rf"^{re.escape(pkg)}==", lock_pins, re.M), pkg
+
+
+def test_desk_serves_the_published_snapshot_read_only(config):
+    desk = config["services"]["desk"]
+    assert desk["command"][:3] == ["python", "-m", "dolisa.desk"]
+    assert desk["environment"]["DOLISA_HOME"] == "/data"
+    assert desk["volumes"] and all(v.endswith(":ro") for v in desk["volumes"])  # it never writes the warehouse
+    assert any(str(p.get("target", p)).endswith("8800") for p in desk["ports"])
+    assert "/dang-nhap" in " ".join(desk["healthcheck"]["test"])

@@ -20,7 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     from dolisa.settings import paths, restricted
 
     restricted()  # the secret store files it creates are owner-only
+    password = os.environ.get(PASSWORD_ENV, "")
+    if "CHANGE_ME" in password:
+        print(f"desk: {PASSWORD_ENV} still has the placeholder of .env.example", file=sys.stderr)
+        return 2
     app = create_app()
+    try:
+        app.state.auth.password()  # first use: created in the secret store unless given
+    except OSError as exc:
+        print(f"desk: no {PASSWORD_ENV} and cannot create the password file ({exc})", file=sys.stderr)
+        return 2
     home = paths().home
     where = "env DOLISA_DESK_PASSWORD" if os.environ.get(PASSWORD_ENV) else f"{home / 'secrets' / 'desk_password'}"
     print(f"desk: http://{args.host}:{args.port}/  (DOLISA_HOME {home}; password: {where})", flush=True)

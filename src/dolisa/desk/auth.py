@@ -5,7 +5,8 @@ The password is ``DOLISA_DESK_PASSWORD`` when set, otherwise the content of
 owner-only (0600). A successful login sets a session cookie signed with
 ``itsdangerous`` (key in ``secrets/desk_session_key``, also created on first use, so a
 restart keeps sessions and a new key logs everybody out). Every other request without a
-valid cookie is refused with 401.
+valid cookie is refused with 401. ``DOLISA_DESK_SESSION_KEY`` may give the signing key
+(the compose service mounts DOLISA_HOME read-only and takes both from ``.env``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 COOKIE = "dolisa_desk"
 SESSION_SECONDS = 12 * 3600
 PASSWORD_ENV = "DOLISA_DESK_PASSWORD"
+SESSION_KEY_ENV = "DOLISA_DESK_SESSION_KEY"
 
 
 def _secret_file(secrets_dir: Path, name: str, nbytes: int = 18) -> str:
@@ -42,8 +44,18 @@ class DeskAuth:
     def __init__(self, secrets_dir: Path):
         self.secrets_dir = Path(secrets_dir)
         self.password_file = self.secrets_dir / "desk_password"
-        self._serializer = URLSafeTimedSerializer(_secret_file(self.secrets_dir, "desk_session_key", 32),
-                                                  salt="dolisa-desk-session")
+        self._serializer = URLSafeTimedSerializer(self._session_key(), salt="dolisa-desk-session")
+
+    def _session_key(self) -> str:
+        """DOLISA_DESK_SESSION_KEY, else the secret store's file; on a read-only DOLISA_HOME
+        (the compose service) without the variable, a random key for this process."""
+        env = os.environ.get(SESSION_KEY_ENV)
+        if env:
+            return env
+        try:
+            return _secret_file(self.secrets_dir, "desk_session_key", 32)
+        except OSError:
+            return secrets.token_urlsafe(32)
 
     def password(self) -> str:
         env = os.environ.get(PASSWORD_ENV)
