@@ -137,7 +137,7 @@ def test_report_files_carry_the_vietnamese_warnings(tmp_path):
 
 def test_xlsx_text_columns_wrap_and_sheets_print_a4_landscape_fit_to_width(tmp_path):
     ind, units, quality, reasons = _small()
-    p = write_indicators_xlsx(tmp_path / "i.xlsx", ind, units, quality, reasons, [f"[x] {FINDINGS[3].message}"])
+    p = write_indicators_xlsx(tmp_path / "i.xlsx", ind, units, quality, reasons, [FINDINGS[3]])
     wb = openpyxl.load_workbook(p)
     for ws in wb:
         assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9, ws.title
@@ -147,6 +147,14 @@ def test_xlsx_text_columns_wrap_and_sheets_print_a4_landscape_fit_to_width(tmp_p
     summary = wb["Tổng hợp"]
     phrase = next(c for r in summary.iter_rows() for c in r if isinstance(c.value, str) and c.value.startswith("1.700 người"))
     assert phrase.column_letter == "I" and phrase.alignment.wrap_text
+    # rows are as tall as their wrapped text (LibreOffice does not grow them when printing)
+    ws = wb["Cảnh báo"]
+    long_warning = next(c for r in ws.iter_rows() for c in r if isinstance(c.value, str) and "nộp muộn" in c.value)
+    assert long_warning.alignment.wrap_text
+    summary_label_rows = [c.row for r in summary.iter_rows() for c in r
+                          if isinstance(c.value, str) and len(c.value) > 60 and c.column_letter == "I"]
+    for row in summary_label_rows:
+        assert summary.row_dimensions[row].height and summary.row_dimensions[row].height >= 30
     label = next(c for r in summary.iter_rows() for c in r if c.value == "Tuyển mới đào tạo trình độ sơ cấp")
     assert label.alignment.wrap_text
     dq = wb["Chất lượng dữ liệu"]

@@ -120,8 +120,10 @@ def _cant_split(row) -> None:
 
 
 def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float], *,
-           size: float = TABLE_PT, numeric_from: int = 3, bold_rows: Sequence[int] = (), group_rows: Sequence[int] = ()):
-    """A bordered table; columns from ``numeric_from`` are right-aligned."""
+           size: float = TABLE_PT, numeric_from: int = 3, bold_rows: Sequence[int] = (), group_rows: Sequence[int] = (),
+           center: Sequence[int] | None = None):
+    """A bordered table; columns from ``numeric_from`` are right-aligned; ``center`` lists the
+    centred columns (default: the first one, and the unit column before the numbers)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm
@@ -140,10 +142,12 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm
         _cant_split(row)
         group = i in group_rows
         for c, v in enumerate(values):
-            if c == 0:
-                align = WD_ALIGN_PARAGRAPH.CENTER
-            elif c >= numeric_from:
+            if c >= numeric_from:
                 align = WD_ALIGN_PARAGRAPH.RIGHT
+            elif center is not None:
+                align = WD_ALIGN_PARAGRAPH.CENTER if c in center else WD_ALIGN_PARAGRAPH.LEFT
+            elif c == 0:
+                align = WD_ALIGN_PARAGRAPH.CENTER
             elif c == numeric_from - 1 and numeric_from >= 3:
                 align = WD_ALIGN_PARAGRAPH.CENTER
             else:
@@ -284,7 +288,7 @@ def write_annex_docx(
     by_key = {(str(r["indicator_code"]), str(r["unit_code"])): r["value"] for _, r in indicators.iterrows()}
     cat = catalogue(indicators)
     col_w = 1.55  # '1.440.060' in 10 pt fits one line
-    name_w = max(6.0, usable - 0.9 - 1.7 - col_w * len(codes))
+    name_w = max(6.0, usable - 1.2 - 1.7 - col_w * len(codes))
     for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
         _para(doc, f"{ai + 1}. {title}", bold=True, italic=True, space_after=4)
         sub = cat[cat["area"] == area]
@@ -294,7 +298,7 @@ def write_annex_docx(
             body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
                         + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
         _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
-               [0.9, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
+               [1.2, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
         _para(doc, "", space_after=6)
 
     # III. data quality
@@ -305,7 +309,7 @@ def write_annex_docx(
     qrows = [[str(r["name_vi"])] + [fmt_int(r[c]) for c in qcols[1:]] for _, r in qs.iterrows()]
     total_idx = [i for i, (_, r) in enumerate(qs.iterrows()) if r["unit_code"] == PROVINCE_CODE]
     _table(doc, [QUALITY_SUMMARY_COLUMNS[c] for c in qcols], qrows, [5.2] + [2.5] * (len(qcols) - 1),
-           numeric_from=1, bold_rows=total_idx)
+           numeric_from=1, bold_rows=total_idx, center=())
     missing = quality[quality["status"].astype(str) == "missing"]
     if len(missing):
         items = [f"{names.get(str(r['unit_code']), r.get('name_vi', r['unit_code']))} ({month_label(r['period'])})"
@@ -322,7 +326,7 @@ def write_annex_docx(
                  dataset_vi(str(r["dataset"])), reason_vi(str(r["reason"])), fmt_int(r["rows"])]
                 for i, (_, r) in enumerate(qr.iterrows(), start=1)]
         _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
-               [1.0, 4.5, 2.2, 5.0, 10.0, 2.0], numeric_from=5)
+               [1.2, 4.5, 2.2, 5.0, 10.8, 2.0], numeric_from=5, center=(0, 2))
 
     # IV. warnings
     _para(doc, "", space_after=6)
@@ -342,7 +346,7 @@ def write_annex_docx(
         if lines:
             _table(doc, ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"],
                    [[str(i), label, text] for i, (label, text) in enumerate(lines, start=1)],
-                   [1.0, 9.0, usable - 10.0], numeric_from=3)
+                   [1.2, 9.0, usable - 10.2], numeric_from=3, center=(0,))
         else:
             _para(doc, "Không có điều chỉnh số liệu.", size=12, italic=True)
 

@@ -318,7 +318,7 @@ _REASONS: tuple[tuple[str, Any], ...] = (
     (r"^(?P<col>\w+): child aged (?P<n>\d+) or more on (?P<d>\S+)$",
      lambda m: f"{m['col']}: trẻ đã đủ {m['n']} tuổi trở lên"),
     (r"^identical duplicate of row (?P<r>\d+).*$", lambda m: f"trùng lặp hoàn toàn với dòng {m['r']} (chỉ tính một lần)"),
-    (r"^record id .* repeated with different values \(rows (?P<r>[^)]*)\)$",
+    (r"^(?:\w+: )?record id .* repeated with different values \(rows (?P<r>[^)]*)\)$",
      lambda m: f"mã bản ghi bị lặp với nội dung khác nhau (dòng {m['r']})"),
 )
 

@@ -165,6 +165,24 @@ def _header(book: _Book, ws, row: int, headers: Sequence[str], repeat: bool = Tr
     return row + 1
 
 
+LINE_POINTS = 16  # one line of Times New Roman 12
+
+
+def _fit_row(ws, row: int, *cells: tuple[str, float]) -> None:
+    """Set the row's height to hold its wrapped text: LibreOffice (and Excel when printing
+    from a file it has not re-laid out) keeps the default height, and wrapped text then
+    spills over the next rows. ``cells`` are (text, column width in characters)."""
+    import math
+
+    lines = 1
+    for text, width in cells:
+        chars = max(int(width * 0.95) - 1, 1)
+        n = sum(max(1, math.ceil(len(part) / chars)) for part in str(text or "").split("\n"))
+        lines = max(lines, n)
+    if lines > 1:
+        ws.set_row(row, LINE_POINTS * lines + 2)
+
+
 def _cell(x, unit_vi, *, pct: bool = False) -> str:
     if pct:
         return fmt_pct(x, empty=MISSING_CELL, always_decimal=True)
@@ -206,6 +224,7 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
             ws.write_string(row, 6, _cell(get("same_period_value"), unit_vi), book.num_text)
             ws.write_string(row, 7, _cell(get("pct_of_same_period"), None, pct=True), book.num_text)
             ws.write_string(row, 8, indicator_phrase(r, report_period) if r is not None else "", book.text)
+            _fit_row(ws, row, (str(meta.get("label_vi", "")), 52), (indicator_phrase(r, report_period) if r is not None else "", 60))
             row += 1
     for c, w in enumerate([6, 52, 12, 15, 14, 12, 14, 12, 60]):
         ws.set_column(c, c, w, book.wrap if c in (1, 8) else None)
@@ -231,6 +250,7 @@ def _area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, unit
             ws.write(row, 2, display_unit(unit_vi), book.center)
             for j, code in enumerate(codes):
                 ws.write_string(row, 3 + j, _cell(by_key.get((meta["indicator_code"], code)), unit_vi), book.num_text)
+            _fit_row(ws, row, (str(meta.get("label_vi", "")), 46))
             row += 1
         ws.set_column(0, 0, 6)
         ws.set_column(1, 1, 46, book.wrap)
@@ -312,6 +332,7 @@ def _quality_sheet(
             ws.write(row, 2, dataset_vi(str(r["dataset"])), book.text)
             ws.write(row, 3, reason_vi(str(r["reason"])), book.text)
             ws.write_number(row, 4, int(r["rows"]) if not is_missing(r["rows"]) else 0, book.int)
+            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 24), (reason_vi(str(r["reason"])), 48))
             row += 1
     ws.set_column(0, 0, 24, book.wrap)
     ws.set_column(1, max(ncols - 1, 1), 16)
@@ -328,6 +349,7 @@ def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[str], ba
         ws.write(row, 0, i, book.center)
         ws.write_string(row, 1, warning_title_vi(w), book.warning)
         ws.write_string(row, 2, warning_vi(w), book.warning)
+        _fit_row(ws, row, (warning_title_vi(w), 24), (warning_vi(w), 100))
         row += 1
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 24, book.wrap)
@@ -347,6 +369,7 @@ def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, 
         ws.write(row, 0, i, book.center)
         ws.write_string(row, 1, label, book.text)
         ws.write_string(row, 2, text, book.text)
+        _fit_row(ws, row, (label, 46), (text, 70))
         row += 1
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 46, book.wrap)
