@@ -159,3 +159,61 @@ def test_listing_faults_and_rate(store_root):
             codes.append([requests.get(url, headers=AUTH, timeout=5).status_code for _ in range(20)])
     assert codes[0] == codes[1]  # seeded
     assert {500, 503, 200} <= set(codes[0])
+
+
+def test_fault_plan_aims_at_one_url_and_auth_and_404_faults(store_root):
+    plan = {"040-2021-03-v1/files/job_placements.csv": ["403", "404"]}
+    with start_server(store_root, token=TOKEN, fault_plan=plan, faults=["500"]) as h:
+        base = f"{h.url}/api/v1/districts/040/submissions"
+        aimed = base + "/040-2021-03-v1/files/job_placements.csv"
+        other = base + "/040-2021-03-v2/files/job_placements.csv"
+        assert [requests.get(aimed, headers=AUTH, timeout=5).status_code for _ in range(3)] == [403, 404, 200]
+        assert [requests.get(other, headers=AUTH, timeout=5).status_code for _ in range(2)] == [500, 200]
+    with pytest.raises(ValueError, match="unknown fault"):
+        start_server(store_root, token=TOKEN, fault_plan={"x": ["explode"]})
+
+
+def test_trickle_sends_the_body_slowly_and_counts_bytes(store_root):
+    with start_server(store_root, token=TOKEN, faults=["trickle"], trickle_seconds=0.01) as h:
+        url = f"{h.url}/api/v1/districts/040/submissions/040-2021-03-v1/files/job_placements.csv"
+        r = requests.get(url, headers=AUTH, timeout=(2, 0.5), stream=True)
+        t0 = time.monotonic()
+        first = r.raw.read1(65536)
+        assert 0 < len(first) < 100  # bytes come one by one, each well within the read timeout
+        r.close()
+        assert time.monotonic() - t0 < 0.5
+        body = requests.get(url, headers=AUTH, timeout=5).content  # second request: no fault
+        assert body == CSV and h.body_bytes_sent >= len(CSV)
+
+
+@pytest.mark.parametrize("kind", ["notjson", "shape", "reversed", "repeated"])
+def test_listing_faults_serve_malformed_listings(store_root, kind):
+    with start_server(store_root, token=TOKEN, listing_faults={"040/2021-03": kind}) as h:
+        r = _list(h.url, "040", "2021-03")
+        assert r.status_code == 200
+        if kind == "notjson":
+            with pytest.raises(ValueError):
+                r.json()
+        elif kind == "shape":
+            assert not isinstance(r.json()["submissions"], list)
+        elif kind == "reversed":
+            assert [s["version"] for s in r.json()["submissions"]] == [2, 1]
+        else:
+            assert [s["version"] for s in r.json()["submissions"]] == [1, 2, 2]
+        assert len(_list(h.url, "044", "2020-01").json()["submissions"]) == 1  # other unit-months unchanged
+        h.listing_faults.clear()
+        assert [s["version"] for s in _list(h.url, "040", "2021-03").json()["submissions"]] == [1, 2]
+
+
+def test_malformed_listing_entries_are_listed_verbatim(tmp_path):
+    s = HubStore(tmp_path / "store")
+    s.add_submission("040", "2021-03", 1, dt.datetime(2021, 4, 3, 10, 15), {"job_placements.csv": CSV})
+    odd = {"submission_id": "040-2021-03-v2\n", "version": "2", "submitted_at": "2021-04-03 10:15",
+           "files": [{"name": "manifest.json"}, {"name": "manifest.json"}]}
+    s.add_listing_entry("040", "2021-03", odd)
+    s.add_listing_entry("040", "2021-03", ["not", "an", "object"])
+    s.save()
+    with start_server(s.root, token=TOKEN) as h:
+        subs = _list(h.url, "040", "2021-03").json()["submissions"]
+    assert subs[0]["version"] == 1 and subs[1:] == [odd, ["not", "an", "object"]]
+    assert HubStore(s.root).listing("040", "2021-03")[1:] == [odd, ["not", "an", "object"]]  # saved in index.json
