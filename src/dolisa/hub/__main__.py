@@ -23,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--token", default="demo-token")
-    s.add_argument("--faults", default="", help="comma-separated: 429,500,502,503,504,stall,reset,truncate")
+    s.add_argument("--faults", default="",
+                   help="comma-separated: 429,500,502,503,504,403,404,stall,reset,truncate,trickle")
+    s.add_argument("--listing-fault", action="append", default=[], metavar="UNIT/PERIOD=KIND",
+                   help="serve that listing malformed: notjson, shape, reversed, repeated (repeatable)")
+    s.add_argument("--trickle-seconds", type=float, default=0.2)
     s.add_argument("--fault-rate", type=float, default=0.0)
     s.add_argument("--fault-listings", action="store_true", help="inject faults into listings too")
     s.add_argument("--seed", type=int, default=0)
@@ -41,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from dolisa.hub.server import HubServer
 
+    listing_faults = dict(x.split("=", 1) for x in a.listing_fault)
     hub = HubServer(a.store, a.host, a.port, a.token, [f for f in a.faults.split(",") if f], a.fault_rate,
                     a.seed, dt.datetime.fromisoformat(a.available_at) if a.available_at else None,
-                    a.stall_seconds, a.fault_listings)
+                    a.stall_seconds, a.fault_listings, listing_faults=listing_faults,
+                    trickle_seconds=a.trickle_seconds)
     print(f"serving {a.store} on {hub.url}", flush=True)
     try:
         hub.serve_forever()
