@@ -34,12 +34,14 @@ from starlette.templating import Jinja2Templates
 
 from dolisa import contract
 from dolisa.report import formats
-from dolisa.report._common import AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, month_label, period_title
-from dolisa.report.messages_vi import finding_vi, reason_vi, revision_vi, rule_title_vi, unit_name_vi
+from dolisa.report._common import (
+    AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, month_label, period_title, revision_lines,
+)
+from dolisa.report.messages_vi import finding_vi, reason_vi, rule_title_vi, unit_name_vi
 
 from .auth import COOKIE, SESSION_SECONDS, DeskAuth
 from .data import (
-    CODE_RE, DOWNLOADS, MONTH_RE, PERIOD_RE, UNIT_RE, Desk, SnapshotMissing,
+    CODE_RE, DOWNLOADS, MONTH_RE, PERIOD_RE, SUB_FOLDER_RE, UNIT_RE, Desk, SnapshotMissing,
 )
 from .vendor import localise
 
@@ -160,17 +162,26 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         periods = desk.periods()
         for item in periods:
             item["status"] = gate_status(item["gate"])
-            for a in item["as_of"]:
-                a["status"] = gate_status(a["gate"])
-                rev = a.get("revisions")
-                a["revision_lines"] = [] if rev is None else [
-                    revision_vi(r.get("unit_code"), r.get("source_period"), r.get("version_as_of"),
-                                r.get("version_now"), r.get("contribution"), r.get("source_unit_code"))
-                    + f" ({r.get('indicator_code')})"
-                    for _, r in rev.iterrows()]
+            _with_revisions(item["period"], item["as_of"])
         return render(request, "index.html", periods=periods,
                       has_gx=(desk.data_docs / "index.html").exists(),
                       has_dbt=(desk.dbt_target / "index.html").exists())
+
+    def _with_revisions(period: str, as_of: list[dict]) -> list[dict]:
+        """Each as-of report's gate status and its revisions as the report words them
+        ('Tuyển mới ...: Huyện Hà Quảng, tháng 5/2021: phiên bản 1 → 2, +34 người')."""
+        indicators = None
+        for a in as_of:
+            a["status"] = gate_status(a["gate"])
+            rev = a.get("revisions")
+            if rev is not None and len(rev) and indicators is None:
+                try:
+                    indicators = desk.indicators(period)
+                except SnapshotMissing:
+                    indicators = pd.DataFrame(columns=["indicator_code", "label_vi", "unit_vi"])
+            a["revision_lines"] = [f"{label}: {line}" for label, line in
+                                   revision_lines(rev, indicators if indicators is not None else pd.DataFrame())]
+        return as_of
 
     async def report_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -194,7 +205,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                       findings=_findings(gate), files=files,
                       incomplete=(folder / "INCOMPLETE.txt").read_text(encoding="utf-8")
                       if (folder / "INCOMPLETE.txt").exists() else None,
-                      as_of=desk.as_of_reports(period), issued=desk.issued(period))
+                      as_of=_with_revisions(period, desk.as_of_reports(period)), issued=desk.issued(period))
 
     async def indicator_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -264,10 +275,10 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         sub = request.query_params.get("ban", "")
         folder = desk.reports / period
         if sub:
-            if not re.fullmatch(r"as_of_\d{4}-\d{2}-\d{2}|issued", sub):
+            if not SUB_FOLDER_RE.match(sub):
                 raise HTTPException(404)
             folder = folder / sub
-        if name not in DOWNLOADS and not (sub and re.fullmatch(r"[\w.-]+\.(csv|xlsx|docx|png|json)", name)):
+        if name not in DOWNLOADS:
             raise HTTPException(404)
         f = folder / name
         if not f.is_file():

@@ -18,12 +18,15 @@ import duckdb
 import pandas as pd
 
 from dolisa import contract
+from dolisa.warehouse import open_duckdb
 
 PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 UNIT_RE = re.compile(r"^\d{2,3}$")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 AS_OF_RE = re.compile(r"^as_of_\d{4}-\d{2}-\d{2}$")
+ISSUED_RE = re.compile(r"^\d{8}T\d{6}[+-]\d{4}(-\d+)?$")
+SUB_FOLDER_RE = re.compile(r"^(as_of_\d{4}-\d{2}-\d{2}|issued/\d{8}T\d{6}[+-]\d{4}(-\d+)?)$")
 
 DOWNLOADS = {
     "indicators.csv": "text/csv; charset=utf-8",
@@ -35,6 +38,8 @@ DOWNLOADS = {
     "chart_social_protection.png": "image/png",
     "chart_child_welfare.png": "image/png",
     "quality_gate.json": "application/json",
+    "revisions.csv": "text/csv; charset=utf-8",
+    "manifest.json": "application/json",
 }
 
 
@@ -56,7 +61,7 @@ class Desk:
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         if not self.snapshot.exists():
             raise SnapshotMissing(str(self.snapshot))
-        con = duckdb.connect(str(self.snapshot), read_only=True)
+        con = open_duckdb(self.snapshot, read_only=True)
         try:
             yield con
         finally:
@@ -109,15 +114,25 @@ class Desk:
         for d in sorted(folder.iterdir()):
             if d.is_dir() and AS_OF_RE.match(d.name):
                 out.append({"name": d.name, "date": d.name[len("as_of_"):], "gate": self.gate(report_period, d),
-                            "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS or f.suffix == ".csv"),
+                            "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
                             "revisions": self.revisions(d)})
         return out
 
-    def issued(self, report_period: str) -> list[str]:
+    def issued(self, report_period: str) -> list[dict]:
+        """The issued copies (``issued/<timestamp>/``, see dolisa.reissue), newest first."""
         folder = self.reports / report_period / "issued"
         if not folder.is_dir():
             return []
-        return sorted(f.name for f in folder.iterdir() if not f.name.startswith("."))
+        out = []
+        for d in sorted(folder.iterdir(), reverse=True):
+            if not d.is_dir() or not ISSUED_RE.match(d.name):
+                continue
+            issued_at = None
+            with contextlib.suppress(OSError, ValueError):
+                issued_at = json.loads((d / "manifest.json").read_text(encoding="utf-8")).get("issued_at")
+            out.append({"name": f"issued/{d.name}", "issued_at": issued_at or d.name,
+                        "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS)})
+        return out
 
     @staticmethod
     def revisions(folder: Path) -> pd.DataFrame | None:
