@@ -165,6 +165,10 @@ class RunFailureNotifier(BaseNotifier):
         super().__init__()
         self.conn_id = conn_id
 
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        """Nothing to render (no template fields). Airflow's default asks the DAG for a Jinja
+        environment, which the serialized DAG of a DAG-level callback does not have."""
+
     def notify(self, context) -> None:
         report = failure_report(dict(context))
         subject, text, body = render(report)

@@ -53,7 +53,9 @@ def context(dolisa_home):
     dag_run = SimpleNamespace(dag_id="district_submissions_nightly", run_id="scheduled__2021-07-10T02:30:00+07:00",
                               logical_date=dt.datetime(2021, 7, 9, 19, 30, tzinfo=dt.timezone.utc),
                               conf={"periods": ["2021-05", "2021-06"], "report_period": "2021-H1"})
-    return {"ti": ti, "task_instance": ti, "dag_run": dag_run, "run_id": dag_run.run_id, "reason": "task_failure"}
+    dag = SimpleNamespace(dag_id=dag_run.dag_id)  # the serialized DAG: no Jinja environment of its own
+    return {"ti": ti, "task_instance": ti, "dag_run": dag_run, "dag": dag, "run_id": dag_run.run_id,
+            "reason": "task_failure"}
 
 
 def write_blocked_gate(dolisa_home):
