@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dolisa.settings import duckdb_config
+
 PROJECT_DIR_ENV = "DOLISA_DBT_PROJECT_DIR"
 
 _LOCK = threading.Lock()  # dbtRunner and os.environ are process-wide
@@ -105,7 +107,9 @@ def run_dbt(
     ]
     if all_vars:
         cli += ["--vars", json.dumps(all_vars)]
-    env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    duck = duckdb_config()  # the profile passes these to DuckDB: the same bounds as every other connection
+    env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "DOLISA_DUCKDB_MEMORY_LIMIT": duck["memory_limit"], "DOLISA_DUCKDB_THREADS": duck["threads"]}
     with _LOCK, _env(env):
         result = dbtRunner().invoke(cli)
     if not result.success:

@@ -170,15 +170,13 @@ def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> d
 
 def _swap_in(new: Path, live: Path) -> None:
     """Rename a complete, checkpointed warehouse file over the live one."""
-    import duckdb
-
-    con = duckdb.connect(str(new))
+    con = warehouse.open_duckdb(new)
     try:
         con.execute("checkpoint")
     finally:
         con.close()
     if live.exists():  # the live file's own WAL must not be replayed onto the new file
-        con = duckdb.connect(str(live))
+        con = warehouse.open_duckdb(live)
         try:
             con.execute("checkpoint")
         finally:
@@ -239,8 +237,6 @@ def publish(p: Paths | None = None) -> dict:
     written to a temp file and renamed over the previous one, so a reader always opens a
     complete snapshot (a reader that has the old file open keeps reading the old one).
     """
-    import duckdb
-
     from dolisa.lock import writer_lock
     from dolisa.quality import decisions
 
@@ -253,7 +249,7 @@ def publish(p: Paths | None = None) -> dict:
     # configuration as the writers' connections: `airflow dags test` runs every task in one
     # process, and DuckDB refuses a second, differently configured handle on one file.
     with writer_lock(p, "publish"):
-        con = duckdb.connect(str(p.warehouse))
+        con = warehouse.open_duckdb(p.warehouse)
         try:
             gated = decisions.published_periods(con)
             con.execute(f"attach '{tmp}' as pub")

@@ -145,6 +145,24 @@ def reader_dir(path: Path) -> Path:
     return path
 
 
+# DuckDB's resources for every connection the project opens (loader, dbt, publish, report,
+# re-issue, the desk). The defaults fit a 4 GB machine next to Airflow; DuckDB spills what
+# does not fit to a temp folder beside the database file. Override by environment.
+DUCKDB_MEMORY_LIMIT_ENV, DUCKDB_MEMORY_LIMIT_DEFAULT = "DOLISA_DUCKDB_MEMORY_LIMIT", "1GB"
+DUCKDB_THREADS_ENV, DUCKDB_THREADS_DEFAULT = "DOLISA_DUCKDB_THREADS", "2"
+
+
+def duckdb_config() -> dict[str, str]:
+    """The DuckDB configuration every connection opens with: {"memory_limit": ..., "threads": ...}.
+
+    dbt's profile opens with the same `config_options` (DuckDB refuses a second handle on
+    one file, in one process, with another configuration)."""
+    return {
+        "memory_limit": os.environ.get(DUCKDB_MEMORY_LIMIT_ENV) or DUCKDB_MEMORY_LIMIT_DEFAULT,
+        "threads": os.environ.get(DUCKDB_THREADS_ENV) or DUCKDB_THREADS_DEFAULT,
+    }
+
+
 def lock_timeout_seconds() -> float:
     """How long a second warehouse writer waits for the lock (DOLISA_LOCK_TIMEOUT, seconds)."""
     return float(os.environ.get("DOLISA_LOCK_TIMEOUT", "900"))

@@ -13,6 +13,7 @@ from typing import Iterator
 import duckdb
 
 from dolisa import contract, pseudonym
+from dolisa.settings import duckdb_config
 
 # Columns every raw.<dataset> row carries besides the contract columns.
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
@@ -112,12 +113,18 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"alter table {table} add column if not exists {column} {type_}")
 
 
+def open_duckdb(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The one way the project opens a DuckDB file: with the memory and thread bounds of
+    `dolisa.settings.duckdb_config()` (dbt's profile gets the same, see dolisa.dbt)."""
+    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = open_duckdb(path, read_only=read_only)
     try:
         if not read_only:
             create_all(con)
