@@ -331,7 +331,7 @@ def _is_int(v: object) -> bool:
 
 def parse_submitted_at(value: object) -> dt.datetime | None:
     """An ISO 8601 date-time with an offset, or None."""
-    if not isinstance(value, str) or "T" not in value.upper():
+    if not isinstance(value, str) or len(value) < 16:
         return None
     try:
         t = dt.datetime.fromisoformat(value)
@@ -382,9 +382,10 @@ def entry_problems(entry: object) -> list[str]:
             out.append(f"file name {name!r} is listed twice in one version")
         if isinstance(name, str):
             seen.add(name.casefold())
-        for key in ("dataset", "media_type"):
-            if not isinstance(f.get(key), str):
-                out.append(f"file {label}: {key} missing or not text")
+        if not isinstance(f.get("dataset"), str):
+            out.append(f"file {label}: dataset missing or not text")
+        if f.get("media_type") is not None and not isinstance(f["media_type"], str):
+            out.append(f"file {label}: media_type is not text")  # informative only: may be absent
         for key in ("bytes", "rows"):
             if key not in f:
                 out.append(f"file {label}: no {key}")
