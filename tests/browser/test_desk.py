@@ -262,8 +262,8 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
         assert resp.status == 200 and len(resp.body()) > 100, name
 
     # the dbt docs, served over HTTP
-    page.goto(f"{base}/dbt/#!/model/model.dolisa.rpt_indicators")
-    page.wait_for_function("document.body.innerText.includes('indicator_code')", timeout=30000)
+    page.goto(f"{base}/dbt/#!/model/model.dolisa.agg_indicator_unit_months")
+    page.wait_for_function("document.body.innerText.includes('source_unit_code')", timeout=30000)
     visit("08_dbt_docs")
 
     # no page carries a name or a citizen id of the raw files
@@ -314,6 +314,9 @@ def test_data_docs_render_with_outside_network_blocked(desk, browser, home):
         page.goto(base + "/gx/" + href)
         assert "Expectation Validation Result" in page.inner_text("body")
         assert not _leaks(page.content(), personal), href
+    # the dbt docs too: one self-contained page reading manifest.json and catalog.json over HTTP
+    page.goto(f"{base}/dbt/#!/model/model.dolisa.rpt_indicators")
+    page.wait_for_function("document.body.innerText.includes('indicator_code')", timeout=30000)
     assert blocked == [], blocked  # nothing needed the internet
     ctx.close()
 
