@@ -35,7 +35,8 @@ from starlette.templating import Jinja2Templates
 from dolisa import contract
 from dolisa.report import formats
 from dolisa.report._common import (
-    AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, month_label, period_title, revision_lines,
+    AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, indicator_phrase, month_label, period_title,
+    revision_lines,
 )
 from dolisa.report.messages_vi import finding_vi, reason_vi, rule_title_vi, unit_name_vi
 
@@ -196,7 +197,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             for _, meta in cat[cat["area"] == area].iterrows():
                 r = prov.get(meta["indicator_code"])
                 rows.append({"code": meta["indicator_code"], "label": meta["label_vi"], "unit_vi": meta["unit_vi"],
-                             "r": r if r is not None else {}})
+                             "r": r if r is not None else {},
+                             "phrase": indicator_phrase(r, period) if r is not None else ""})
             groups.append({"title": title, "rows": rows})
         gate = desk.gate(period)
         folder = desk.reports / period
@@ -254,8 +256,10 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                 "files": [r for _, r in files[files["submission_id"] == sid].iterrows()],
                 "reasons": [r for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
             })
-        return render(request, "submission.html", unit=unit, month=month, items=items,
-                      back=request.query_params.get("tu", ""))
+        back = request.query_params.get("tu", "")
+        if not re.fullmatch(r"/ky/\d{4}-H[12]/chi-tieu/[A-Z0-9_]+/don-vi/\d{2,3}", back):
+            back = ""  # only a link back to the desk's own month table
+        return render(request, "submission.html", unit=unit, month=month, items=items, back=back)
 
     async def quality_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
