@@ -16,14 +16,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from dolisa.desk.app import create_app
-    from dolisa.desk.auth import PASSWORD_ENV
+    from dolisa.desk.auth import PASSWORD_ENV, SESSION_KEY_ENV
     from dolisa.settings import paths, restricted
 
     restricted()  # the secret store files it creates are owner-only
-    password = os.environ.get(PASSWORD_ENV, "")
-    if "CHANGE_ME" in password:
-        print(f"desk: {PASSWORD_ENV} still has the placeholder of .env.example", file=sys.stderr)
-        return 2
+    for name in (PASSWORD_ENV, SESSION_KEY_ENV):
+        if "CHANGE_ME" in os.environ.get(name, ""):
+            print(f"desk: {name} still has the placeholder of .env.example", file=sys.stderr)
+            return 2
     app = create_app()
     try:
         app.state.auth.password()  # first use: created in the secret store unless given
