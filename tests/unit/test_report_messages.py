@@ -212,3 +212,12 @@ def test_revisions_section_and_as_of_date(tmp_path):
     # an ordinary report has neither
     plain = write_indicators_xlsx(tmp_path / "p.xlsx", ind, units, quality, reasons)
     assert "Điều chỉnh số liệu" not in openpyxl.load_workbook(plain).sheetnames
+
+
+def test_incomplete_note_in_vietnamese():
+    from dolisa.report.messages_vi import incomplete_note_vi
+
+    assert incomplete_note_vi([]) is None
+    note = incomplete_note_vi([FINDINGS[0].__dict__])
+    assert note == ("BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (1 vấn đề): Huyện Quảng Hòa chưa có "
+                    "phiên bản số liệu được chấp nhận cho tháng 5/2021.")

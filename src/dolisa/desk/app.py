@@ -38,7 +38,7 @@ from dolisa.report._common import (
     AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, indicator_phrase, month_label, period_title,
     revision_lines,
 )
-from dolisa.report.messages_vi import finding_vi, reason_vi, rule_title_vi, unit_name_vi
+from dolisa.report.messages_vi import finding_vi, incomplete_note_vi, reason_vi, rule_title_vi, unit_name_vi
 
 from .auth import COOKIE, SESSION_SECONDS, DeskAuth
 from .data import (
@@ -205,8 +205,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         files = [f for f in DOWNLOADS if (folder / f).exists()]
         return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
                       findings=_findings(gate), files=files,
-                      incomplete=(folder / "INCOMPLETE.txt").read_text(encoding="utf-8")
-                      if (folder / "INCOMPLETE.txt").exists() else None,
+                      incomplete=incomplete_note_vi((gate or {}).get("waived")),
                       as_of=_with_revisions(period, desk.as_of_reports(period)), issued=desk.issued(period))
 
     async def indicator_page(request: Request):

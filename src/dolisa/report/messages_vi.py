@@ -366,3 +366,15 @@ def revision_vi(unit_code: str, source_period: str, version_as_of, version_now, 
         sign = "+" if float(contribution) > 0 else ""
         text += f", {sign}{fmt_number(contribution, 0)}"
     return text
+
+
+def incomplete_note_vi(waived) -> str | None:
+    """The 'BÁO CÁO CHƯA ĐẦY ĐỦ' note of a report published with waived blocking findings,
+    in Vietnamese: 'BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (2 vấn đề):
+    Huyện Hạ Lang chưa có ... tháng 6/2021; ...'. None when nothing was waived."""
+    waived = list(waived or ())
+    if not waived:
+        return None
+    texts = [finding_vi(f).rstrip(".") for f in waived]
+    return (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
+            + "; ".join(texts) + ".")
