@@ -121,7 +121,9 @@ def share(path: Path) -> None:
             for d in dirs:
                 os.chmod(os.path.join(root, d), 0o755)
             for f in files:
-                os.chmod(os.path.join(root, f), 0o644)
+                fp = os.path.join(root, f)
+                # a read-only file (an issued report copy, dolisa.reissue) stays read-only
+                os.chmod(fp, 0o644 if os.stat(fp).st_mode & 0o200 else 0o444)
     elif path.exists():
         os.chmod(path, 0o644)
 
