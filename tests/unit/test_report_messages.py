@@ -221,3 +221,15 @@ def test_incomplete_note_in_vietnamese():
     note = incomplete_note_vi([FINDINGS[0].__dict__])
     assert note == ("BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (1 vấn đề): Huyện Quảng Hòa chưa có "
                     "phiên bản số liệu được chấp nhận cho tháng 5/2021.")
+
+
+def test_the_pipelines_incomplete_note_is_worded_in_vietnamese_on_the_report():
+    from dolisa.report._common import banner_text
+
+    note = ("BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (2 vấn đề): "
+            "048 Huyện Hạ Lang: no accepted submission for 2021-06; unit 051: indicator X cannot be computed for 2021-H1")
+    text = banner_text(note)
+    assert text == ("BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (2 vấn đề): Huyện Hạ Lang chưa có "
+                    "phiên bản số liệu được chấp nhận cho tháng 6/2021; Huyện Hòa An: chưa tính được chỉ tiêu X.")
+    assert banner_text("Huyện Hạ Lang chưa nộp số liệu tháng 6/2021.") == (
+        "BÁO CÁO CHƯA ĐẦY ĐỦ: Huyện Hạ Lang chưa nộp số liệu tháng 6/2021.")

@@ -149,7 +149,9 @@ def banner_text(incomplete_note: str | None) -> str | None:
     always starting with 'BÁO CÁO CHƯA ĐẦY ĐỦ'."""
     if incomplete_note is None or not str(incomplete_note).strip():
         return None
-    note = str(incomplete_note).strip()
+    from .messages_vi import note_vi
+
+    note = note_vi(str(incomplete_note).strip())  # the gate's findings in it, in Vietnamese
     if note.upper().startswith(INCOMPLETE_PREFIX):
         return note
     return f"{INCOMPLETE_PREFIX}: {note}"

@@ -77,7 +77,7 @@ RULES_VI: dict[str, RuleMessage] = {
         "Không tính được chỉ tiêu",
         ("{unit}: chưa tính được chỉ tiêu {item}.",
          "Có chỉ tiêu chưa tính được."),
-        patterns=(r"indicator (?P<item>\S+) cannot be computed",),
+        patterns=(r"^(?:unit (?P<unit_code>\S+): )?indicator (?P<item>\S+) cannot be computed",),
     ),
     "indicators_present": RuleMessage(
         "Thiếu giá trị chỉ tiêu",
@@ -378,3 +378,22 @@ def incomplete_note_vi(waived) -> str | None:
     texts = [finding_vi(f).rstrip(".") for f in waived]
     return (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
             + "; ".join(texts) + ".")
+
+
+def message_vi(message: str) -> str:
+    """A gate finding's English message whose rule is not given: the first rule whose
+    pattern matches it words it; otherwise the text is returned as it is."""
+    for rule, spec in RULES_VI.items():
+        if any(re.search(p, message) for p in spec.patterns):
+            return finding_vi(f"[{rule}] {message}")
+    return message
+
+
+def note_vi(note: str) -> str:
+    """A 'BÁO CÁO CHƯA ĐẦY ĐỦ — ...: <finding>; <finding>' note whose findings are the gate's
+    English messages, with each finding in Vietnamese (already Vietnamese text is kept)."""
+    m = re.match(r"^(BÁO CÁO CHƯA ĐẦY ĐỦ[^:]*:)\s*(.*)$", note, re.S)
+    if not m:
+        return note
+    parts = [message_vi(p.strip()).rstrip(".") for p in m[2].split("; ") if p.strip()]
+    return f"{m[1]} " + "; ".join(parts) + ("." if parts else "")
