@@ -157,6 +157,9 @@ def test_xlsx_text_columns_wrap_and_sheets_print_a4_landscape_fit_to_width(tmp_p
         assert summary.row_dimensions[row].height and summary.row_dimensions[row].height >= 30
     label = next(c for r in summary.iter_rows() for c in r if c.value == "Tuyển mới đào tạo trình độ sơ cấp")
     assert label.alignment.wrap_text
+    numbers = wb["Số liệu"]
+    label = next(c for r in numbers.iter_rows() for c in r if c.value == "Tuyển mới đào tạo trình độ sơ cấp")
+    assert label.alignment.wrap_text
     dq = wb["Chất lượng dữ liệu"]
     reason = next(c for r in dq.iter_rows() for c in r if isinstance(c.value, str) and "unknown training_level" in c.value)
     assert reason.alignment.wrap_text

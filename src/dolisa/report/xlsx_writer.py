@@ -395,8 +395,9 @@ def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, un
         ws.write_string(row, 0, str(r["report_period"]))
         ws.write_string(row, 1, str(r["indicator_code"]))
         ws.write_string(row, 2, r["unit_code"])
-        ws.write_string(row, 3, unit_label(r["unit_code"], names))
-        ws.write_string(row, 4, str(r.get("label_vi", "")))
+        ws.write_string(row, 3, unit_label(r["unit_code"], names), book.wrap)
+        ws.write_string(row, 4, str(r.get("label_vi", "")), book.wrap)
+        _fit_row(ws, row, (unit_label(r["unit_code"], names), 22), (str(r.get("label_vi", "")), 50))
         ws.write_string(row, 5, str(r.get("unit_vi", "") or ""))
         for j, col in enumerate(["value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period"], start=6):
             v = r.get(col)
