@@ -92,7 +92,7 @@ def test_xlsx_sheets_headers_and_values(tmp_path):
 
     dq = [list(r) for r in wb["Chất lượng dữ liệu"].iter_rows(values_only=True)]
     assert ["Huyện Bảo Lâm", 6, 5, 4, 1, 1, 6, 500, 5] == dq[[r[0] for r in dq].index("Huyện Bảo Lâm")][:9]
-    assert any(r[3] == "lỗi kỹ thuật: unknown training_level" for r in dq)  # an unknown wording, marked as such
+    assert any(r[4] == "lỗi kỹ thuật: unknown training_level" for r in dq)  # an unknown wording, marked as such
     assert any("Cảnh báo thử" in str(c) for r in wb["Cảnh báo"].iter_rows(values_only=True) for c in r)
 
     num = [list(r) for r in wb["Số liệu"].iter_rows(values_only=True)]

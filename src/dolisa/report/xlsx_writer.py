@@ -125,7 +125,8 @@ class _Book:
         self.warning = f({**base, "text_wrap": True, "border": 1})
         self.wrap = f({**base, "text_wrap": True, "valign": "top"})
         self.status = {
-            s: f({**base, "border": 1, "align": "center", "bg_color": c}) for s, c in STATUS_FILL.items()
+            s: f({**base, "border": 1, "align": "center", "bg_color": c, "text_wrap": True})
+            for s, c in STATUS_FILL.items()
         }
 
     def sheet(self, name: str, title: str, ncols: int, banner: str | None, subtitle: str | None = None):
@@ -166,6 +167,7 @@ def _header(book: _Book, ws, row: int, headers: Sequence[str], repeat: bool = Tr
 
 
 LINE_POINTS = 16  # one line of Times New Roman 12
+MONTH_COL = 15  # width of the data-quality sheet's number and month columns
 
 
 def _fit_row(ws, row: int, *cells: tuple[str, float]) -> None:
@@ -269,7 +271,7 @@ def _quality_sheet(
     summary = quality_summary(quality, units)
     headers = list(QUALITY_SUMMARY_COLUMNS.values())[1:]  # without the code
     months = sorted(quality["period"].astype(str).unique())
-    ncols = max(len(headers), 1 + len(months), 5)
+    ncols = max(len(headers), 1 + len(months), 9)
     ws, row = book.sheet(
         SHEET_QUALITY, f"CHẤT LƯỢNG DỮ LIỆU BÁO CÁO CỦA CÁC ĐƠN VỊ - {period_title(report_period).upper()}", ncols, banner
     )
@@ -295,6 +297,7 @@ def _quality_sheet(
     for code in sorted(q["unit_code"].unique(), key=unit_sort_key):
         sub = q[q["unit_code"] == code].set_index("period")
         ws.write(row, 0, names.get(code, sub["name_vi"].iloc[0] if "name_vi" in sub else code), book.text)
+        texts: list[tuple[str, float]] = []
         for j, m in enumerate(months, start=1):
             if m not in sub.index:
                 ws.write(row, j, MISSING_CELL, book.center)
@@ -311,12 +314,17 @@ def _quality_sheet(
                     text += f"; {int(nq)} dòng CL"
                 text += ")"
             ws.write_string(row, j, text, book.status.get(status, book.center))
+            texts.append((text, MONTH_COL))
+        _fit_row(ws, row, *texts)
         row += 1
 
     row += 1
     ws.write(row, 0, "3. Lý do cách ly dòng dữ liệu", book.area)
     row += 1
-    _header(book, ws, row, ["Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], repeat=False)
+    # the reason table shares the sheet's columns: dataset over 2 of them, reason over 4
+    _header(book, ws, row, ["Đơn vị", "Tháng", "Bộ dữ liệu", "", "Lý do", "", "", "", "Số dòng"], repeat=False)
+    ws.merge_range(row, 2, row, 3, "Bộ dữ liệu", book.head)
+    ws.merge_range(row, 4, row, 7, "Lý do", book.head)
     row += 1
     qr = quarantine_reasons if quarantine_reasons is not None else pd.DataFrame()
     if qr.empty:
@@ -329,15 +337,13 @@ def _quality_sheet(
         for _, r in qr.iterrows():
             ws.write(row, 0, names.get(r["unit_code"], r["unit_code"]), book.text)
             ws.write(row, 1, month_label(r["period"]), book.center)
-            ws.write(row, 2, dataset_vi(str(r["dataset"])), book.text)
-            ws.write(row, 3, reason_vi(str(r["reason"])), book.text)
-            ws.write_number(row, 4, int(r["rows"]) if not is_missing(r["rows"]) else 0, book.int)
-            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 24), (reason_vi(str(r["reason"])), 48))
+            ws.merge_range(row, 2, row, 3, dataset_vi(str(r["dataset"])), book.text)
+            ws.merge_range(row, 4, row, 7, reason_vi(str(r["reason"])), book.text)
+            ws.write_number(row, 8, int(r["rows"]) if not is_missing(r["rows"]) else 0, book.int)
+            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 2 * MONTH_COL), (reason_vi(str(r["reason"])), 4 * MONTH_COL))
             row += 1
     ws.set_column(0, 0, 24, book.wrap)
-    ws.set_column(1, max(ncols - 1, 1), 16)
-    ws.set_column(2, 2, 24, book.wrap)
-    ws.set_column(3, 3, 48, book.wrap)
+    ws.set_column(1, max(ncols - 1, 1), MONTH_COL, book.wrap)
 
 
 def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[str], banner: str | None) -> None:
