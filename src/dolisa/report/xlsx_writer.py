@@ -277,7 +277,7 @@ def _quality_sheet(
     )
     ws.write(row, 0, "1. Tổng hợp theo đơn vị", book.area)
     row += 1
-    row = _header(book, ws, row, headers)
+    row = _header(book, ws, row, headers, repeat=False)  # three tables: no one header repeats on every page
     for _, r in summary.iterrows():
         total = r["unit_code"] == PROVINCE_CODE
         ws.write(row, 0, r["name_vi"], book.total_text if total else book.text)
