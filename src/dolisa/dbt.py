@@ -145,3 +145,33 @@ def build(
 def docs_generate(*, warehouse: Path, target_path: Path, vars: dict[str, Any] | None = None) -> Any:
     """`dbt docs generate` into target_path (manifest.json, catalog.json, index.html)."""
     return run_dbt(["docs", "generate"], warehouse=warehouse, target_path=target_path, vars=vars)
+
+
+DOCS_STAMP = "docs.project-fingerprint"
+
+
+def project_fingerprint() -> str:
+    """A digest of everything the dbt docs describe: the project's files and dbt's version."""
+    import hashlib
+
+    from dbt.version import __version__ as dbt_version
+
+    h = hashlib.sha256(dbt_version.encode())
+    root = project_dir()
+    for f in sorted(root.rglob("*")):
+        if f.is_file() and not ({"target", "logs", "dbt_packages"} & set(f.relative_to(root).parts)):
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def docs_generate_if_changed(*, warehouse: Path, target_path: Path) -> bool:
+    """`dbt docs generate` only when the project (models, macros, seeds, docs) changed since the
+    docs were last generated, so the nightly cost does not grow with history. True when it ran."""
+    stamp = Path(target_path) / DOCS_STAMP
+    fingerprint = project_fingerprint()
+    if (Path(target_path) / "index.html").exists() and (Path(target_path) / "catalog.json").exists() \
+            and stamp.exists() and stamp.read_text(encoding="utf-8").strip() == fingerprint:
+        return False
+    docs_generate(warehouse=warehouse, target_path=target_path)
+    stamp.write_text(fingerprint + "\n", encoding="utf-8")
+    return True

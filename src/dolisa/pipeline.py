@@ -211,8 +211,8 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
             with warehouse.connect(p.warehouse) as con:
                 pseudonym.mark_marts_fresh(con)
     out = {"dbt": "ok", "full_refresh": full_refresh or forced}
-    if docs:
-        dbt.docs_generate(warehouse=p.warehouse, target_path=p.dbt_target)
+    if docs:  # only when the project changed (a build's manifest.json does not touch the docs' files)
+        out["docs_generated"] = dbt.docs_generate_if_changed(warehouse=p.warehouse, target_path=p.dbt_target)
         out["docs"] = str(p.dbt_target / "index.html")
     return out
 
