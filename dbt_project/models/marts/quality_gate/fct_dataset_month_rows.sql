@@ -40,8 +40,8 @@ with_history as (
         on
             in_force.unit_code = history.unit_code
             and in_force.dataset = history.dataset
-            and history.month_start_on < in_force.month_start_on
-            and history.month_start_on >= in_force.month_start_on - interval 12 month
+            and in_force.month_start_on > history.month_start_on
+            and in_force.month_start_on - interval 12 month <= history.month_start_on
     group by in_force.unit_code, in_force.period, in_force.half_year, in_force.dataset, in_force.rows_loaded
 
 ),

@@ -31,11 +31,8 @@ final as (
         submission_status.in_force_submission_id,
         coalesce(submission_status.rows_loaded, 0) as rows_loaded,
         coalesce(submission_status.rows_quarantined, 0) as rows_quarantined,
-        case
-            when coalesce(submission_status.rows_loaded, 0) + coalesce(submission_status.rows_quarantined, 0) > 0
-                then submission_status.rows_quarantined
-                / (submission_status.rows_loaded + submission_status.rows_quarantined)
-        end as quarantine_share
+        submission_status.rows_quarantined
+        / nullif(submission_status.rows_loaded + submission_status.rows_quarantined, 0) as quarantine_share
     from expected
     left join submission_status
         on
