@@ -35,6 +35,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,8 @@ class Scratch:
 
 def prepare_scratch(p: Paths, report_period: str, as_of: dt.date) -> Scratch:
     """A scratch warehouse holding a copy of the live warehouse's raw and meta schemas."""
-    home = p.warehouse.parent / f"reissue-{report_period}-{as_of.isoformat()}-{os.getpid()}"
+    # a new name every time: dbt's DuckDB adapter may keep an earlier scratch file open in-process
+    home = p.warehouse.parent / f"reissue-{report_period}-{as_of.isoformat()}-{uuid.uuid4().hex[:12]}"
     scratch = Scratch(Paths(home))
     scratch.remove()
     scratch.paths.ensure()
