@@ -441,6 +441,7 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     import json
 
     from dolisa import report as writers
+    from dolisa.lock import writer_lock
     from dolisa.settings import reader_dir, share
 
     p = (p or default_paths()).ensure()
@@ -449,8 +450,9 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     decided = json.loads(gate_file.read_text(encoding="utf-8")) if gate_file.exists() else None
     if not decided or not decided.get("passed"):
         raise RuntimeError(f"{report_period}: no passed report gate in {gate_file}; run the gate first")
-    # (not read_only: in one process DuckDB refuses a second, differently configured handle)
-    with warehouse.connect(warehouse_path or p.warehouse) as con:
+    # (not read_only: in one process DuckDB refuses a second, differently configured handle;
+    # so under the writer lock, as any handle that may write)
+    with writer_lock(p, "write_report"), warehouse.connect(warehouse_path or p.warehouse) as con:
         indicators, units, quality, reasons = _report_frames(con, report_period)
     waived = decided.get("waived") or []
     note = None
