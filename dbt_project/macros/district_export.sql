@@ -72,9 +72,8 @@
 {% macro counts_as_of(submitted_at_expr) -%}
     {%- set as_of = var('as_of', none) -%}
     {%- if as_of -%}
-        {%- set day = modules.datetime.date.fromisoformat(as_of | string) -%}
-        {%- set next_day = day + modules.datetime.timedelta(days=1) -%}
-        ({{ submitted_at_expr }} < cast('{{ next_day.isoformat() }} 00:00:00+07:00' as timestamptz))
+        {#- 00:00 +07 of D plus 24 hours (Viet Nam has no daylight saving time) -#}
+        ({{ submitted_at_expr }} < cast('{{ as_of }} 00:00:00+07:00' as timestamptz) + interval 24 hour)
     {%- else -%}
         true
     {%- endif -%}

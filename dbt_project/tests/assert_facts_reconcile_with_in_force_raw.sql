@@ -1,5 +1,6 @@
 -- Row counts reconcile: raw rows of the in-force version of every unit-month
--- (macros/district_export.sql in_force_submissions(), also as of a date) = rows of the fact. Returns the datasets that differ.
+-- (macros/district_export.sql in_force_submissions(), also as of a date) = rows of the fact.
+-- Returns the datasets that differ.
 {% set pairs = [
     ('vocational_enrolments', 'fct_vocational_enrolments'),
     ('job_placements', 'fct_job_placements'),
