@@ -3,7 +3,7 @@
 Everything here is generated from the contract description (`dolisa.contract`):
 the header check, the normalisation of each column type and the row rules with
 their quarantine reasons. Python only checks UTF-8, reads the header and, for XLSX,
-the cells (openpyxl); the row work is SQL in DuckDB, one statement per batch:
+the cells (python-calamine); the row work is SQL in DuckDB, one statement per batch:
 
     read_file(...)    one file's cells into a temp table (source_row, c_0, c_1, ...)
                       and its file-level facts (unreadable, missing columns, records)
@@ -194,7 +194,7 @@ def check_xlsx(path: Path, file_name: str) -> None:
 
 
 def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
-    if value is None:
+    if value is None or value == "":  # calamine gives "" for an empty cell
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -238,23 +238,27 @@ def _append_cells(con: duckdb.DuckDBPyConnection, table: str, names: list[str], 
 def _read_xlsx_cells(
     con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str, ds: contract.Dataset
 ) -> list[str]:
-    check_xlsx(path, file_name)  # bounds and DTDs before any XML parser sees the file
-    import openpyxl  # heavy-ish import only when an XLSX arrives
+    """The first sheet's cells, header on row 1, into `table`, with python-calamine.
 
-    if not openpyxl.DEFUSEDXML:  # OPENPYXL_DEFUSEDXML=False: refuse rather than parse unprotected
-        raise FileDefect(f"{file_name}: XLSX not read: openpyxl runs without defusedxml")
+    calamine (Rust) reads the sheet about 20x faster than openpyxl and its XML parser
+    expands no entities; `check_xlsx` has already bounded the archive and refused DTDs.
+    Rows go to DuckDB in bounded batches, never the whole sheet in Python objects."""
+    check_xlsx(path, file_name)  # bounds and DTDs before any XML parser sees the file
+    from python_calamine import CalamineWorkbook  # only when an XLSX arrives
+
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # zipfile.BadZipFile, KeyError, InvalidFileException... (text may hold cells)
+        wb = CalamineWorkbook.from_path(str(path))
+        sheet = wb.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception as e:  # not a zip, no workbook part, no sheet... (text may hold cells)
         raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__})") from None
+    source_row = 0
     try:
-        ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
         try:
             header_cells = next(rows)
         except StopIteration:
             raise FileDefect(f"{file_name}: empty sheet, no header row") from None
-        header = ["" if h is None else str(h) for h in header_cells]
+        header = [_xlsx_cell_text(h, None) or "" for h in header_cells]
         types = []
         for h in header:
             n = normalise_header(h)
@@ -264,9 +268,8 @@ def _read_xlsx_cells(
         con.execute(f"create or replace temp table {table} (source_row bigint, "
                     + ", ".join(f"{n} varchar" for n in names[1:]) + ")")
         out: list[tuple] = []
-        source_row = 0
         for r in rows:
-            cells = [_xlsx_cell_text(v, types[i] if i < ncols else None) for i, v in enumerate(r[:ncols])]
+            cells = [_xlsx_cell_text(v, types[i]) for i, v in enumerate(r[:ncols])]
             if all(c is None or c.strip() == "" for c in cells):
                 continue  # the contract counts non-empty rows only
             source_row += 1
@@ -279,10 +282,7 @@ def _read_xlsx_cells(
     except FileDefect:
         raise
     except Exception as e:
-        where = f" at row {source_row + 2}" if "source_row" in locals() else ""
-        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__}{where})") from None
-    finally:
-        wb.close()
+        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__} at row {source_row + 2})") from None
     return header
 
 
