@@ -310,7 +310,7 @@ def _put_back_later_versions(con) -> None:
 
 
 def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, *,
-               allow_incomplete: bool = False):
+               allow_incomplete: bool = False, docs_dir: Path | None = None):
     """The report gate of the current report (pipeline.gate), over the as-of marts and ledger.
     Returns the GateResult, or None when it blocked (quality_gate.json in `out_dir` says why)."""
     from dolisa import pipeline
@@ -330,6 +330,10 @@ def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.da
     if gate_file.exists():  # say on its face which date the verdict is for
         verdict = json.loads(gate_file.read_text(encoding="utf-8"))
         verdict["as_of"] = as_of.isoformat()
+        if docs_dir is not None and scratch.paths.data_docs.is_dir():  # keep the Data Docs of this gate
+            shutil.rmtree(docs_dir, ignore_errors=True)
+            shutil.copytree(scratch.paths.data_docs, docs_dir)
+            verdict["data_docs"] = str(docs_dir / "index.html")
         gate_file.write_text(json.dumps(verdict, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     if result is None:
         for name in ("revisions.csv", "AS_OF.txt"):
@@ -411,6 +415,8 @@ def section_rows(revisions):
 
     out = pd.concat([districts, province], ignore_index=True)
     out["contribution"] = [None if v is None else float(v) for v in out["contribution_value"]]
+    for c in ("version_as_of", "version_now"):  # "" (no version) -> None for the writers
+        out[c] = out[c].map(lambda v: int(v) if str(v).strip() else None).astype(object)
     return out.drop(columns=["contribution_value"])
 
 
@@ -450,7 +456,8 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
                 as_of_versions = in_force_versions(con, report_months(report_period))
                 value_as_of = indicator_values(con, report_period)
                 meta = indicator_meta(con)
-            gate = gate_as_of(scratch, out_dir, report_period, day, allow_incomplete=allow_incomplete)
+            gate = gate_as_of(scratch, out_dir, report_period, day, allow_incomplete=allow_incomplete,
+                              docs_dir=p.data_docs / "as_of" / f"{report_period}_{day.isoformat()}")
             timings["gate"] = time.monotonic() - t0 - sum(timings.values())
             if gate is None:
                 result = {"as_of": day.isoformat(), "report": None, "dir": str(out_dir), "blocked": True}

@@ -282,6 +282,7 @@ def test_blocked_as_of_report_writes_no_indicators_and_says_why(run):
     gate = json.loads((folder / "quality_gate.json").read_text(encoding="utf-8"))
     assert gate["passed"] is False and gate["as_of"] == D.isoformat()
     assert any(f.get("unit_code") == "048" and f.get("period") == "2021-06" for f in gate["blocking"])
+    assert Path(gate["data_docs"]).is_file()  # the as-of gate's Data Docs are kept (restricted zone)
     assert (run["home"] / "reports" / RP / "indicators.csv").exists()  # the current report is unaffected
 
 
