@@ -560,6 +560,6 @@ def report_with_as_of(report_period: str, as_of: str | dt.date | None = None, *,
                           skip_if_incomplete=skip_if_incomplete, p=p)
     if out.get("report"):
         out["issued"] = str(issue_copy(report_period, p=p, issued_at=issued_at))
-    if as_of:
-        out["as_of"] = reissue(report_period, as_of, allow_incomplete=allow_incomplete, p=p)
+        if as_of:  # explained against the current report, so only when there is one
+            out["as_of"] = reissue(report_period, as_of, allow_incomplete=allow_incomplete, p=p)
     return out
