@@ -166,8 +166,10 @@ def test_no_secret_is_hard_coded():
     example = env_values(ENV_EXAMPLE)
     secret_names = [k for k in example if SECRET_NAME.search(k)]
     assert {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
-            "AIRFLOW__API__SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD", "DOLISA_PSEUDONYM_KEY",
+            "AIRFLOW__API__SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD",
             "AIRFLOW_CONN_DISTRICT_EXPORT_API", "DEMO_HUB_TOKEN"} <= set(secret_names)
+    # the pseudonym key is optional (contract §5: a safe default on first use): no placeholder to fill
+    assert "DOLISA_PSEUDONYM_KEY" not in example
     for k in secret_names:
         assert "CHANGE_ME" in example[k], f".env.example must hold a placeholder for {k}"
         assert example[k] not in raw_text, k
@@ -188,6 +190,7 @@ def test_no_secret_is_hard_coded():
 def test_secret_values_come_from_the_env_file(tmp_path):
     values = {k: (v if "CHANGE_ME" not in v else f"s3cr3t-{k.lower()}-{secrets.token_hex(6)}")
               for k, v in env_values(ENV_EXAMPLE).items()}
+    values["DOLISA_PSEUDONYM_KEY"] = f"s3cr3t-pseudonym-key-{secrets.token_hex(8)}"  # optional; when set it reaches the workers
     env_file = tmp_path / "prod.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
     rendered = compose_config(env_file).stdout
