@@ -22,7 +22,7 @@ import duckdb
 from dolisa import contract, pseudonym
 from dolisa.extract import landed_file, landed_versions, parse_submitted_at
 from dolisa.faults import crash_point
-from dolisa.parse import FileRead, apply_rules, batch_table_ddl, read_file, stage_cells
+from dolisa.parse import FileRead, apply_rules, drop_cells, read_file, stage_cells
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +152,10 @@ def load_period(
         if not members:
             continue
         batch, parsed = f"batch_{name}", f"parsed_{name}"
-        con.execute(batch_table_ddl(contract.dataset(name), batch))
-        for ff in members:
-            stage_cells(con, ff.read, ff.key, batch)
-        apply_rules(con, name, period, batch, parsed)
-        con.execute(f"drop table if exists {batch}")
+        stage_cells(con, [(ff.read, ff.key) for ff in members], batch)
+        apply_rules(con, name, period, batch, parsed)  # one rule pass over every file of the dataset
+        con.execute(f"drop view if exists {batch}")
+        drop_cells(con, [ff.read for ff in members])
         batches[name] = parsed
     counts: dict[int, tuple[int, int]] = {}
     for name, parsed in batches.items():
@@ -171,8 +170,18 @@ def load_period(
     loaded_before = {r[0] for r in con.execute(
         "select submission_id from meta.submissions where period = ?", [period]).fetchall()}
     now = dt.datetime.now(dt.timezone.utc)
+    moves: list[tuple[int, str, str, int, str]] = []  # accepted files: (file_key, sid, unit, version, name)
+    file_rows: list[list] = []  # meta.files
+    submission_rows: list[list] = []  # meta.submissions
+    reloaded = sorted(loaded_before & {m["submission_id"] for _, m in versions})
     con.execute("begin transaction")
     try:
+        if reloaded:  # a reload replaces what these versions loaded before
+            con.execute("create or replace temp table _reloaded (submission_id varchar)")
+            con.executemany("insert into _reloaded values (?)", [[sid] for sid in reloaded])
+            for t in [f"raw.{ds}" for ds in contract.datasets()] + [
+                    f"meta.{t}" for t in ("quarantined_rows", "files", "validations", "submissions")]:
+                con.execute(f"delete from {t} where submission_id in (select submission_id from _reloaded)")
         for vi, (vdir, manifest) in enumerate(versions):
             sid, unit, version = manifest["submission_id"], manifest["unit_code"], int(manifest["version"])
             if manifest["period"] != period:
@@ -180,17 +189,11 @@ def load_period(
             vfiles = [ff for ff in files if ff.version == vi]
             status = "rejected" if version_defects[vi] else "accepted"
             reason = "; ".join(version_defects[vi]) if version_defects[vi] else None
-            if sid in loaded_before:
-                for ds in contract.datasets():
-                    con.execute(f"delete from raw.{ds} where submission_id = ?", [sid])
-                for t in ("quarantined_rows", "files", "validations", "submissions"):
-                    con.execute(f"delete from meta.{t} where submission_id = ?", [sid])
             if status == "accepted":
                 for ff in vfiles:
                     if ff.read is None or ff.meta["status"] != "not_loaded":
                         continue
-                    name = ff.meta["dataset"]
-                    _move_rows(con, batches[name], name, ff.key, ff.meta["file_name"], sid, unit, period, version, now)
+                    moves.append((ff.key, sid, unit, version, ff.meta["file_name"]))
                     loaded, quarantined = counts.get(ff.key, (0, 0))
                     ff.meta.update(status="accepted", rows_in=ff.read.records, rows_loaded=loaded,
                                    rows_quarantined=quarantined)
@@ -199,21 +202,27 @@ def load_period(
                                              f"!= {loaded} loaded + {quarantined} quarantined")
             for ff in vfiles:
                 m = ff.meta
-                con.execute(
-                    "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                file_rows.append(
                     [sid, m["dataset"], m["file_name"], m["media_type"], m["bytes"], m["rows_declared"], m["sha256"],
-                     m["landed_path"], m["status"], m["reason"], m["rows_in"], m["rows_loaded"], m["rows_quarantined"]],
-                )
+                     m["landed_path"], m["status"], m["reason"], m["rows_in"], m["rows_loaded"], m["rows_quarantined"]])
             submitted_at = _ts(manifest.get("submitted_at"))
             is_late = submitted_at is not None and submitted_at > contract.due_at(period)
-            con.execute(
-                "insert into meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
-                "status, reason, is_late, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            submission_rows.append(
                 [sid, unit, period, version, submitted_at, _ts(manifest.get("landed_at")), status, reason, is_late,
-                 len(vfiles), now],
-            )
+                 len(vfiles), now])
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
             crash_point(f"load:{period}:{sid}")
+        if file_rows:  # the ledger of the month: one prepared statement each
+            con.executemany("insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
+        con.executemany(
+            "insert into meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
+            "status, reason, is_late, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", submission_rows)
+        if moves:
+            con.execute("create or replace temp table _file_map (file_key integer, submission_id varchar, "
+                        "unit_code varchar, version integer, file_name varchar)")
+            con.executemany("insert into _file_map values (?, ?, ?, ?, ?)", [list(m) for m in moves])
+            for name, parsed in batches.items():
+                _move_rows(con, parsed, name, "_file_map", period, now)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -221,6 +230,8 @@ def load_period(
     finally:
         for parsed in batches.values():
             con.execute(f"drop table if exists {parsed}")
+        con.execute("drop table if exists _file_map")
+        con.execute("drop table if exists _reloaded")
         for ff in files:
             if ff.read is not None and ff.read.cells_table:
                 con.execute(f"drop table if exists {ff.read.cells_table}")
@@ -237,26 +248,39 @@ def load_period(
     return results
 
 
-def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_key: int, file_name: str,
-               sid: str, unit: str, period: str, version: int, loaded_at: dt.datetime) -> None:
+def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_map: str, period: str,
+               loaded_at: dt.datetime) -> None:
+    """Move a dataset's checked rows of every accepted file (`file_map`: file_key -> version) in one
+    statement each: rows that pass into raw.<dataset>, the others into meta.quarantined_rows."""
     ds = contract.dataset(dataset)
-    cols = ", ".join(ds.column_names)
+    cols = ", ".join(f"p.{c}" for c in ds.column_names)
     # The pseudonym is computed here, once: dolisa_pseudonym() is registered on this connection
     # by dolisa.pseudonym.bind and holds the key in Python, never in the SQL text.
+    # Each distinct id is keyed once (the UDF crosses into Python).
     id_col = pseudonym.person_key_column(ds)
-    pk_col, pk_expr = (f", {pseudonym.PERSON_KEY_COLUMN}", f", {pseudonym.SQL_FUNCTION}({id_col})") if id_col else ("", "")
+    pk_col, pk_expr, pk_join = "", "", ""
+    if id_col:
+        pk_col, pk_expr = f", {pseudonym.PERSON_KEY_COLUMN}", f", k.{pseudonym.PERSON_KEY_COLUMN}"
+        pk_join = f"""left join (
+                select id, {pseudonym.SQL_FUNCTION}(id) as {pseudonym.PERSON_KEY_COLUMN}
+                from (select distinct {id_col} as id from {parsed} where len(reasons) = 0 and {id_col} is not null)
+            ) k on k.id = p.{id_col}"""
     con.execute(
-        f"""insert into raw.{ds.name} ({cols}, submission_id, unit_code, period, version, source_row, loaded_at{pk_col})
-            select {cols}, ?, ?, ?, ?, source_row, ?{pk_expr} from {parsed}
-            where file_key = ? and len(reasons) = 0 order by source_row""",
-        [sid, unit, period, version, loaded_at, file_key],
+        f"""insert into raw.{ds.name} ({", ".join(ds.column_names)}, submission_id, unit_code, period, version,
+                                       source_row, loaded_at{pk_col})
+            select {cols}, m.submission_id, m.unit_code, ?, m.version, p.source_row, ?{pk_expr}
+            from {parsed} p join {file_map} m using (file_key) {pk_join}
+            where len(p.reasons) = 0 order by p.file_key, p.source_row""",
+        [period, loaded_at],
     )
-    raw_struct = ", ".join(f"{c!r}: {c}__raw" for c in ds.column_names)
+    raw_struct = ", ".join(f"{c!r}: p.{c}__raw" for c in ds.column_names)
     con.execute(
         f"""insert into meta.quarantined_rows
-            select ?, ?, ?, ?, ?, ?, source_row, array_to_string(reasons, '; '), to_json({{{raw_struct}}})
-            from {parsed} where file_key = ? and len(reasons) > 0 order by source_row""",
-        [sid, unit, period, version, ds.name, file_name, file_key],
+            select m.submission_id, m.unit_code, ?, m.version, ?, m.file_name, p.source_row,
+                   array_to_string(p.reasons, '; '), to_json({{{raw_struct}}})
+            from {parsed} p join {file_map} m using (file_key)
+            where len(p.reasons) > 0 order by p.file_key, p.source_row""",
+        [period, ds.name],
     )
 
 

@@ -7,9 +7,9 @@ the cells (python-calamine); the row work is SQL in DuckDB, one statement per ba
 
     read_file(...)    one file's cells into a temp table (source_row, c_0, c_1, ...)
                       and its file-level facts (unreadable, missing columns, records)
-    stage_cells(...)  append them, in contract column order, to the dataset's batch
+    stage_cells(...)  a view over all files of a dataset, in contract column order (the batch)
     apply_rules(...)  type and check a whole batch (any number of files of one dataset
-                      and month): batch_row, file_key, source_row, <col>__raw, <col>,
+                      and month): file_key, source_row, <col>__raw, <col>,
                       reasons (VARCHAR[], empty when the row loads)
 
 `parse_file` does the three for one file (and raises FileDefect on a file defect).
@@ -454,7 +454,6 @@ first_of_variant as (
     group by file_key, {rid}, row_hash
 )
 select
-    row_number() over (order by c.file_key, c.source_row) as batch_row,
     c.file_key,
     c.source_row,
     {raw_out},
@@ -472,7 +471,6 @@ select
 from checked c
 left join by_id b on b.file_key = c.file_key and b.rid = c.{rid}
 left join first_of_variant f on f.file_key = c.file_key and f.rid = c.{rid} and f.row_hash = c.row_hash
-order by c.file_key, c.source_row
 """
 
 
@@ -531,23 +529,28 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_
     return fr
 
 
-def batch_table_ddl(ds: contract.Dataset, table: str) -> str:
-    cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
-    return f"create or replace temp table {table} (file_key integer, source_row bigint, {cols})"
+def stage_cells(con: duckdb.DuckDBPyConnection, reads: list[tuple[FileRead, int]], batch: str) -> None:
+    """The batch of one dataset: a view over the cells of all its files (file_key, source_row,
+    <col>__raw in contract order), so the row rules read every file in one pass and no cell
+    is copied before they run. Files whose headers map alike share one projection."""
+    ds = contract.dataset(reads[0][0].dataset)
+    parts = []
+    for fr, key in reads:
+        cols = ", ".join(f"c_{fr.positions[c.name]} as {c.name}__raw" for c in ds.columns)
+        parts.append(f"select {int(key)} as file_key, source_row, {cols} from {fr.cells_table}")
+    con.execute(f"create or replace temp view {batch} as\n" + "\nunion all\n".join(parts))
 
 
-def stage_cells(con: duckdb.DuckDBPyConnection, fr: FileRead, file_key: int, batch_table: str) -> None:
-    """Append a read file's cells to a dataset's batch table, columns in contract order; drop the cells."""
-    ds = contract.dataset(fr.dataset)
-    cols = ", ".join(f"c_{fr.positions[c.name]}" for c in ds.columns)
-    con.execute(f"insert into {batch_table} select {int(file_key)}, source_row, {cols} from {fr.cells_table}")
-    con.execute(f"drop table if exists {fr.cells_table}")
+def drop_cells(con: duckdb.DuckDBPyConnection, reads: list[FileRead]) -> None:
+    for fr in reads:
+        if fr.cells_table:
+            con.execute(f"drop table if exists {fr.cells_table}")
 
 
 def apply_rules(con: duckdb.DuckDBPyConnection, dataset: str, period: str, batch_table: str, out_table: str) -> None:
     """Type and check every row of a batch (one dataset, one month, any number of files) in one statement.
 
-    `out_table` gets batch_row, file_key, source_row, <col>__raw, <col> (typed), reasons."""
+    `out_table` gets file_key, source_row, <col>__raw, <col> (typed), reasons (rows in no order)."""
     con.execute(_rules_sql(contract.dataset(dataset), period, batch_table, out_table))
 
 
@@ -574,10 +577,10 @@ def parse_file(
         con.execute(f"drop table if exists {table}__cells")
         raise FileDefect("; ".join(defects))
     batch = f"{table}__batch"
-    con.execute(batch_table_ddl(contract.dataset(dataset), batch))
-    stage_cells(con, fr, 0, batch)
+    stage_cells(con, [(fr, 0)], batch)
     apply_rules(con, dataset, period, batch, table)
-    con.execute(f"drop table if exists {batch}")
+    con.execute(f"drop view if exists {batch}")
+    drop_cells(con, [fr])
     return ParsedFile(dataset, fr.file_name, table, fr.header, fr.records or 0, fr.extra_columns)
 
 
@@ -597,6 +600,6 @@ def safe_file_name(name: object) -> bool:
     return isinstance(name, str) and _SAFE_NAME.fullmatch(name) is not None and ".." not in name
 
 
-__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "batch_table_ddl", "parse_file", "read_file",
+__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "drop_cells", "parse_file", "read_file",
            "row_rules", "check_xlsx", "safe_file_name", "stage_cells", "normalise_header"]
 
