@@ -24,6 +24,7 @@ configured, else the log).
 | `periods` | list of `YYYY-MM` to pull instead of the default revision window (the 3 months before the run's month) |
 | `report_period` | `YYYY-H1` / `YYYY-H2` to build after the load; the run fails at `report_gate` if the gate blocks |
 | `allow_incomplete` | `true` publishes a report despite missing districts/months; the report says so on its face |
+| `as_of` | `YYYY-MM-DD` (with `report_period`): also `reports/<period>/as_of_<D>/`, the report as it stood that day, with `revisions.csv` (contract §6); a blocked as-of gate does not fail the run |
 
 Every task is keyed on the run's logical date or conf, never on "now", and is
 idempotent: rerunning a run leaves the same warehouse. One DuckDB file has one
@@ -96,7 +97,7 @@ def _run_date() -> dt.datetime:
 def district_submissions_nightly():
     @task
     def plan() -> dict:
-        from dolisa import pipeline
+        from dolisa import pipeline, reissue
 
         conf = _conf()
         periods = pipeline.resolve_periods(conf, _run_date())
@@ -107,6 +108,7 @@ def district_submissions_nightly():
             "report_period": report_period or pipeline.auto_report_period(periods),
             "report_is_auto": auto and report_period is None,
             "allow_incomplete": bool(conf.get("allow_incomplete", False)),
+            "as_of": reissue.parse_as_of(conf["as_of"]).isoformat() if conf.get("as_of") else None,
         }
 
     @task(pool=WRITER_POOL)
@@ -156,10 +158,15 @@ def district_submissions_nightly():
         return pipeline.build_reports(gated["report_period"])
 
     @task(pool=WRITER_POOL)
-    def write_report_files(gated: dict, rpt: dict) -> dict:
-        from dolisa import pipeline
+    def write_report_files(plan: dict, gated: dict, rpt: dict) -> dict:
+        from dolisa import pipeline, reissue
 
-        return pipeline.write_report(gated["report_period"])
+        out = pipeline.write_report(gated["report_period"])
+        out["issued"] = str(reissue.issue_copy(gated["report_period"]))  # every published report is kept
+        if plan.get("as_of"):  # the report as it stood on that day, and what moved since
+            out["as_of"] = reissue.reissue(gated["report_period"], plan["as_of"],
+                                           allow_incomplete=plan["allow_incomplete"])
+        return out
 
     @task(pool=WRITER_POOL, trigger_rule="none_failed")  # also when there is no report this run
     def publish(built: dict) -> dict:
@@ -173,7 +180,7 @@ def district_submissions_nightly():
     built = build_marts(loaded)
     gated = report_gate(p, built)
     rpt = build_report_models(gated)
-    written = write_report_files(gated, rpt)
+    written = write_report_files(p, gated, rpt)
     published = publish(built)
     written >> published
 
