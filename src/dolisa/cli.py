@@ -3,7 +3,8 @@
     dolisa extract --periods 2021-04,2021-05      # pull + land (hub from AIRFLOW_CONN_DISTRICT_EXPORT_API)
     dolisa load [--periods ...] [--reload]         # parse + row rules (SQL) + load landed versions
     dolisa transform [--docs]                      # dbt build through the marts (+ docs generate)
-    dolisa report 2021-H1 [--allow-incomplete]     # gate + build-reports + write-report, in order
+    dolisa report 2021-H1 [--allow-incomplete] [--as-of 2021-07-10]  # gate + build-reports + write-report
+                                                   # (+ the report as of a date, with revisions.csv)
     dolisa gate 2021-H1 [--allow-incomplete]       # the report gate (GX) over the marts
     dolisa build-reports 2021-H1                   # the rpt_ models (after the gate passed)
     dolisa write-report 2021-H1 [--out-dir DIR]    # the report files from the rpt_ models
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("report", help="report gate, report models and report files for a half-year")
     r.add_argument("report_period")
     r.add_argument("--allow-incomplete", action="store_true")
+    r.add_argument("--as-of", help="YYYY-MM-DD: also the report as it stood that day, with revisions.csv")
     g = sub.add_parser("gate", help="the report gate (Great Expectations over the marts) for a half-year")
     g.add_argument("report_period")
     g.add_argument("--allow-incomplete", action="store_true")
@@ -96,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         from dolisa.quality.report_gate import ReportGateBlocked
 
         try:
-            if args.cmd == "report":
-                out = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
+            if args.cmd == "report":  # the current report, its issued copy and (--as-of) the re-issue
+                from dolisa import reissue
+
+                out = reissue.report_with_as_of(args.report_period, args.as_of and reissue.parse_as_of(args.as_of),
+                                                allow_incomplete=args.allow_incomplete)
             else:
                 res = pipeline.gate(args.report_period, allow_incomplete=args.allow_incomplete)
                 out = {k: v for k, v in res.as_dict().items() if k != "rules"}
@@ -120,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             "transform": pipeline.transform(),
         }
         if args.report_period:  # a blocked gate raises: nothing of that period is published
-            out["report"] = pipeline.report(args.report_period, allow_incomplete=args.allow_incomplete)
+            from dolisa import reissue  # the report and its issued copy
+
+            out["report"] = reissue.report_with_as_of(args.report_period, allow_incomplete=args.allow_incomplete)
         out["publish"] = pipeline.publish()
     elif args.cmd == "rebuild":
         out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish()}
