@@ -30,9 +30,9 @@ import pytest
 
 from dolisa import contract, pipeline, reissue
 from dolisa.extract import HubConfig
-from dolisa.hub.generator import generate
-from dolisa.hub.server import start_server
-from dolisa.hub.store import HubStore
+from dolisa_demo.hub.generator import generate
+from dolisa_demo.hub.server import start_server
+from dolisa_demo.hub.store import HubStore
 from dolisa.settings import Paths
 
 pytestmark = pytest.mark.slow
