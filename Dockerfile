@@ -1,7 +1,9 @@
 # Image of the Cao Bằng DOLISA warehouse: Airflow 3.3 + the dolisa package + DAGs, dbt project,
 # expectations. Every dependency comes from the lock file (requirements.lock), then the project
-# itself without dependencies. Used by every Airflow service in docker-compose.yml and the demo hub.
-FROM python:3.11-slim
+# itself without dependencies. Targets: `production` (the default, last stage; every Airflow
+# service and the desk in docker-compose.yml) ships the product only; `demo` adds the demo
+# package (demo/dolisa_demo: demo hub, generator, benchmark, samples) for the compose profile `demo`.
+FROM python:3.11-slim AS base
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -54,3 +56,14 @@ VOLUME ["/data"]
 EXPOSE 8080
 ENTRYPOINT ["/opt/dolisa/deploy/entrypoint.sh"]
 CMD ["airflow", "version"]
+
+# The demo District Export hub's image (compose profile `demo`): the product plus the demo
+# package beside it, on the virtualenv's path.
+FROM base AS demo
+USER root
+COPY demo/dolisa_demo ./demo/dolisa_demo
+RUN echo /opt/dolisa/demo > "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/dolisa_demo.pth"
+USER airflow
+
+# The production image (the default target): the product only, no demo package.
+FROM base AS production

@@ -12,4 +12,4 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$DOLISA_ROOT/scripts/bootstrap.sh"
 cd "$DOLISA_ROOT"
-exec "$VENV/bin/python" -m dolisa.bench "$@"
+exec "$VENV/bin/python" -m dolisa_demo.bench "$@"

@@ -23,6 +23,10 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.dolisa-stamp" 2>/dev/null)" !
   "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
   echo "$stamp" > "$VENV/.dolisa-stamp"
 fi
+# The demo package beside the product (demo hub + generator, benchmark, report samples;
+# demo/dolisa_demo), installed as an editable path: not part of the `dolisa` wheel or image.
+site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+[ "$(cat "$site/dolisa_demo.pth" 2>/dev/null)" = "$DOLISA_ROOT/demo" ] || echo "$DOLISA_ROOT/demo" > "$site/dolisa_demo.pth"
 
 mkdir -p "$AIRFLOW_HOME" "$DOLISA_HOME"
 if [ ! -f "$AIRFLOW_HOME/.migrated-$stamp" ]; then

@@ -20,11 +20,11 @@ LOGICAL_DATE="${DEMO_LOGICAL_DATE:-2021-07-10T02:30:00+07:00}"
 mkdir -p "$DOLISA_HOME/logs"
 if [ ! -f "$STORE/index.json" ]; then
   echo "demo: generating the demo hub's submissions into $STORE"
-  "$VENV/bin/python" -m dolisa.hub generate --store "$STORE"
+  "$VENV/bin/python" -m dolisa_demo.hub generate --store "$STORE"
 fi
 
 echo "demo: starting the demo export hub on 127.0.0.1:$PORT"
-"$VENV/bin/python" -m dolisa.hub serve --store "$STORE" --host 127.0.0.1 --port "$PORT" --token "$TOKEN" \
+"$VENV/bin/python" -m dolisa_demo.hub serve --store "$STORE" --host 127.0.0.1 --port "$PORT" --token "$TOKEN" \
   >"$DOLISA_HOME/logs/demo_hub.log" 2>&1 &
 HUB_PID=$!
 trap 'kill $HUB_PID 2>/dev/null || true' EXIT

@@ -43,9 +43,13 @@ def _periods(value: str | None) -> list[str] | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "hub":
-        from dolisa.hub.__main__ import main as hub_main
-
+    if argv and argv[0] == "hub":  # the demo hub lives beside the product (demo/dolisa_demo)
+        try:
+            from dolisa_demo.hub.__main__ import main as hub_main
+        except ImportError:
+            print("dolisa hub: the demo package (demo/dolisa_demo) is not installed here; "
+                  "scripts/bootstrap.sh installs it into the development virtualenv", file=sys.stderr)
+            return 2
         return hub_main(argv[1:])
 
     ap = argparse.ArgumentParser(prog="dolisa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -29,8 +29,8 @@ import openpyxl
 import pytest
 
 from dolisa import contract
-from dolisa.hub.generator import generate
-from dolisa.hub.server import start_server
+from dolisa_demo.hub.generator import generate
+from dolisa_demo.hub.server import start_server
 from dolisa.report.formats import fmt_int
 
 pytestmark = pytest.mark.slow

@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dolisa.hub.generator import generate
-from dolisa.hub.server import start_server
-from dolisa.hub.store import HubStore
+from dolisa_demo.hub.generator import generate
+from dolisa_demo.hub.server import start_server
+from dolisa_demo.hub.store import HubStore
 
 pytestmark = pytest.mark.slow
 

@@ -101,9 +101,14 @@ def test_services_and_profiles(config):
     assert cmd["airflow-triggerer"] == ["airflow", "triggerer"]
     assert cmd["airflow-worker"] == ["airflow", "celery", "worker"]
     demo = " ".join(services["demo-hub"]["command"])
-    assert "python -m dolisa.hub generate --store /data/demo_hub_store" in demo
-    assert "python -m dolisa.hub serve --store /data/demo_hub_store --host 0.0.0.0 --port 8765 --token" in demo
+    assert "python -m dolisa_demo.hub generate --store /data/demo_hub_store" in demo
+    assert "python -m dolisa_demo.hub serve --store /data/demo_hub_store --host 0.0.0.0 --port 8765 --token" in demo
     assert "DEMO_HUB_TOKEN" in demo
+    # the demo hub is built from the `demo` target; every other service from the default
+    # (production) target, which does not ship the demo package
+    assert services["demo-hub"]["build"]["target"] == "demo"
+    for name in SERVICES - {"demo-hub"}:
+        assert "target" not in (services[name].get("build") or {}), name
 
 
 def test_health_checks_on_every_long_running_service(config):
@@ -224,6 +229,10 @@ def test_image_installs_the_lock_file_then_the_project():
     assert docker.index("pip install --no-deps .") > lock
     for folder in ("dags", "dbt_project", "expectations"):
         assert re.search(rf"^COPY {folder} ", docker, re.M), folder
+    # the last stage is the default target: the product, without the demo package
+    stages = re.split(r"^FROM ", docker, flags=re.M)
+    assert stages[-1].startswith("base AS production") and "demo" not in stages[-1].split("\n", 1)[1]
+    assert "COPY demo" not in stages[1]
     ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for entry in (".env", ".venv", ".dolisa_home", ".services", ".git"):
         assert entry in ignore, entry

@@ -12,8 +12,8 @@ import pytest
 from dolisa import pipeline, warehouse
 from dolisa.extract import (ApiError, AuthError, ExportApiClient, HubConfig, RetryPolicy, land_period, landed_file,
                             landed_versions, read_deferred)
-from dolisa.hub.server import start_server
-from dolisa.hub.store import HubStore
+from dolisa_demo.hub.server import start_server
+from dolisa_demo.hub.store import HubStore
 from dolisa.settings import paths
 
 TZ = dt.timezone(dt.timedelta(hours=7))

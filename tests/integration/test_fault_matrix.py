@@ -32,8 +32,8 @@ import pytest
 
 from dolisa import contract, pipeline, warehouse
 from dolisa.extract import HubConfig, RetryPolicy, read_deferred
-from dolisa.hub import generate, start_server
-from dolisa.hub.store import count_csv_records
+from dolisa_demo.hub import generate, start_server
+from dolisa_demo.hub.store import count_csv_records
 from dolisa.settings import paths
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from dolisa.hub import HubStore, start_server
+from dolisa_demo.hub import HubStore, start_server
 
 TOKEN = "t0ken-xyz"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dolisa.hub.generator import generate
-from dolisa.hub.server import start_server
+from dolisa_demo.hub.generator import generate
+from dolisa_demo.hub.server import start_server
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ No `airflow dags test` here. The test
 2. builds a fresh AIRFLOW_HOME in tmp_path (LocalExecutor — the test's executor; the compose
    deployment uses Celery), `airflow db migrate`, pool `duckdb_writer` (1 slot);
 3. generates a demo hub store for the revision window the scheduler is going to pull and serves
-   it from this process (`dolisa.hub.server.start_server`, bearer token);
+   it from this process (`dolisa_demo.hub.server.start_server`, bearer token);
 4. starts `airflow api-server` (Airflow 3 workers reach the metadata DB only through its Task
    Execution API, `[core] execution_api_server_url`), `airflow dag-processor` and
    `airflow scheduler` as subprocesses, waits for the DAG to be parsed and unpauses it;
@@ -42,8 +42,8 @@ import duckdb
 import pytest
 
 from dolisa import contract
-from dolisa.hub.generator import generate
-from dolisa.hub.server import start_server
+from dolisa_demo.hub.generator import generate
+from dolisa_demo.hub.server import start_server
 from dolisa.pipeline import revision_window
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The demo hub's store and generator (dolisa.hub.store, dolisa.hub.generator).
+"""The demo hub's store and generator (dolisa_demo.hub.store, dolisa_demo.hub.generator).
 
 The reference totals are recomputed here from the generated files by a small,
 deliberately plain parser written from the contract text (csv + openpyxl), not
@@ -20,8 +20,8 @@ import openpyxl
 import pytest
 
 from dolisa import contract
-from dolisa.hub.generator import REFERENCE_2021H1, SOCAP_2020H1, generate, manifest
-from dolisa.hub.store import HubStore, count_csv_records
+from dolisa_demo.hub.generator import REFERENCE_2021H1, SOCAP_2020H1, generate, manifest
+from dolisa_demo.hub.store import HubStore, count_csv_records
 
 # --------------------------------------------------------------------------- reference parser
 

@@ -7,7 +7,7 @@ import pytest
 from dolisa.report import HUMAN_FILES, write_human_report
 from dolisa.report.charts import area_chart, quality_heatmap
 from dolisa.report.docx_writer import write_annex_docx
-from dolisa.report.sample import sample_frames
+from dolisa_demo.report_sample import sample_frames
 from dolisa.report.xlsx_writer import SUMMARY_HEADERS, write_indicators_xlsx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

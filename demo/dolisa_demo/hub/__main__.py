@@ -1,4 +1,4 @@
-"""python -m dolisa.hub generate|serve ..."""
+"""python -m dolisa_demo.hub generate|serve ..."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dolisa.hub", description="Demo District Export hub")
+    ap = argparse.ArgumentParser(prog="python -m dolisa_demo.hub", description="Demo District Export hub")
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="write a deterministic demo store")
     g.add_argument("--store", required=True)
@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if a.cmd == "generate":
-        from dolisa.hub.generator import generate
+        from dolisa_demo.hub.generator import generate
 
         t0 = time.monotonic()
         store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last)
         n = sum(1 for _ in store.iter_submissions())
         print(f"{n} submission versions written to {store.root} in {time.monotonic() - t0:.1f} s")
         return 0
-    from dolisa.hub.server import HubServer
+    from dolisa_demo.hub.server import HubServer
 
     listing_faults = dict(x.split("=", 1) for x in a.listing_fault)
     hub = HubServer(a.store, a.host, a.port, a.token, [f for f in a.faults.split(",") if f], a.fault_rate,

@@ -58,9 +58,9 @@ from typing import Any, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dolisa import contract
-from dolisa.hub.store import TZ, HubStore
+from dolisa_demo.hub.store import TZ, HubStore
 
-log = logging.getLogger("dolisa.hub.server")
+log = logging.getLogger("dolisa_demo.hub.server")
 
 FAULT_KINDS = ("429", "500", "502", "503", "504", "403", "404", "stall", "reset", "truncate", "trickle")
 LISTING_FAULTS = ("notjson", "shape", "reversed", "repeated")

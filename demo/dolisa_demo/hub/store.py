@@ -4,7 +4,7 @@ Layout of a store directory::
 
     <store>/index.json
     <store>/<unit_code>/<period>/<submission_id>/<stored file name>
-    <store>/demo_manifest.json          (only when made by dolisa.hub.generator)
+    <store>/demo_manifest.json          (only when made by dolisa_demo.hub.generator)
 
 ``index.json`` holds, per unit and month, the submissions oldest first exactly
 as the API lists them (contract §2)::

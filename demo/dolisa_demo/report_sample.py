@@ -2,7 +2,7 @@
 
 Used by the unit tests and to preview the report files::
 
-    python -m dolisa.report.sample /tmp/report_preview
+    python -m dolisa_demo.report_sample /tmp/report_preview
 
 The province figures are those of the H1 2021 reference report; district
 figures are an arbitrary deterministic split of them. Not real data.
@@ -71,7 +71,7 @@ WEIGHTS = [18, 8, 7, 9, 10, 6, 11, 12, 10, 9]  # sums to 100
 
 
 def _pct(a, b):
-    from .formats import round_half_away
+    from dolisa.report.formats import round_half_away
 
     if a is None or b is None or b == 0:
         return None
@@ -133,8 +133,8 @@ def sample_frames(report_period: str = "2021-H1") -> dict[str, pd.DataFrame]:
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - preview helper
-    from . import write_human_report
-    from .csv_writer import write_indicators_csv
+    from dolisa.report import write_human_report
+    from dolisa.report.csv_writer import write_indicators_csv
 
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "report_preview")

@@ -1,7 +1,7 @@
 """Deterministic demo data for the District Export hub (Cao Bằng, 2020-01 ..).
 
 ``generate(store_root, seed=2021, scale=1.0, first='2020-01', last='2021-06')``
-fills a :class:`~dolisa.hub.store.HubStore` with one submission per unit and
+fills a :class:`~dolisa_demo.hub.store.HubStore` with one submission per unit and
 month for every district-level unit valid in the month (13 in 2020-01, 10 from
 2020-02), all 11 datasets of the contract.
 
@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from dolisa import contract
-from dolisa.hub.store import TZ, HubStore, submission_id
+from dolisa_demo.hub.store import TZ, HubStore, submission_id
 
 EPOCH = "2020-01"
 
@@ -610,7 +610,7 @@ class Generator:
         self._unit_amounts: dict[tuple[str, str], dict[str, int]] = {}
         self._rice_alloc: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
         self.manifest: dict[str, Any] = {
-            "generator": "dolisa.hub.generator",
+            "generator": "dolisa_demo.hub.generator",
             "seed": seed, "scale": self.scale, "first": first, "last": last,
             "defects": [], "file_defects": [], "revisions": [], "late": [], "variants": {},
             "province_targets": {},
