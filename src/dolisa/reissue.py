@@ -457,7 +457,8 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
                 value_as_of = indicator_values(con, report_period)
                 meta = indicator_meta(con)
             gate = gate_as_of(scratch, out_dir, report_period, day, allow_incomplete=allow_incomplete,
-                              docs_dir=p.data_docs / "as_of" / f"{report_period}_{day.isoformat()}")
+                              # beside the live site (its rebuild clears its own folder); owner-only
+                              docs_dir=p.home / "data_docs_as_of" / f"{report_period}_{day.isoformat()}")
             timings["gate"] = time.monotonic() - t0 - sum(timings.values())
             if gate is None:
                 result = {"as_of": day.isoformat(), "report": None, "dir": str(out_dir), "blocked": True}

@@ -18,6 +18,7 @@ The report is issued on D = 2021-07-31 (hub clock 18:00 that day, an incomplete 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from dolisa import contract, pipeline, reissue
+from dolisa import cli, contract, pipeline, reissue
 from dolisa.extract import HubConfig
 from dolisa_demo.hub.generator import generate
 from dolisa_demo.hub.server import start_server
@@ -137,8 +138,12 @@ def run(tmp_path_factory):
         shutil.copytree(home / "reports" / RP / f"as_of_{D.isoformat()}", out["allowed"])
         # 4. the same as of D under the normal gate: blocked (048 June missing on D), no exception
         out["blocked"] = reissue.reissue(RP, D, p=p)
-        # 5. as of today: the current report itself
-        out["today"] = reissue.reissue(RP, reissue.today_hcm(), p=p)
+        # 5. as of today, from the command line: the current report itself
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert cli.main(["report", RP, "--as-of", reissue.today_hcm().isoformat()]) == 0
+        text = "\n" + buf.getvalue()  # dbt logs to stdout too: the CLI's JSON is printed last
+        out["today"] = json.loads(text[text.rindex("\n{") + 1:])["as_of"]
     return out
 
 
@@ -168,8 +173,8 @@ def test_issued_copy_is_immutable_with_its_manifest(run):
     assert "indicators.csv" in manifest["files"]
     for f in issued.iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o444, f
-    # the current report written later kept its own issued copy too
-    assert len(reissue.issued_copies(RP, Paths(run["home"]))) == 2
+    # the current reports written later (steps 3 and 5) kept their own issued copies too
+    assert len(reissue.issued_copies(RP, Paths(run["home"]))) == 3
 
 
 def test_as_of_the_issue_date_reproduces_the_issued_report_byte_for_byte(run):
