@@ -205,18 +205,17 @@ def load_period(
                 file_rows.append(
                     [sid, m["dataset"], m["file_name"], m["media_type"], m["bytes"], m["rows_declared"], m["sha256"],
                      m["landed_path"], m["status"], m["reason"], m["rows_in"], m["rows_loaded"], m["rows_quarantined"]])
-            submitted_at = _ts(manifest.get("submitted_at"))
-            is_late = submitted_at is not None and submitted_at > contract.due_at(period)
+            # "late" is not decided here: dbt defines it once (dim_months.deadline_at)
             submission_rows.append(
-                [sid, unit, period, version, submitted_at, _ts(manifest.get("landed_at")), status, reason, is_late,
-                 len(vfiles), now])
+                [sid, unit, period, version, _ts(manifest.get("submitted_at")), _ts(manifest.get("landed_at")),
+                 status, reason, len(vfiles), now])
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
             crash_point(f"load:{period}:{sid}")
         if file_rows:  # the ledger of the month: one prepared statement each
             con.executemany("insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
         con.executemany(
             "insert into meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
-            "status, reason, is_late, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", submission_rows)
+            "status, reason, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", submission_rows)
         if moves:
             con.execute("create or replace temp table _file_map (file_key integer, submission_id varchar, "
                         "unit_code varchar, version integer, file_name varchar)")

@@ -127,13 +127,17 @@ def rebuild_from_raw(p: Paths | None = None, *, pseudonym_key: str | None = None
     """Rebuild the warehouse from the raw zone alone, beside the live one, and swap it in.
 
     The new warehouse (`warehouse/dolisa.rebuild.duckdb`) is loaded from every landed
-    version and built by dbt in full; only when both succeeded is it renamed over the
-    live file (one atomic rename). A crash at any point leaves the old warehouse intact.
-    The whole rebuild holds the writer lock.
+    version and built by dbt in full; the report gate's decisions (the one thing not in
+    the raw zone) are carried over from the live warehouse, and the report models of the
+    periods they allow are built again. Only when all of that succeeded is the new file
+    renamed over the live one (one atomic rename): a crash at any point leaves the old
+    warehouse intact. The whole rebuild holds the writer lock.
     """
     import dataclasses
 
+    from dolisa import dbt
     from dolisa.lock import writer_lock
+    from dolisa.quality import decisions
 
     p = (p or default_paths()).ensure()
     scratch = p.warehouse.with_name("dolisa.rebuild.duckdb")
@@ -144,8 +148,23 @@ def rebuild_from_raw(p: Paths | None = None, *, pseudonym_key: str | None = None
         sp = dataclasses.replace(p, warehouse_file=scratch)
         loaded = load(None, sp, only_new=False, pseudonym_key=pseudonym_key)
         built = transform(sp, full_refresh=True)
+        with warehouse.connect(scratch) as con:
+            decisions.ensure(con)
+            if p.warehouse.exists():
+                con.execute(f"attach '{p.warehouse}' as live (read_only)")
+                try:
+                    if con.execute("select count(*) from information_schema.tables where table_catalog = 'live' "
+                                   "and table_schema = 'meta' and table_name = 'report_gate_decisions'").fetchone()[0]:
+                        con.execute(f"insert into {decisions.TABLE} select * from live.{decisions.TABLE}")
+                finally:
+                    con.execute("detach live")
+            gated = decisions.published_periods(con)
+        if gated:
+            dbt.build(warehouse=scratch, target_path=p.dbt_target, select=[REPORT_SELECTOR], full_refresh=True)
+            with warehouse.connect(scratch) as con:
+                decisions.restrict_reports(con)
         _swap_in(scratch, p.warehouse)
-    return {"load": loaded, "transform": built, "warehouse": str(p.warehouse)}
+    return {"load": loaded, "transform": built, "report_periods": gated, "warehouse": str(p.warehouse)}
 
 
 def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> dict:

@@ -155,10 +155,8 @@ DUCKDB_THREADS_ENV, DUCKDB_THREADS_DEFAULT = "DOLISA_DUCKDB_THREADS", "2"
 
 
 def duckdb_config() -> dict[str, str]:
-    """The DuckDB configuration every connection opens with: {"memory_limit": ..., "threads": ...}.
-
-    dbt's profile opens with the same `config_options` (DuckDB refuses a second handle on
-    one file, in one process, with another configuration)."""
+    """The DuckDB settings every connection gets: {"memory_limit": ..., "threads": ...}
+    (warehouse.open_duckdb; dbt's profile sets the same)."""
     return {
         "memory_limit": os.environ.get(DUCKDB_MEMORY_LIMIT_ENV) or DUCKDB_MEMORY_LIMIT_DEFAULT,
         "threads": os.environ.get(DUCKDB_THREADS_ENV) or DUCKDB_THREADS_DEFAULT,

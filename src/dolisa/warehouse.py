@@ -35,7 +35,6 @@ META_DDL = [
         landed_at timestamptz,
         status varchar not null,          -- accepted | rejected
         reason varchar,
-        is_late boolean,
         n_files integer,
         loaded_at timestamptz             -- when this version's rows were (last) loaded
     )""",
@@ -115,8 +114,15 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
 
 def open_duckdb(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The one way the project opens a DuckDB file: with the memory and thread bounds of
-    `dolisa.settings.duckdb_config()` (dbt's profile gets the same, see dolisa.dbt)."""
-    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+    `dolisa.settings.duckdb_config()` (dbt's profile sets the same, see dolisa.dbt).
+
+    The bounds are SET on the new connection rather than passed as connect-time config:
+    DuckDB refuses a second handle on a file, in one process, whose config differs from
+    the first one's, and dbt or a user's plain `duckdb.connect` may hold the first."""
+    con = duckdb.connect(str(path), read_only=read_only)
+    for name, value in duckdb_config().items():
+        con.execute(f"set {name} = '{value}'")  # values from settings, never from data
+    return con
 
 
 @contextmanager

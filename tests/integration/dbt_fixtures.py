@@ -70,7 +70,7 @@ class Batch:
                 submitted_at=dt.datetime.fromisoformat(submitted_at),
                 landed_at=dt.datetime.fromisoformat(submitted_at) + dt.timedelta(hours=1),
                 status=status, reason=None if status == "accepted" else "checksum mismatch",
-                is_late=None, n_files=len(datasets),
+                n_files=len(datasets),
             )
         )
         for ds, rows in datasets.items():

@@ -257,3 +257,29 @@ def test_a_reloaded_version_gives_the_marts_of_a_full_refresh(reference, hub, tm
     finally:
         con.close()
     assert n_fct == n_raw
+
+
+def test_a_rebuild_keeps_the_gate_decisions_and_the_report_tables(reference, hub, tmp_path):
+    """The gate's decisions are the one thing not in the raw zone: a rebuild carries them over
+    and builds the report tables of the periods they allow again."""
+    home, _ = reference
+    work = tmp_path / "work"
+    shutil.copytree(home, work)
+    env = env_for(work, hub)
+    dolisa(env, "report", "2021-H1", "--allow-incomplete")  # 2021-01..03 were never pulled: overridden
+    wh = work / "warehouse" / "dolisa.duckdb"
+    before = digest(wh, schemas=("marts", "reports"))
+    assert any(k.startswith("reports.") for k in before)
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        decisions = con.execute("select report_period, passed, overridden from meta.report_gate_decisions").fetchall()
+    finally:
+        con.close()
+    assert decisions == [("2021-H1", True, True)]
+    dolisa(env, "rebuild")
+    assert digest(wh, schemas=("marts", "reports")) == before
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("select report_period, passed, overridden from meta.report_gate_decisions").fetchall() == decisions
+    finally:
+        con.close()

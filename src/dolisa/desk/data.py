@@ -172,7 +172,7 @@ class Desk:
     def versions(self, unit_code: str, period: str) -> pd.DataFrame:
         return self.query(
             """select submission_id, version, submitted_at, landed_at, submission_status, rejection_reason,
-                      is_late_at_landing, is_in_force, n_files, rows_loaded, rows_quarantined
+                      is_after_deadline, is_in_force, n_files, rows_loaded, rows_quarantined
                from marts.fct_submission_versions where unit_code = ? and period = ?
                order by version desc""",
             [unit_code, period])

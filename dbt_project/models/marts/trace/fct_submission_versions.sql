@@ -22,6 +22,12 @@ files as (
 
 ),
 
+months as (
+
+    select * from {{ ref('dim_months') }}
+
+),
+
 file_rows as (
 
     select
@@ -47,7 +53,7 @@ final as (
         submissions.landed_at,
         submissions.submission_status,
         submissions.rejection_reason,
-        submissions.is_late_at_landing,
+        submissions.submitted_at >= months.deadline_at as is_after_deadline,
         submissions.is_in_force,
         submissions.n_files,
         coalesce(file_rows.files_listed, 0) as files_listed,
@@ -56,6 +62,7 @@ final as (
     from submissions
     left join mapped on submissions.submission_id = mapped.submission_id
     left join file_rows on submissions.submission_id = file_rows.submission_id
+    left join months on submissions.period = months.period
 
 )
 

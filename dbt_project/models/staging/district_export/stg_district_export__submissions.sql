@@ -31,7 +31,6 @@ ranked as (
         submissions.loaded_at,
         submissions.status as submission_status,
         submissions.reason as rejection_reason,
-        submissions.is_late as is_late_at_landing,
         submissions.n_files,
         submissions.status = 'accepted' as is_accepted,
         in_force.submission_id is not null as is_in_force
