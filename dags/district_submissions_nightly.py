@@ -116,11 +116,14 @@ def district_submissions_nightly():
         from airflow.sdk import Connection
 
         from dolisa import pipeline
-        from dolisa.extract import CONN_ID, HubConfig
+        from dolisa.extract import CONN_ID, AuthError, HubConfig
 
         c = Connection.get(CONN_ID)
         hub = HubConfig.from_parts(c.host, c.port, c.schema, c.password)
-        return pipeline.extract(plan["periods"], hub)
+        try:
+            return pipeline.extract(plan["periods"], hub)
+        except AuthError as e:  # a refused token: retrying cannot help; nothing was marked
+            raise AirflowFailException(str(e)) from None
 
     @task(pool=WRITER_POOL)
     def validate_and_load(plan: dict, landed: dict) -> dict:

@@ -17,6 +17,9 @@
 # installed and cannot be installed here (not root / no apt-get) — callers may skip on that.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The callers run under umask 077 (the restricted zone, scripts/env.sh); the PostgreSQL server
+# runs as the postgres user and must reach its folders. Secrets here set their own umask.
+umask 022
 SERVICES_DIR="${DOLISA_SERVICES_DIR:-$ROOT/.services}"
 PG_DIR="$SERVICES_DIR/pg"
 DATA="$PG_DIR/data"
