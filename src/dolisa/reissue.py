@@ -379,24 +379,10 @@ def as_of_note(as_of: dt.date) -> str:
 
 def _write_human(writers, out_dir, report_period, indicators, units, quality, reasons, warnings, note,
                  as_of: dt.date, revisions) -> dict:
-    """The human-facing files, stating the as-of date on their face, with the revisions section.
-    Uses the writers' own `as_of` / `revisions` parameters when they have them; otherwise
-    adds the as-of banner and the section afterwards (report/revisions_section.py)."""
-    import inspect
-
-    params = inspect.signature(writers.write_human_report).parameters
-    section = section_rows(revisions)
-    if "as_of" in params and "revisions" in params:
-        return writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
-                                          warnings=warnings, incomplete_note=note, as_of=as_of,
-                                          revisions=section)
-    from dolisa.report import revisions_section  # the writers do not take as_of yet
-
-    files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
-                                       warnings=warnings, incomplete_note=note)
-    revisions_section.add_to_xlsx(out_dir / "indicators.xlsx", as_of_note(as_of), section, indicators)
-    revisions_section.add_to_docx(out_dir / "indicators_annex.docx", as_of_note(as_of), section, indicators)
-    return files
+    """The human-facing files, stating the as-of date on their face, with the revisions section."""
+    return writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
+                                      warnings=warnings, incomplete_note=note, as_of=as_of,
+                                      revisions=section_rows(revisions))
 
 
 def section_rows(revisions):
