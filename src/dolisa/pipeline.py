@@ -473,12 +473,9 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     # so under the writer lock, as any handle that may write)
     with writer_lock(p, "write_report"), warehouse.connect(warehouse_path or p.warehouse) as con:
         indicators, units, quality, reasons = _report_frames(con, report_period)
-    waived = decided.get("waived") or []
-    note = None
-    if waived:
-        missing = "; ".join(f["message"] for f in waived if f["rule"] == "completeness")
-        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
-                f"{missing or '; '.join(f['message'] for f in waived)}")
+    from dolisa.report.messages_vi import incomplete_note_vi
+
+    note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
     files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
                                        warnings=decided.get("warnings") or [], incomplete_note=note)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)

@@ -346,16 +346,12 @@ def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_o
     (pipeline.write_report's frames and files), each stating the as-of date, plus revisions.csv."""
     from dolisa import pipeline
     from dolisa import report as writers
+    from dolisa.report.messages_vi import incomplete_note_vi
 
     decided = json.loads((out_dir / pipeline.GATE_FILE).read_text(encoding="utf-8"))
     with warehouse.connect(scratch.warehouse) as con:
         indicators, units, quality, reasons = pipeline._report_frames(con, report_period)
-    waived = decided.get("waived") or []
-    note = None
-    if waived:
-        missing = "; ".join(f["message"] for f in waived if f["rule"] == "completeness")
-        note = (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
-                f"{missing or '; '.join(f['message'] for f in waived)}")
+    note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
     files = _write_human(writers, out_dir, report_period, indicators, units, quality, reasons,
                          decided.get("warnings") or [], note, as_of, revisions)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
