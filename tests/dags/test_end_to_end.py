@@ -264,7 +264,8 @@ def test_missing_district_month_blocks_the_report(tmp_path):
     assert (home / "indicators.csv").exists()
     assert rpt_tables(dolisa_home / "warehouse" / "dolisa.duckdb") == ["rpt_indicators"]
     note = (home / "INCOMPLETE.txt").read_text(encoding="utf-8")
-    assert "CHƯA ĐẦY ĐỦ" in note and "053" in note and "2021-05" in note
+    # in Vietnamese, as on the report's face: the district by its name, the month as tháng 5/2021
+    assert "CHƯA ĐẦY ĐỦ" in note and "Thạch An" in note and "tháng 5/2021" in note
     import openpyxl
 
     wb = openpyxl.load_workbook(home / "indicators.xlsx", read_only=True)
