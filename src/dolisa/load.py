@@ -22,9 +22,11 @@ import duckdb
 from dolisa import contract, pseudonym
 from dolisa.extract import landed_file, landed_versions, parse_submitted_at
 from dolisa.faults import crash_point
-from dolisa.parse import FileRead, apply_rules, drop_cells, read_file, stage_cells
+from dolisa.parse import FileRead, apply_rules, create_batch, drop_files, read_file
 
 log = logging.getLogger(__name__)
+
+LOAD_CHECKPOINT_THRESHOLD = "256MB"  # the loader's DuckDB checkpoint_threshold (default 16MB)
 
 
 @dataclass
@@ -87,14 +89,16 @@ def load_period(
 ) -> list[VersionResult]:
     """Validate and load every given landed version of one month, in one transaction.
 
-    1. read every file's cells (file-level facts: readable, header, record count);
+    1. read every file's records into its dataset's batch (one temp table per dataset and
+       month) and its file-level facts (readable, header, record count);
     2. file-level verdict (the parser's own, `FileRead.defects`) -> a version with any
-       file defect is rejected as a whole;
+       file defect is rejected as a whole, and its files leave the batches;
     3. per dataset, all files of the month in one batch: typed values and row rules
        in one SQL statement (dolisa.parse), the one engine that decides quarantine;
     4. one transaction: every version's earlier rows out, its rows and ledger in.
     """
     files: list[_File] = []
+    batches: dict[str, str] = {}  # dataset -> its batch of the month (temp table of cells)
     version_defects: list[list[str]] = [[] for _ in versions]
     versions = [(vdir, _ledger_manifest(manifest)) for vdir, manifest in versions]
     for vi, (vdir, manifest) in enumerate(versions):
@@ -124,8 +128,11 @@ def load_period(
                 version_defects[vi].append(meta["reason"])
                 continue
             seen.add(ds)
+            if ds not in batches:
+                batches[ds] = f"batch_{ds}"
+                create_batch(con, ds, batches[ds])
             ff.read = read_file(con, landed_file(vdir, manifest, f["name"]), ds, file_name=f["name"],
-                                table=f"cells_{ff.key}")
+                                batch=batches[ds], file_key=ff.key)
 
     # -- 2. file level ---------------------------------------------------------------
     readable = [ff for ff in files if ff.read is not None]
@@ -138,27 +145,19 @@ def load_period(
         if ff.key in file_reasons:
             ff.meta["status"], ff.meta["reason"] = "rejected", "; ".join(file_reasons[ff.key])
             version_defects[ff.version].extend(file_reasons[ff.key])
-            if ff.read.cells_table:
-                con.execute(f"drop table if exists {ff.read.cells_table}")
 
     # -- 3. row level, one batch per dataset -------------------------------------------
     good = [ff for ff in readable if ff.key not in file_reasons and not version_defects[ff.version]]
-    for ff in readable:  # files of rejected versions are not parsed further
-        if ff.key not in file_reasons and version_defects[ff.version] and ff.read.cells_table:
-            con.execute(f"drop table if exists {ff.read.cells_table}")
-    batches: dict[str, str] = {}
-    for name in contract.datasets():
-        members = [ff for ff in good if ff.meta["dataset"] == name]
-        if not members:
-            continue
-        batch, parsed = f"batch_{name}", f"parsed_{name}"
-        stage_cells(con, [(ff.read, ff.key) for ff in members], batch)
-        apply_rules(con, name, period, batch, parsed)  # one rule pass over every file of the dataset
-        con.execute(f"drop view if exists {batch}")
-        drop_cells(con, [ff.read for ff in members])
-        batches[name] = parsed
+    good_keys = {ff.key for ff in good}
+    checked: dict[str, str] = {}  # dataset -> its checked rows (temp table)
+    for name, batch in batches.items():  # files of rejected versions are not parsed further
+        drop_files(con, batch, [ff.key for ff in readable if ff.meta["dataset"] == name and ff.key not in good_keys])
+        if any(ff.meta["dataset"] == name for ff in good):
+            checked[name] = f"parsed_{name}"
+            apply_rules(con, name, period, batch, checked[name])  # one rule pass over every file
+        con.execute(f"drop table if exists {batch}")
     counts: dict[int, tuple[int, int]] = {}
-    for name, parsed in batches.items():
+    for name, parsed in checked.items():
         for key, loaded, quarantined in con.execute(
             f"select file_key, count(*) filter (where len(reasons) = 0), count(*) filter (where len(reasons) > 0) "
             f"from {parsed} group by file_key"
@@ -178,7 +177,7 @@ def load_period(
     try:
         if reloaded:  # a reload replaces what these versions loaded before
             con.execute("create or replace temp table _reloaded (submission_id varchar)")
-            con.executemany("insert into _reloaded values (?)", [[sid] for sid in reloaded])
+            insert_rows(con, "_reloaded", [[sid] for sid in reloaded])
             for t in [f"raw.{ds}" for ds in contract.datasets()] + [
                     f"meta.{t}" for t in ("quarantined_rows", "files", "validations", "submissions")]:
                 con.execute(f"delete from {t} where submission_id in (select submission_id from _reloaded)")
@@ -211,29 +210,25 @@ def load_period(
                  status, reason, len(vfiles), now])
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
             crash_point(f"load:{period}:{sid}")
-        if file_rows:  # the ledger of the month: one prepared statement each
-            con.executemany("insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
-        con.executemany(
-            "insert into meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
-            "status, reason, n_files, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", submission_rows)
+        # the ledger of the month: a few statements, not one per row
+        insert_rows(con, "meta.files", file_rows)
+        insert_rows(con, "meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
+                         "status, reason, n_files, loaded_at)", submission_rows)
         if moves:
             con.execute("create or replace temp table _file_map (file_key integer, submission_id varchar, "
                         "unit_code varchar, version integer, file_name varchar)")
-            con.executemany("insert into _file_map values (?, ?, ?, ?, ?)", [list(m) for m in moves])
-            for name, parsed in batches.items():
+            insert_rows(con, "_file_map", [list(m) for m in moves])
+            for name, parsed in checked.items():
                 _move_rows(con, parsed, name, "_file_map", period, now)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        for parsed in batches.values():
+        for parsed in checked.values():
             con.execute(f"drop table if exists {parsed}")
         con.execute("drop table if exists _file_map")
         con.execute("drop table if exists _reloaded")
-        for ff in files:
-            if ff.read is not None and ff.read.cells_table:
-                con.execute(f"drop table if exists {ff.read.cells_table}")
     for r, (vdir, manifest) in zip(results, versions):
         log.info("%s: %s%s", r.submission_id, r.status, f" ({r.reason})" if r.reason else "")
         if r.status == "rejected" and quarantine_root is not None:
@@ -245,6 +240,18 @@ def load_period(
             (q / f"{r.submission_id}.rejected.json").write_text(
                 json.dumps(doc, ensure_ascii=False, indent=2, default=repr), encoding="utf-8")
     return results
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, target: str, rows: list[list], chunk: int = 500) -> None:
+    """Insert Python rows with bound parameters, `chunk` rows per statement.
+
+    DuckDB runs `executemany` as one statement per row (about a millisecond each on the
+    ledger); a multi-row VALUES list with parameters does the same work in one."""
+    for i in range(0, len(rows), chunk):
+        part = rows[i:i + chunk]
+        width = len(part[0])
+        values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(part))
+        con.execute(f"insert into {target} values {values}", [v for r in part for v in r])
 
 
 def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_map: str, period: str,
@@ -272,11 +279,10 @@ def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_m
             where len(p.reasons) = 0 order by p.file_key, p.source_row""",
         [period, loaded_at],
     )
-    raw_struct = ", ".join(f"{c!r}: p.{c}__raw" for c in ds.column_names)
     con.execute(
         f"""insert into meta.quarantined_rows
             select m.submission_id, m.unit_code, ?, m.version, ?, m.file_name, p.source_row,
-                   array_to_string(p.reasons, '; '), to_json({{{raw_struct}}})
+                   array_to_string(p.reasons, '; '), p.record
             from {parsed} p join {file_map} m using (file_key)
             where len(p.reasons) > 0 order by p.file_key, p.source_row""",
         [period, ds.name],
@@ -294,6 +300,10 @@ def load_landed(
 ) -> list[VersionResult]:
     """Load landed versions (of `periods`, or all), month by month; with only_new, skip
     versions already in the ledger."""
+    # DuckDB checkpoints when its write-ahead log passes 16 MB, i.e. after nearly every month,
+    # and each checkpoint re-compresses the tables' partly filled row groups again. A larger
+    # threshold for the load lets months accumulate; closing the connection checkpoints.
+    con.execute(f"set checkpoint_threshold = '{LOAD_CHECKPOINT_THRESHOLD}'")
     done: set[str] = set()
     if only_new:
         done = {r[0] for r in con.execute("select submission_id from meta.submissions").fetchall()}

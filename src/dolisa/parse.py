@@ -5,12 +5,15 @@ the header check, the normalisation of each column type and the row rules with
 their quarantine reasons. Python only checks UTF-8, reads the header and, for XLSX,
 the cells (python-calamine); the row work is SQL in DuckDB, one statement per batch:
 
-    read_file(...)    one file's cells into a temp table (source_row, c_0, c_1, ...)
-                      and its file-level facts (unreadable, missing columns, records)
-    stage_cells(...)  a view over all files of a dataset, in contract column order (the batch)
-    apply_rules(...)  type and check a whole batch (any number of files of one dataset
-                      and month): file_key, source_row, <col>__raw, <col>,
-                      reasons (VARCHAR[], empty when the row loads)
+    create_batch(...)  the batch of one dataset and month: a temp table
+                       (file_key, source_row, <col>__raw in contract order)
+    read_file(...)     one file's records straight into the batch (one INSERT from
+                       DuckDB's read_csv, or from calamine's cells in bounded chunks)
+                       and its file-level facts (unreadable, missing columns, records)
+    apply_rules(...)   type and check a whole batch (any number of files of one dataset
+                       and month): file_key, source_row, <col> (typed),
+                       reasons (VARCHAR[], empty when the row loads), record (JSON
+                       of the cells, quarantined rows only)
 
 `parse_file` does the three for one file (and raises FileDefect on a file defect).
 """
@@ -42,7 +45,7 @@ class FileDefect(Exception):
 class ParsedFile:
     dataset: str
     file_name: str
-    table: str  # DuckDB temp table with source_row, <col>__raw, <col>, reasons
+    table: str  # DuckDB temp table with file_key, source_row, <col>, reasons, record
     header: list[str]
     rows_in: int
     extra_columns: list[str] = field(default_factory=list)
@@ -112,32 +115,37 @@ def _csv_error_reason(file_name: str, message: str) -> str:
     return f"{file_name}: not a valid RFC 4180 CSV ({what}{where})"
 
 
-def _read_csv_cells(con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str) -> list[str]:
+def _csv_header(path: Path, file_name: str) -> list[str]:
+    """Check UTF-8 (in chunks) and read the header row of a CSV in Python (DuckDB reads the records)."""
     size = _check_utf8(path, file_name)
     if size == 0:
         raise FileDefect(f"{file_name}: empty file, no header row")
-    try:  # the header only; DuckDB reads the records from the file itself
+    try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh))
+            return next(csv.reader(fh))
     except StopIteration:
         raise FileDefect(f"{file_name}: empty file, no header row") from None
     except csv.Error:
         raise FileDefect(f"{file_name}: unreadable header at line 1") from None
-    ncols = len(header)
+
+
+def _insert_csv(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ncols: int, projection: str) -> int:
+    """One INSERT of a CSV's records into the batch, RFC 4180 strict, no sniffing; returns the record count.
+
+    The statement is atomic: a file DuckDB cannot read leaves nothing in the batch."""
     cols = "{" + ", ".join(f"'c_{i}': 'VARCHAR'" for i in range(ncols)) + "}"
     try:
-        con.execute(
-            f"""create or replace temp table {table} as
-            select * from (
+        return con.execute(
+            f"""insert into {fr.batch}
+            select {int(fr.file_key)}, source_row, {projection} from (
                 select row_number() over () - 1 as source_row, *
                 from read_csv({_q(str(path))}, header = false, columns = {cols},
                               delim = ',', quote = '"', escape = '"', auto_detect = false,
                               strict_mode = true, null_padding = false, encoding = 'utf-8')
             ) where source_row >= 1"""
-        )
+        ).fetchone()[0]
     except duckdb.Error as e:
-        raise FileDefect(_csv_error_reason(file_name, str(e))) from None
-    return header
+        raise FileDefect(_csv_error_reason(fr.file_name, str(e))) from None
 
 
 _XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -220,30 +228,32 @@ def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
 _XLSX_BATCH_ROWS = 50_000
 
 
-def _append_cells(con: duckdb.DuckDBPyConnection, table: str, names: list[str], out: list[tuple]) -> None:
+def _append_cells(con: duckdb.DuckDBPyConnection, fr: "FileRead", ncols: int, projection: str,
+                  out: list[tuple]) -> None:
     if not out:
         return
     import pandas as pd
 
+    names = ["source_row"] + [f"c_{i}" for i in range(ncols)]
     frame = pd.DataFrame.from_records(out, columns=names)
     frame = frame.astype({"source_row": "int64", **{n: "object" for n in names[1:]}})
     con.register("_xlsx_cells", frame)
     try:
-        cast = ", ".join(f"cast({n} as varchar)" for n in names[1:])
-        con.execute(f"insert into {table} select source_row::bigint, {cast} from _xlsx_cells")
+        con.execute(f"insert into {fr.batch} select {int(fr.file_key)}, source_row::bigint, {projection} "
+                    "from _xlsx_cells")
     finally:
         con.unregister("_xlsx_cells")
 
 
-def _read_xlsx_cells(
-    con: duckdb.DuckDBPyConnection, path: Path, file_name: str, table: str, ds: contract.Dataset
-) -> list[str]:
-    """The first sheet's cells, header on row 1, into `table`, with python-calamine.
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ds: contract.Dataset) -> int:
+    """The first sheet's records (header on row 1) into the batch, with python-calamine; returns
+    the record count (non-empty rows).
 
     calamine (Rust) reads the sheet about 20x faster than openpyxl and its XML parser
     expands no entities; `check_xlsx` has already bounded the archive and refused DTDs.
-    Rows go to DuckDB in bounded batches, never the whole sheet in Python objects."""
-    check_xlsx(path, file_name)  # bounds and DTDs before any XML parser sees the file
+    Rows go to DuckDB in bounded chunks, never the whole sheet in Python objects; a sheet
+    that fails half-way is taken out of the batch again by `read_file`."""
+    check_xlsx(path, fr.file_name)  # bounds and DTDs before any XML parser sees the file
     from python_calamine import CalamineWorkbook  # only when an XLSX arrives
 
     try:
@@ -251,22 +261,17 @@ def _read_xlsx_cells(
         sheet = wb.get_sheet_by_index(0)
         rows = sheet.iter_rows()
     except Exception as e:  # not a zip, no workbook part, no sheet... (text may hold cells)
-        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__})") from None
+        raise FileDefect(f"{fr.file_name}: unreadable XLSX ({type(e).__name__})") from None
     source_row = 0
     try:
         try:
             header_cells = next(rows)
         except StopIteration:
-            raise FileDefect(f"{file_name}: empty sheet, no header row") from None
+            raise FileDefect(f"{fr.file_name}: empty sheet, no header row") from None
         header = [_xlsx_cell_text(h, None) or "" for h in header_cells]
-        types = []
-        for h in header:
-            n = normalise_header(h)
-            types.append(ds.column(n).type if n in ds.column_names else None)
+        projection = fr.map_header(header, ds)
+        types = [ds.column(n).type if n in ds.column_names else None for n in map(normalise_header, header)]
         ncols = len(header)
-        names = ["source_row"] + [f"c_{i}" for i in range(ncols)]
-        con.execute(f"create or replace temp table {table} (source_row bigint, "
-                    + ", ".join(f"{n} varchar" for n in names[1:]) + ")")
         out: list[tuple] = []
         for r in rows:
             cells = [_xlsx_cell_text(v, types[i]) for i, v in enumerate(r[:ncols])]
@@ -276,14 +281,14 @@ def _read_xlsx_cells(
             cells += [None] * (ncols - len(cells))
             out.append((source_row, *cells))
             if len(out) >= _XLSX_BATCH_ROWS:  # never the whole sheet in Python memory
-                _append_cells(con, table, names, out)
+                _append_cells(con, fr, ncols, projection, out)
                 out = []
-        _append_cells(con, table, names, out)
+        _append_cells(con, fr, ncols, projection, out)
     except FileDefect:
         raise
     except Exception as e:
-        raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__} at row {source_row + 2})") from None
-    return header
+        raise FileDefect(f"{fr.file_name}: unreadable XLSX ({type(e).__name__} at row {source_row + 2})") from None
+    return source_row
 
 
 # ---------------------------------------------------------------------------
@@ -407,14 +412,20 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
 
 
 def _rules_sql(ds: contract.Dataset, period: str, batch_table: str, out_table: str) -> str:
+    """One statement: clean, type and check every row of the batch, and find repeated record ids.
+
+    Record ids are unique within one file (one unit and month). Only rows whose id repeats
+    are hashed and grouped further (they are few), so the duplicate check costs one
+    aggregate over the ids, not three passes over every row."""
     cleaned = ",\n        ".join(f"nullif(trim(nfc_normalize({c.name}__raw)), '') as s_{c.name}" for c in ds.columns)
     raw = ", ".join(f"{c.name}__raw" for c in ds.columns)
     typed = ",\n        ".join(f"{_typed_expr(c, 's_' + c.name)} as v_{c.name}" for c in ds.columns)
     checks = ",\n            ".join(f"case when {cond} then {reason} end" for _, cond, reason in row_rules(ds, period))
     rid = f"v_{ds.record_id}"
-    row_hash = "hash(" + ", ".join(f"v_{c.name}" for c in ds.columns) + ")"
-    out_cols = ",\n    ".join(f"v_{c.name} as {c.name}" for c in ds.columns)
-    raw_out = ", ".join(f"c.{c.name}__raw" for c in ds.columns)
+    row_hash = "hash(" + ", ".join(f"c.v_{c.name}" for c in ds.columns) + ")"
+    out_cols = ",\n    ".join(f"c.v_{c.name} as {c.name}" for c in ds.columns)
+    # the cells as they came, for quarantined rows only (restricted zone: meta.quarantined_rows.record)
+    raw_record = "to_json({" + ", ".join(f"{c.name!r}: c.{c.name}__raw" for c in ds.columns) + "})"
     return f"""
 create or replace temp table {out_table} as
 with cells as (
@@ -433,60 +444,82 @@ checked as (
     select *,
         list_filter([
             {checks}
-        ], lambda x: x is not null) as rule_reasons,
-        {row_hash} as row_hash
+        ], lambda x: x is not null) as rule_reasons
     from typed
 ),
-by_id as (  -- record ids are unique within one file (one unit and month)
-    select file_key, {rid} as rid,
-        count(*) as n_rows,
-        count(distinct row_hash) as n_variants,
-        string_agg(source_row::varchar, ', ' order by source_row) as rows_list
+repeated_ids as (
+    select file_key, {rid} as rid
     from checked
     where {rid} is not null
     group by file_key, {rid}
     having count(*) > 1
 ),
+repeated_rows as (
+    select c.file_key, c.{rid} as rid, c.source_row, {row_hash} as row_hash
+    from checked c
+    join repeated_ids r on r.file_key = c.file_key and r.rid = c.{rid}
+),
+by_id as (
+    select file_key, rid,
+        count(distinct row_hash) as n_variants,
+        string_agg(source_row::varchar, ', ' order by source_row) as rows_list
+    from repeated_rows
+    group by file_key, rid
+),
 first_of_variant as (
-    select file_key, {rid} as rid, row_hash, min(source_row) as first_row
-    from checked
-    where {rid} is not null
-    group by file_key, {rid}, row_hash
+    select file_key, rid, row_hash, min(source_row) as first_row
+    from repeated_rows
+    group by file_key, rid, row_hash
+),
+repeat_reasons as (
+    select d.file_key, d.source_row,
+        case
+            when b.n_variants > 1 then
+                [{_q(ds.record_id + ': record id repeated with different values (rows ')} || b.rows_list || ')']
+            when d.source_row <> f.first_row then
+                ['identical duplicate of row ' || f.first_row || ' (counted once)']
+        end as reasons
+    from repeated_rows d
+    join by_id b on b.file_key = d.file_key and b.rid = d.rid
+    join first_of_variant f on f.file_key = d.file_key and f.rid = d.rid and f.row_hash = d.row_hash
 )
 select
     c.file_key,
     c.source_row,
-    {raw_out},
     {out_cols},
-    list_concat(
-        c.rule_reasons,
-        case
-            when b.n_variants > 1 then
-                [{_q(ds.record_id + ': record id repeated with different values (rows ')} || b.rows_list || ')']
-            when b.n_rows > 1 and c.source_row <> f.first_row then
-                ['identical duplicate of row ' || f.first_row || ' (counted once)']
-            else []::varchar[]
-        end
-    ) as reasons
+    case when x.reasons is null then c.rule_reasons else list_concat(c.rule_reasons, x.reasons) end as reasons,
+    case when len(c.rule_reasons) > 0 or x.reasons is not null then {raw_record} end as record
 from checked c
-left join by_id b on b.file_key = c.file_key and b.rid = c.{rid}
-left join first_of_variant f on f.file_key = c.file_key and f.rid = c.{rid} and f.row_hash = c.row_hash
+left join repeat_reasons x on x.file_key = c.file_key and x.source_row = c.source_row
 """
 
 
 @dataclass
 class FileRead:
-    """What reading one file found: its cells (in a temp table) or why it cannot be read."""
+    """What reading one file found: its records (in the batch, under `file_key`) or why it cannot be read."""
 
     dataset: str
     file_name: str
+    batch: str = "cells"
+    file_key: int = 0
     header: list[str] = field(default_factory=list)
     positions: dict[str, int] = field(default_factory=dict)
     records: int | None = None
     missing_columns: list[str] = field(default_factory=list)
     read_error: str | None = None
-    cells_table: str | None = None
     extra_columns: list[str] = field(default_factory=list)
+
+    def map_header(self, header: list[str], ds: contract.Dataset) -> str:
+        """Record the header's facts; return the projection of the cells c_<i> onto the batch's
+        columns (contract order; NULL for a missing column, so the file can still be counted)."""
+        self.header = header
+        names = [normalise_header(h) for h in header]
+        for i, n in enumerate(names):
+            self.positions.setdefault(n, i)
+        self.missing_columns = [c for c in ds.column_names if c not in self.positions]
+        self.extra_columns = [h for h, n in zip(header, names) if n not in ds.column_names]
+        return ", ".join(f"c_{self.positions[c.name]}" if c.name in self.positions else "null::varchar"
+                         for c in ds.columns)
 
     def defects(self, declared_rows: int | None) -> list[str]:
         """The contract's file-level defects of this file (the parser's own verdict)."""
@@ -500,57 +533,56 @@ class FileRead:
         return out
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
-              table: str = "cells") -> FileRead:
-    """Read a CSV or XLSX file's cells into the temp table `table` (source_row, c_0, c_1, ...).
+def create_batch(con: duckdb.DuckDBPyConnection, dataset: str, batch: str) -> None:
+    """The (empty) batch of one dataset: a temp table file_key, source_row, <col>__raw (contract order).
 
-    File-level problems are reported in the result, not raised."""
+    Every file of the dataset and month is read into it (`read_file`), so the row rules read
+    every file in one pass and no cell is copied between reading and checking."""
     ds = contract.dataset(dataset)
-    fr = FileRead(dataset, file_name or path.name)
+    cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
+    con.execute(f"create or replace temp table {batch} (file_key integer, source_row bigint, {cols})")
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
+              batch: str = "cells", file_key: int = 0) -> FileRead:
+    """Read a CSV or XLSX file's records into the dataset's batch `batch` (created if absent)
+    under `file_key`.
+
+    File-level problems are reported in the result, not raised; a file that cannot be read
+    leaves no row in the batch. A file with a missing column is read (so its records are
+    counted) with NULL in that column: the caller drops it from the batch (`drop_files`)."""
+    ds = contract.dataset(dataset)
+    fr = FileRead(dataset, file_name or path.name, batch=batch, file_key=file_key)
+    cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
+    con.execute(f"create temp table if not exists {batch} (file_key integer, source_row bigint, {cols})")
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            header = _read_xlsx_cells(con, path, fr.file_name, table, ds)
+            fr.records = _read_xlsx(con, path, fr, ds)
         elif suffix == ".csv":
-            header = _read_csv_cells(con, path, fr.file_name, table)
+            header = _csv_header(path, fr.file_name)
+            projection = fr.map_header(header, ds)
+            fr.records = _insert_csv(con, path, fr, len(header), projection)
         else:
             raise FileDefect(f"{fr.file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
     except FileDefect as e:
         fr.read_error = str(e)
-        con.execute(f"drop table if exists {table}")
-        return fr
-    fr.cells_table, fr.header = table, header
-    names = [normalise_header(h) for h in header]
-    for i, n in enumerate(names):
-        fr.positions.setdefault(n, i)
-    fr.missing_columns = [c for c in ds.column_names if c not in fr.positions]
-    fr.extra_columns = [h for h, n in zip(header, names) if n not in ds.column_names]
-    fr.records = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        if suffix == ".xlsx":  # an XLSX goes in by chunks: take back what a failed sheet left
+            drop_files(con, batch, [file_key])
     return fr
 
 
-def stage_cells(con: duckdb.DuckDBPyConnection, reads: list[tuple[FileRead, int]], batch: str) -> None:
-    """The batch of one dataset: a view over the cells of all its files (file_key, source_row,
-    <col>__raw in contract order), so the row rules read every file in one pass and no cell
-    is copied before they run. Files whose headers map alike share one projection."""
-    ds = contract.dataset(reads[0][0].dataset)
-    parts = []
-    for fr, key in reads:
-        cols = ", ".join(f"c_{fr.positions[c.name]} as {c.name}__raw" for c in ds.columns)
-        parts.append(f"select {int(key)} as file_key, source_row, {cols} from {fr.cells_table}")
-    con.execute(f"create or replace temp view {batch} as\n" + "\nunion all\n".join(parts))
-
-
-def drop_cells(con: duckdb.DuckDBPyConnection, reads: list[FileRead]) -> None:
-    for fr in reads:
-        if fr.cells_table:
-            con.execute(f"drop table if exists {fr.cells_table}")
+def drop_files(con: duckdb.DuckDBPyConnection, batch: str, file_keys: list[int]) -> None:
+    """Take files (rejected at file level, or in a rejected version) out of a batch."""
+    if file_keys:
+        con.execute(f"delete from {batch} where file_key in ({', '.join(str(int(k)) for k in file_keys)})")
 
 
 def apply_rules(con: duckdb.DuckDBPyConnection, dataset: str, period: str, batch_table: str, out_table: str) -> None:
     """Type and check every row of a batch (one dataset, one month, any number of files) in one statement.
 
-    `out_table` gets file_key, source_row, <col>__raw, <col> (typed), reasons (rows in no order)."""
+    `out_table` gets file_key, source_row, <col> (typed), reasons (empty when the row loads) and
+    record (the row's cells as they came, JSON, for quarantined rows only); rows in no order."""
     con.execute(_rules_sql(contract.dataset(dataset), period, batch_table, out_table))
 
 
@@ -568,19 +600,19 @@ def parse_file(
 
     Raises FileDefect for the contract's file-level defects (not UTF-8, unreadable
     XLSX, missing required column, `rows` mismatch). The pipeline itself reads many
-    files per batch (`read_file` / `stage_cells` / `apply_rules`); this is the same
+    files per batch (`create_batch` / `read_file` / `apply_rules`); this is the same
     path for one file.
     """
-    fr = read_file(con, path, dataset, file_name=file_name, table=f"{table}__cells")
-    defects = fr.defects(declared_rows)
-    if defects:
-        con.execute(f"drop table if exists {table}__cells")
-        raise FileDefect("; ".join(defects))
     batch = f"{table}__batch"
-    stage_cells(con, [(fr, 0)], batch)
-    apply_rules(con, dataset, period, batch, table)
-    con.execute(f"drop view if exists {batch}")
-    drop_cells(con, [fr])
+    create_batch(con, dataset, batch)
+    try:
+        fr = read_file(con, path, dataset, file_name=file_name, batch=batch)
+        defects = fr.defects(declared_rows)
+        if defects:
+            raise FileDefect("; ".join(defects))
+        apply_rules(con, dataset, period, batch, table)
+    finally:
+        con.execute(f"drop table if exists {batch}")
     return ParsedFile(dataset, fr.file_name, table, fr.header, fr.records or 0, fr.extra_columns)
 
 
@@ -600,6 +632,6 @@ def safe_file_name(name: object) -> bool:
     return isinstance(name, str) and _SAFE_NAME.fullmatch(name) is not None and ".." not in name
 
 
-__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "drop_cells", "parse_file", "read_file",
-           "row_rules", "check_xlsx", "safe_file_name", "stage_cells", "normalise_header"]
+__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "create_batch", "drop_files", "parse_file",
+           "read_file", "row_rules", "check_xlsx", "safe_file_name", "normalise_header"]
 

@@ -35,6 +35,7 @@ import os
 import secrets as _secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -72,6 +73,26 @@ class Key:
         if citizen_id is None:
             return None
         return hmac.digest(self.secret, citizen_id.encode("utf-8"), "sha256").hex()  # = HMAC-SHA256, C fast path
+
+    def hasher(self) -> Callable[[str | None], str | None]:
+        """The same HMAC-SHA256 as `pseudonym`, for millions of ids: the key's inner and outer
+        pads (RFC 2104) are hashed once and each id only continues copies of those states,
+        about half the cost of `hmac.digest`, which sets the key up again on every call."""
+        k = self.secret if len(self.secret) <= 64 else hashlib.sha256(self.secret).digest()
+        k = k.ljust(64, b"\0")
+        inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
+        outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
+
+        def pseudonym(citizen_id: str | None) -> str | None:
+            if citizen_id is None:
+                return None
+            i = inner.copy()
+            i.update(citizen_id.encode("utf-8"))
+            o = outer.copy()
+            o.update(i.digest())
+            return o.hexdigest()
+
+        return pseudonym
 
 
 def _checked(value: str, source: str) -> Key:
@@ -156,7 +177,7 @@ def register(con: duckdb.DuckDBPyConnection, key: Key, name: str = SQL_FUNCTION)
         con.remove_function(name)
     except (duckdb.InvalidInputException, duckdb.CatalogException):
         pass
-    con.create_function(name, key.pseudonym, ["VARCHAR"], "VARCHAR", side_effects=False)
+    con.create_function(name, key.hasher(), ["VARCHAR"], "VARCHAR", side_effects=False)
 
 
 def warehouse_state(con: duckdb.DuckDBPyConnection) -> tuple[str, bool] | None:

@@ -303,7 +303,7 @@ def test_large_csv_is_not_held_in_python_memory(con, tmp_path):
             fh.write(line * 1000)
     tracemalloc.start()
     try:
-        fr = read_file(con, p, "job_placements", table="big")
+        fr = read_file(con, p, "job_placements", batch="big")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
