@@ -22,7 +22,7 @@ import duckdb
 from dolisa import contract, pseudonym
 from dolisa.extract import landed_file, landed_versions, parse_submitted_at
 from dolisa.faults import crash_point
-from dolisa.parse import FileRead, apply_rules, create_batch, drop_files, read_file
+from dolisa.parse import FileRead, apply_rules, create_batch, drop_files, read_files
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def load_period(
     4. one transaction: every version's earlier rows out, its rows and ledger in.
     """
     files: list[_File] = []
+    to_read: dict[str, list[tuple[_File, Path, str]]] = {}  # dataset -> its files of the month
     batches: dict[str, str] = {}  # dataset -> its batch of the month (temp table of cells)
     version_defects: list[list[str]] = [[] for _ in versions]
     versions = [(vdir, _ledger_manifest(manifest)) for vdir, manifest in versions]
@@ -128,11 +129,13 @@ def load_period(
                 version_defects[vi].append(meta["reason"])
                 continue
             seen.add(ds)
-            if ds not in batches:
-                batches[ds] = f"batch_{ds}"
-                create_batch(con, ds, batches[ds])
-            ff.read = read_file(con, landed_file(vdir, manifest, f["name"]), ds, file_name=f["name"],
-                                batch=batches[ds], file_key=ff.key)
+            to_read.setdefault(ds, []).append((ff, landed_file(vdir, manifest, f["name"]), f["name"]))
+    for ds, members in to_read.items():  # every file of a dataset and month into one batch
+        batches[ds] = f"batch_{ds}"
+        create_batch(con, ds, batches[ds])
+        reads = read_files(con, ds, batches[ds], [(path, name, ff.key) for ff, path, name in members])
+        for (ff, _, _), read in zip(members, reads):
+            ff.read = read
 
     # -- 2. file level ---------------------------------------------------------------
     readable = [ff for ff in files if ff.read is not None]

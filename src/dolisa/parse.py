@@ -148,6 +148,42 @@ def _insert_csv(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ncol
         raise FileDefect(_csv_error_reason(fr.file_name, str(e))) from None
 
 
+def _insert_csv_group(con: duckdb.DuckDBPyConnection, batch: str, members: list[tuple["FileRead", Path]],
+                      ncols: int, projection: str) -> bool:
+    """One INSERT of the records of several CSV files whose headers map alike; sets each file's
+    record count. Returns False, having inserted nothing, if DuckDB cannot read one of them.
+
+    Each file's rows keep their own row number: DuckDB's multi-file scan keeps the files'
+    order and each file's row order (insertion order is preserved), so a row's number in
+    its file is its number in the scan minus that of its file's first record, the header."""
+    cols = "{" + ", ".join(f"'c_{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    cells = ", ".join(f"c_{i}" for i in range(ncols))
+    keys = "[" + ", ".join(str(int(fr.file_key)) for fr, _ in members) + "]"
+    try:
+        con.execute(
+            f"""insert into {batch}
+            select {keys}[file_index::bigint + 1], source_row, {projection} from (
+                select file_index, n - min(n) over (partition by file_index) as source_row, {cells}
+                from (
+                    select file_index, row_number() over () as n, {cells}
+                    from read_csv(?, header = false, columns = {cols},
+                                  delim = ',', quote = '"', escape = '"', auto_detect = false,
+                                  strict_mode = true, null_padding = false, encoding = 'utf-8')
+                )
+            ) where source_row >= 1""",
+            [[str(path) for _, path in members]],
+        )
+    except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
+        raise  # a fault of this statement, not of the files
+    except duckdb.Error:  # a file DuckDB cannot read: the caller reads them one by one
+        return False
+    counts = dict(con.execute(f"select file_key, count(*) from {batch} where file_key in "
+                              f"(select unnest({keys})) group by file_key").fetchall())
+    for fr, _ in members:
+        fr.records = counts.get(fr.file_key, 0)
+    return True
+
+
 _XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
 
 
@@ -545,31 +581,58 @@ def create_batch(con: duckdb.DuckDBPyConnection, dataset: str, batch: str) -> No
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
               batch: str = "cells", file_key: int = 0) -> FileRead:
-    """Read a CSV or XLSX file's records into the dataset's batch `batch` (created if absent)
-    under `file_key`.
+    """Read one CSV or XLSX file's records into the dataset's batch `batch` (created if absent)
+    under `file_key`; `read_files` does the same for many files.
 
     File-level problems are reported in the result, not raised; a file that cannot be read
     leaves no row in the batch. A file with a missing column is read (so its records are
     counted) with NULL in that column: the caller drops it from the batch (`drop_files`)."""
+    return read_files(con, dataset, batch, [(path, file_name or path.name, file_key)])[0]
+
+
+def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
+               files: list[tuple[Path, str, int]]) -> list[FileRead]:
+    """Read files (path, name, file_key) of one dataset into its batch `batch` (created if absent).
+
+    CSV files whose headers map alike (same width, contract columns at the same positions,
+    whatever their spelling) are read by one `read_csv` over all of them
+    (`_insert_csv_group`): DuckDB's fixed cost per statement is about a millisecond, more
+    than the reading of a district's small monthly file. If that statement fails (one file
+    is not valid CSV), it leaves nothing behind and each of those files is read on its own,
+    so every file gets its own verdict. XLSX files are read one by one."""
     ds = contract.dataset(dataset)
-    fr = FileRead(dataset, file_name or path.name, batch=batch, file_key=file_key)
     cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
     con.execute(f"create temp table if not exists {batch} (file_key integer, source_row bigint, {cols})")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".xlsx":
-            fr.records = _read_xlsx(con, path, fr, ds)
-        elif suffix == ".csv":
-            header = _csv_header(path, fr.file_name)
-            projection = fr.map_header(header, ds)
-            fr.records = _insert_csv(con, path, fr, len(header), projection)
-        else:
-            raise FileDefect(f"{fr.file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
-    except FileDefect as e:
-        fr.read_error = str(e)
-        if suffix == ".xlsx":  # an XLSX goes in by chunks: take back what a failed sheet left
-            drop_files(con, batch, [file_key])
-    return fr
+    reads: list[FileRead] = []
+    groups: dict[tuple[int, str], list[tuple[FileRead, Path]]] = {}  # (columns, projection) -> files
+    for path, name, key in files:
+        fr = FileRead(dataset, name, batch=batch, file_key=key)
+        reads.append(fr)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".xlsx":
+                try:
+                    fr.records = _read_xlsx(con, path, fr, ds)
+                except FileDefect:  # an XLSX goes in by chunks: take back what a failed sheet left
+                    drop_files(con, batch, [key])
+                    raise
+            elif suffix == ".csv":
+                header = _csv_header(path, fr.file_name)
+                projection = fr.map_header(header, ds)  # headers that map alike share one read
+                groups.setdefault((len(header), projection), []).append((fr, path))
+            else:
+                raise FileDefect(f"{fr.file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
+        except FileDefect as e:
+            fr.read_error = str(e)
+    for (ncols, projection), members in groups.items():
+        if len(members) > 1 and _insert_csv_group(con, batch, members, ncols, projection):
+            continue
+        for fr, path in members:  # one file, or a group with a defect: file by file
+            try:
+                fr.records = _insert_csv(con, path, fr, ncols, projection)
+            except FileDefect as e:
+                fr.read_error = str(e)
+    return reads
 
 
 def drop_files(con: duckdb.DuckDBPyConnection, batch: str, file_keys: list[int]) -> None:
@@ -633,5 +696,5 @@ def safe_file_name(name: object) -> bool:
 
 
 __all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "create_batch", "drop_files", "parse_file",
-           "read_file", "row_rules", "check_xlsx", "safe_file_name", "normalise_header"]
+           "read_file", "read_files", "row_rules", "check_xlsx", "safe_file_name", "normalise_header"]
 

@@ -390,3 +390,39 @@ def test_xlsx_defect_reason_has_no_exception_text(con, tmp_path):
     with pytest.raises(FileDefect) as e:
         parse_file(con, p, "job_placements", "2021-06")
     assert "unreadable XLSX" in str(e.value) and "Nguyen" not in str(e.value)
+
+
+# --- many files of one dataset and month: one read per header mapping ----------
+
+
+def test_files_that_map_alike_are_read_in_one_statement_and_keep_their_row_numbers(con, tmp_path, monkeypatch):
+    from dolisa import parse
+
+    def body(prefix, n):
+        return [f"{prefix}{i},01234567890{i % 10},An,M,1990-02-01,2021-06-03,DOMESTIC,," for i in range(1, n + 1)]
+
+    spelled = "\ufeff" + JP_HEADER.upper().replace(",", " , ")  # same positions, other spelling
+    specs = [(JP_HEADER, body("A", 3)), (spelled, body("B", 1)), (JP_HEADER, []), (JP_HEADER, body("C", 2500))]
+    files = []
+    for i, (header, lines) in enumerate(specs):
+        d = tmp_path / f"u{i}"
+        d.mkdir()
+        files.append((write(d, "job_placements.csv", "\n".join([header, *lines]) + "\n"), f"f{i}.csv", 10 + i))
+    monkeypatch.setattr(parse, "_insert_csv", lambda *a, **k: pytest.fail("read file by file"))
+    reads = parse.read_files(con, "job_placements", "b", files)
+    assert [r.records for r in reads] == [3, 1, 0, 2500] and all(r.read_error is None for r in reads)
+    got = con.execute("select file_key, source_row, placement_id__raw from b order by file_key, source_row").fetchall()
+    want = [(10 + i, j, f"{p}{j}") for i, (p, n) in enumerate([("A", 3), ("B", 1), ("", 0), ("C", 2500)])
+            for j in range(1, n + 1)]
+    assert got == want
+
+
+def test_one_broken_file_in_a_group_gets_its_own_verdict_and_the_others_load(con, tmp_path):
+    from dolisa import parse
+
+    good = write(tmp_path, "a.csv", "\n".join([JP_HEADER, GOOD_JP, GOOD_JP.replace("P1", "P2")]) + "\n")
+    bad = write(tmp_path, "b.csv", "\n".join([JP_HEADER, GOOD_JP, GOOD_JP + ",extra"]) + "\n")
+    reads = parse.read_files(con, "job_placements", "b", [(good, "a.csv", 1), (bad, "b.csv", 2)])
+    assert reads[0].read_error is None and reads[0].records == 2
+    assert "b.csv: not a valid RFC 4180 CSV (expected 9 fields, found 10 at line 3)" == reads[1].read_error
+    assert con.execute("select file_key, source_row from b order by 1, 2").fetchall() == [(1, 1), (1, 2)]
