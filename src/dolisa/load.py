@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -80,6 +81,18 @@ class _File:
     read: FileRead | None = None
 
 
+@dataclass
+class PreparedPeriod:
+    """A month read and checked, not yet in the warehouse (`prepare_period` -> `commit_period`)."""
+
+    period: str
+    versions: list[tuple[Path, dict]]  # (landed folder, ledger manifest)
+    files: list[_File]
+    version_defects: list[list[str]]
+    checked: dict[str, str]  # dataset -> its checked rows (a table of the work catalog)
+    counts: dict[int, tuple[int, int]]  # file_key -> (rows loaded, rows quarantined)
+
+
 def load_period(
     con: duckdb.DuckDBPyConnection,
     period: str,
@@ -87,19 +100,28 @@ def load_period(
     *,
     quarantine_root: Path | None = None,
 ) -> list[VersionResult]:
-    """Validate and load every given landed version of one month, in one transaction.
+    """Validate and load every given landed version of one month, in one transaction."""
+    return commit_period(con, prepare_period(con, period, versions), quarantine_root=quarantine_root)
 
-    1. read every file's records into its dataset's batch (one temp table per dataset and
+
+def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[tuple[Path, dict]]) -> PreparedPeriod:
+    """Read and check every given landed version of one month; writes nothing to the warehouse.
+
+    1. read every file's records into its dataset's batch (one table per dataset and
        month) and its file-level facts (readable, header, record count);
     2. file-level verdict (the parser's own, `FileRead.defects`) -> a version with any
        file defect is rejected as a whole, and its files leave the batches;
     3. per dataset, all files of the month in one batch: typed values and row rules
-       in one SQL statement (dolisa.parse), the one engine that decides quarantine;
-    4. one transaction: every version's earlier rows out, its rows and ledger in.
+       in one SQL statement (dolisa.parse), the one engine that decides quarantine.
+
+    Its tables live in the in-memory work catalog (`WORK`), so it can run on another
+    connection of the same database while the previous month commits.
     """
+    work = work_catalog(con)
+    tag = "".join(ch if ch.isalnum() else "_" for ch in period)
     files: list[_File] = []
     to_read: dict[str, list[tuple[_File, Path, str]]] = {}  # dataset -> its files of the month
-    batches: dict[str, str] = {}  # dataset -> its batch of the month (temp table of cells)
+    batches: dict[str, str] = {}  # dataset -> its batch of the month (a table of cells)
     version_defects: list[list[str]] = [[] for _ in versions]
     versions = [(vdir, _ledger_manifest(manifest)) for vdir, manifest in versions]
     for vi, (vdir, manifest) in enumerate(versions):
@@ -131,7 +153,7 @@ def load_period(
             seen.add(ds)
             to_read.setdefault(ds, []).append((ff, landed_file(vdir, manifest, f["name"]), f["name"]))
     for ds, members in to_read.items():  # every file of a dataset and month into one batch
-        batches[ds] = f"batch_{ds}"
+        batches[ds] = f"{work}.batch_{ds}_{tag}"
         create_batch(con, ds, batches[ds])
         reads = read_files(con, ds, batches[ds], [(path, name, ff.key) for ff, path, name in members])
         for (ff, _, _), read in zip(members, reads):
@@ -156,7 +178,7 @@ def load_period(
     for name, batch in batches.items():  # files of rejected versions are not parsed further
         drop_files(con, batch, [ff.key for ff in readable if ff.meta["dataset"] == name and ff.key not in good_keys])
         if any(ff.meta["dataset"] == name for ff in good):
-            checked[name] = f"parsed_{name}"
+            checked[name] = f"{work}.checked_{name}_{tag}"
             apply_rules(con, name, period, batch, checked[name])  # one rule pass over every file
         con.execute(f"drop table if exists {batch}")
     counts: dict[int, tuple[int, int]] = {}
@@ -166,8 +188,22 @@ def load_period(
             f"from {parsed} group by file_key"
         ).fetchall():
             counts[key] = (loaded, quarantined)
+    return PreparedPeriod(period, versions, files, version_defects, checked, counts)
 
-    # -- 4. one transaction for the month ----------------------------------------------
+
+def discard(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod) -> None:
+    """Drop a prepared month's tables."""
+    for table in prepared.checked.values():
+        con.execute(f"drop table if exists {table}")
+
+
+def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
+                  quarantine_root: Path | None = None) -> list[VersionResult]:
+    """4. One transaction for a prepared month: every version's earlier rows out, its rows and
+    ledger in (rows in = rows loaded + rows quarantined, per file, or the month stops); then
+    each rejected version's reason beside the raw zone (`quarantine_root`)."""
+    period, versions, files = prepared.period, prepared.versions, prepared.files
+    version_defects, checked, counts = prepared.version_defects, prepared.checked, prepared.counts
     results: list[VersionResult] = []
     loaded_before = {r[0] for r in con.execute(
         "select submission_id from meta.submissions where period = ?", [period]).fetchall()}
@@ -222,14 +258,15 @@ def load_period(
                         "unit_code varchar, version integer, file_name varchar)")
             insert_rows(con, "_file_map", [list(m) for m in moves])
             for name, parsed in checked.items():
-                _move_rows(con, parsed, name, "_file_map", period, now)
+                moved = [counts.get(key, (0, 0)) for key, *_ in moves if files[key].meta["dataset"] == name]
+                _move_rows(con, parsed, name, "_file_map", period, now,
+                           loaded=any(n for n, _ in moved), quarantined=any(q for _, q in moved))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        for parsed in checked.values():
-            con.execute(f"drop table if exists {parsed}")
+        discard(con, prepared)
         con.execute("drop table if exists _file_map")
         con.execute("drop table if exists _reloaded")
     for r, (vdir, manifest) in zip(results, versions):
@@ -258,9 +295,10 @@ def insert_rows(con: duckdb.DuckDBPyConnection, target: str, rows: list[list], c
 
 
 def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_map: str, period: str,
-               loaded_at: dt.datetime) -> None:
+               loaded_at: dt.datetime, *, loaded: bool = True, quarantined: bool = True) -> None:
     """Move a dataset's checked rows of every accepted file (`file_map`: file_key -> version) in one
-    statement each: rows that pass into raw.<dataset>, the others into meta.quarantined_rows."""
+    statement each: rows that pass into raw.<dataset>, the others into meta.quarantined_rows
+    (a statement with no row to move is skipped)."""
     ds = contract.dataset(dataset)
     cols = ", ".join(f"p.{c}" for c in ds.column_names)
     # The pseudonym is computed here, once: dolisa_pseudonym() is registered on this connection
@@ -274,23 +312,24 @@ def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_m
                 select id, {pseudonym.SQL_FUNCTION}(id) as {pseudonym.PERSON_KEY_COLUMN}
                 from (select distinct {id_col} as id from {parsed} where len(reasons) = 0 and {id_col} is not null)
             ) k on k.id = p.{id_col}"""
-    con.execute(
-        f"""insert into raw.{ds.name} ({", ".join(ds.column_names)}, submission_id, unit_code, period, version,
-                                       source_row, loaded_at{pk_col})
-            select {cols}, m.submission_id, m.unit_code, ?, m.version, p.source_row, ?{pk_expr}
-            from {parsed} p join {file_map} m using (file_key) {pk_join}
-            where len(p.reasons) = 0 order by p.file_key, p.source_row""",
-        [period, loaded_at],
-    )
-    con.execute(
-        f"""insert into meta.quarantined_rows
-            select m.submission_id, m.unit_code, ?, m.version, ?, m.file_name, p.source_row,
-                   array_to_string(p.reasons, '; '), p.record
-            from {parsed} p join {file_map} m using (file_key)
-            where len(p.reasons) > 0 order by p.file_key, p.source_row""",
-        [period, ds.name],
-    )
-
+    if loaded:
+        con.execute(
+            f"""insert into raw.{ds.name} ({", ".join(ds.column_names)}, submission_id, unit_code, period,
+                                           version, source_row, loaded_at{pk_col})
+                select {cols}, m.submission_id, m.unit_code, ?, m.version, p.source_row, ?{pk_expr}
+                from {parsed} p join {file_map} m using (file_key) {pk_join}
+                where len(p.reasons) = 0 order by p.file_key, p.source_row""",
+            [period, loaded_at],
+        )
+    if quarantined:
+        con.execute(
+            f"""insert into meta.quarantined_rows
+                select m.submission_id, m.unit_code, ?, m.version, ?, m.file_name, p.source_row,
+                       array_to_string(p.reasons, '; '), p.record
+                from {parsed} p join {file_map} m using (file_key)
+                where len(p.reasons) > 0 order by p.file_key, p.source_row""",
+            [period, ds.name],
+        )
 
 def load_landed(
     con: duckdb.DuckDBPyConnection,
@@ -319,12 +358,62 @@ def load_landed(
             continue
         by_period.setdefault(manifest["period"], []).append((vdir, manifest))
     results = []
-    for period in sorted(by_period):
-        for r in load_period(con, period, by_period[period], quarantine_root=quarantine_root):
-            results.append(r)
-            if on_version:
-                on_version(r)
+    months = [(period, by_period[period]) for period in sorted(by_period)]
+    with closing(_prepared_ahead(con, months)) as prepared_months:
+        for prepared in prepared_months:
+            try:
+                month = commit_period(con, prepared, quarantine_root=quarantine_root)
+            finally:
+                discard(con, prepared)  # committed or not, its work tables go
+            for r in month:
+                results.append(r)
+                if on_version:
+                    on_version(r)
     return results
+
+
+WORK = "dolisa_work"  # the loader's in-memory catalog: batches and checked rows, never on disk
+
+
+def work_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """Attach the in-memory work catalog to the connection's database (once); returns its name.
+
+    Unlike temp tables, its tables are seen by every connection of the database, so a month
+    can be prepared on a second connection while the loader's connection commits another."""
+    if not con.execute("select count(*) from duckdb_databases() where database_name = ?", [WORK]).fetchone()[0]:
+        con.execute(f"attach ':memory:' as {WORK}")
+    return WORK
+
+
+def _prepared_ahead(con: duckdb.DuckDBPyConnection, months: list[tuple[str, list[tuple[Path, dict]]]]):
+    """Yield each month prepared, preparing the next one meanwhile on a second connection.
+
+    Reading and checking (`prepare_period`) and writing (`commit_period`) take about as long
+    each and DuckDB runs a statement over one small batch on one core: with one month in
+    flight both cores work, and at most two months are held in memory. Months still commit
+    in order, one transaction each, on the caller's connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not months:
+        return
+    work_catalog(con)
+    worker = con.cursor()  # its own connection to the same database: DuckDB releases the GIL
+    pending = None
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dolisa-prepare") as pool:
+            pending = pool.submit(prepare_period, worker, *months[0])
+            for i in range(len(months)):
+                prepared, pending = pending.result(), None
+                if i + 1 < len(months):
+                    pending = pool.submit(prepare_period, worker, *months[i + 1])
+                yield prepared
+    finally:
+        if pending is not None:  # the caller stopped (an error): wait for the month in flight, drop it
+            try:
+                discard(con, pending.result())
+            except Exception:  # noqa: BLE001 - the caller's error is the one to report
+                pass
+        worker.close()
 
 
 def load_plan_targets(con: duckdb.DuckDBPyConnection, csv_path: Path) -> int:

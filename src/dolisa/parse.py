@@ -463,7 +463,7 @@ def _rules_sql(ds: contract.Dataset, period: str, batch_table: str, out_table: s
     # the cells as they came, for quarantined rows only (restricted zone: meta.quarantined_rows.record)
     raw_record = "to_json({" + ", ".join(f"{c.name!r}: c.{c.name}__raw" for c in ds.columns) + "})"
     return f"""
-create or replace temp table {out_table} as
+create or replace {_kind(out_table)} {out_table} as
 with cells as (
     select
         file_key,
@@ -576,12 +576,18 @@ def create_batch(con: duckdb.DuckDBPyConnection, dataset: str, batch: str) -> No
     every file in one pass and no cell is copied between reading and checking."""
     ds = contract.dataset(dataset)
     cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
-    con.execute(f"create or replace temp table {batch} (file_key integer, source_row bigint, {cols})")
+    con.execute(f"create or replace {_kind(batch)} {batch} (file_key integer, source_row bigint, {cols})")
+
+
+def _kind(table: str) -> str:
+    """A bare name is a temp table of this connection; a qualified one (the loader's in-memory
+    work catalog, `dolisa.load.WORK`) a table every connection of the database can read."""
+    return "table" if "." in table else "temp table"
 
 
 def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
               batch: str = "cells", file_key: int = 0) -> FileRead:
-    """Read one CSV or XLSX file's records into the dataset's batch `batch` (created if absent)
+    """Read one CSV or XLSX file's records into the dataset's batch `batch` (`create_batch`)
     under `file_key`; `read_files` does the same for many files.
 
     File-level problems are reported in the result, not raised; a file that cannot be read
@@ -592,7 +598,7 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_
 
 def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
                files: list[tuple[Path, str, int]]) -> list[FileRead]:
-    """Read files (path, name, file_key) of one dataset into its batch `batch` (created if absent).
+    """Read files (path, name, file_key) of one dataset into its batch `batch` (`create_batch`).
 
     CSV files whose headers map alike (same width, contract columns at the same positions,
     whatever their spelling) are read by one `read_csv` over all of them
@@ -601,8 +607,6 @@ def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
     is not valid CSV), it leaves nothing behind and each of those files is read on its own,
     so every file gets its own verdict. XLSX files are read one by one."""
     ds = contract.dataset(dataset)
-    cols = ", ".join(f"{c.name}__raw varchar" for c in ds.columns)
-    con.execute(f"create temp table if not exists {batch} (file_key integer, source_row bigint, {cols})")
     reads: list[FileRead] = []
     groups: dict[tuple[int, str], list[tuple[FileRead, Path]]] = {}  # (columns, projection) -> files
     for path, name, key in files:

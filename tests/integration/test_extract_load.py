@@ -165,6 +165,64 @@ def test_loading_is_idempotent_and_rows_balance(store, tmp_path, dolisa_home):
         assert counts == {"040-2021-06-v1": 5, "040-2021-06-v2": 7, "042-2021-06-v1": 3}
 
 
+def _three_months(store) -> list[str]:
+    at = dt.datetime(2021, 7, 3, 9, 0, tzinfo=TZ)
+    months = ["2021-03", "2021-04", "2021-05"]
+    for i, month in enumerate(months):
+        body = jp(4 + i).replace(b"2021-06-", f"{month}-".encode())
+        store.add_submission("040", month, 1, at, {"job_placements.csv": body})
+    store.save()
+    return months
+
+
+def test_months_are_prepared_ahead_and_commit_in_order(store, dolisa_home, monkeypatch):
+    from dolisa import load
+
+    months = _three_months(store)
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        for month in months:
+            land_period(client_for(server), p.raw, month)
+    committed, real_commit = [], load.commit_period
+
+    def commit(con, prepared, **kw):
+        committed.append(prepared.period)
+        return real_commit(con, prepared, **kw)
+
+    monkeypatch.setattr(load, "commit_period", commit)
+    pipeline.load(None, p)
+    assert committed == months  # month n+1 is prepared while n commits, and commits after it
+    with warehouse.connect(p.warehouse) as con:
+        assert dict(con.execute("select period, count(*) from raw.job_placements group by 1").fetchall()) == {
+            "2021-03": 4, "2021-04": 5, "2021-05": 6}
+
+
+def test_a_failed_month_stops_the_load_and_leaves_no_work_tables(store, dolisa_home, monkeypatch):
+    from dolisa import load, pseudonym
+
+    months = _three_months(store)
+    p = paths().ensure()
+    with start_server(store.root, token=TOKEN) as server:
+        for month in months:
+            land_period(client_for(server), p.raw, month)
+    real_commit = load.commit_period
+
+    def commit(con, prepared, **kw):
+        if prepared.period == "2021-04":
+            raise RuntimeError("disk full")
+        return real_commit(con, prepared, **kw)
+
+    monkeypatch.setattr(load, "commit_period", commit)
+    with warehouse.connect(p.warehouse) as con:
+        pseudonym.bind(con, p)
+        with pytest.raises(RuntimeError, match="disk full"):
+            load.load_landed(con, p.raw)
+        # March is in, April and May are not; the month prepared meanwhile (May) was dropped
+        assert [r[0] for r in con.execute("select distinct period from meta.submissions").fetchall()] == ["2021-03"]
+        assert con.execute("select count(*) from duckdb_tables() where database_name = ?",
+                           [load.WORK]).fetchone()[0] == 0
+
+
 # --- transient is not permanent (issue 11.1) -------------------------------------------------
 
 

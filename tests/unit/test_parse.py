@@ -292,7 +292,7 @@ def test_utf8_offset_is_exact_whatever_the_chunk(con, tmp_path, monkeypatch, chu
 def test_large_csv_is_not_held_in_python_memory(con, tmp_path):
     import tracemalloc
 
-    from dolisa.parse import read_file
+    from dolisa.parse import create_batch, read_file
 
     line = (GOOD_JP + "\n").encode("utf-8")
     n = 40 * (1 << 20) // len(line)  # ~40 MB
@@ -303,6 +303,7 @@ def test_large_csv_is_not_held_in_python_memory(con, tmp_path):
             fh.write(line * 1000)
     tracemalloc.start()
     try:
+        create_batch(con, "job_placements", "big")
         fr = read_file(con, p, "job_placements", batch="big")
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -409,6 +410,7 @@ def test_files_that_map_alike_are_read_in_one_statement_and_keep_their_row_numbe
         d.mkdir()
         files.append((write(d, "job_placements.csv", "\n".join([header, *lines]) + "\n"), f"f{i}.csv", 10 + i))
     monkeypatch.setattr(parse, "_insert_csv", lambda *a, **k: pytest.fail("read file by file"))
+    parse.create_batch(con, "job_placements", "b")
     reads = parse.read_files(con, "job_placements", "b", files)
     assert [r.records for r in reads] == [3, 1, 0, 2500] and all(r.read_error is None for r in reads)
     got = con.execute("select file_key, source_row, placement_id__raw from b order by file_key, source_row").fetchall()
@@ -422,6 +424,7 @@ def test_one_broken_file_in_a_group_gets_its_own_verdict_and_the_others_load(con
 
     good = write(tmp_path, "a.csv", "\n".join([JP_HEADER, GOOD_JP, GOOD_JP.replace("P1", "P2")]) + "\n")
     bad = write(tmp_path, "b.csv", "\n".join([JP_HEADER, GOOD_JP, GOOD_JP + ",extra"]) + "\n")
+    parse.create_batch(con, "job_placements", "b")
     reads = parse.read_files(con, "job_placements", "b", [(good, "a.csv", 1), (bad, "b.csv", 2)])
     assert reads[0].read_error is None and reads[0].records == 2
     assert "b.csv: not a valid RFC 4180 CSV (expected 9 fields, found 10 at line 3)" == reads[1].read_error
