@@ -491,6 +491,55 @@ def growth_and_nightly(work: Path, scale: float, results: dict, *, airflow: bool
     return growth, nightly
 
 
+GROWTH_FIRST, GROWTH_LAST, GROWTH_PREV = "2020-01", "2022-12", "2022-11"
+
+
+def ensure_store_36(work: Path, results: dict) -> Path:
+    """The scale-1 demo store over 36 months (2020-01..2022-12), for the growth figure of issue 13."""
+    store = work / "stores" / f"s1_{GROWTH_LAST}"
+    if (store / "index.json").exists():
+        return store
+    rmtree(store)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    print(f"bench: generating the 36-month demo store (scale 1, ..{GROWTH_LAST}) into {store} ...", flush=True)
+    m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", "1",
+                  "--last", GROWTH_LAST], log=work / "logs" / "generate_s1_36.log")
+    if m["rc"] != 0:
+        raise RuntimeError(f"generate 36 months: rc {m['rc']} (log {work}/logs/generate_s1_36.log)")
+    results.setdefault("generate", {})[f"1_{GROWTH_LAST}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
+    return store
+
+
+def growth_36(work: Path, results: dict) -> dict:
+    """Issue 13's growth figure: with 35 months loaded and built, the nightly that adds month 36
+    (`dolisa run --periods 2022-12`) against a fresh one that adds month 1, scale 1."""
+    store = ensure_store_36(work, results)
+    hist, m36, m1 = (work / f"home_g36_{n}" for n in ("hist", "m36", "m1"))
+    for h in (hist, m36, m1):
+        rmtree(h)
+    stages: list = []
+    print(f"bench: growth over 36 months: history {GROWTH_FIRST}..{GROWTH_PREV}", flush=True)
+    with hub(store) as url:
+        env = base_env(hist, url)
+        stage(stages, "36m history extract", dolisa_cmd("extract", "--periods", f"{GROWTH_FIRST}..{GROWTH_PREV}"), env, work)
+        stage(stages, "36m history load", dolisa_cmd("load"), env, work)
+        stage(stages, "36m history transform", dolisa_cmd("transform"), env, work)
+        copy_home(hist, m36)
+        p36, p1 = work / "probe_growth36_m36.json", work / "probe_growth36_m1.json"
+        r36 = stage(stages, "run month 36", dolisa_cmd("run", "--periods", GROWTH_LAST, probe_out=p36),
+                    base_env(m36, url), work)
+        r1 = stage(stages, "run month 1 (fresh, same store)", dolisa_cmd("run", "--periods", GROWTH_FIRST, probe_out=p1),
+                   base_env(m1, url), work)
+    return {
+        "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:3]],
+        "m36": {"wall": r36["wall"], "peak_rss": r36["peak_rss"], "probe": read_probe(p36),
+                "load": _json_tail(r36["out"]).get("load", {})},
+        "m1": {"wall": r1["wall"], "peak_rss": r1["peak_rss"], "probe": read_probe(p1),
+               "load": _json_tail(r1["out"]).get("load", {})},
+        "ratio": r36["wall"] / r1["wall"],
+    }
+
+
 def _json_tail(text: str) -> dict:
     i = text.find("{")
     with contextlib.suppress(ValueError):
@@ -772,6 +821,17 @@ def render(results: dict) -> str:
                              mb(r["peak_rss"]), f"{lin:.2f}" if lin else "-"])
             out.append(table(rows, ["scale", "full wall", "extract", "load", "transform", "report", "rows", "peak RSS",
                                     "wall / linear"]))
+    g36 = results.get("growth36")
+    if g36:
+        out.append("\n5. Growth over 36 months (scale 1, store 2020-01..2022-12; history 2020-01..2022-11 loaded and built)")
+        rows = []
+        for label, x in (("run adding month 36 (2022-12)", g36["m36"]), ("run adding month 1 (fresh warehouse)", g36["m1"])):
+            pr = x["probe"]
+            rows.append([label, sec(x["wall"]), sec(pr.get("extract_total")), sec(pr.get("load_total")),
+                         sec(pr.get("dbt_build")), sec(pr.get("publish")), str(x["load"].get("versions", "?")),
+                         f"{x['load'].get('rows_loaded', 0):,}", mb(x["peak_rss"])])
+        out.append(table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"]))
+        out.append(f"month 36 / month 1: {g36['ratio']:.2f}x (target <= 1.3x: {'met' if g36['ratio'] <= 1.3 else 'MISSED'})")
     return "\n".join(out)
 
 
@@ -804,8 +864,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-national", action="store_true", help="no scale-60 national run")
     ap.add_argument("--national-scale", type=float, default=60)
     ap.add_argument("--ingest-scale", type=float, default=None, help="default 10 (quick: 5)")
-    ap.add_argument("--sections", default="nightly,ingest,national,growth",
-                    help="comma-separated subset of nightly,ingest,national,growth")
+    ap.add_argument("--sections", default="nightly,ingest,national,growth,growth36",
+                    help="comma-separated subset of nightly,ingest,national,growth,growth36 "
+                         "(growth36: month 36 vs month 1 over 2020-01..2022-12, scale 1)")
     ap.add_argument("--work", default=os.environ.get("DOLISA_BENCH_WORK", str(Path(tempfile.gettempdir()) / "dolisa_bench")),
                     help="working folder (stores are cached here)")
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
@@ -833,6 +894,9 @@ def main(argv: list[str] | None = None) -> int:
             save()
         if "nightly" in sections:
             results["framework"] = framework_startup(work, base_env(work / "home_fw"))
+            save()
+        if "growth36" in sections:
+            results["growth36"] = growth_36(work, results)
             save()
         if "ingest" in sections:
             results["ingest"] = ingest(work, ingest_scale, results)
