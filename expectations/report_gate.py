@@ -70,6 +70,12 @@ CITIZEN_ID_PATTERN = r"^[0-9]{9}$|^[0-9]{12}$"  # CMND (9 digits) or CCCD (12 di
 # "Family Middle Given": a Vietnamese full name, by its common middle names.
 FULL_NAME_PATTERN = (r"^[^\W\d_]+ (?:Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ngọc|Hữu|Công|Xuân|Hồng|Kim|Đình|Quang|Bá|"
                      r"Tiến|Trọng|Duy|Mạnh)(?: [^\W\d_]+){1,3}$")
+# The value scan's batch holds only the values that could match a pattern at all, so that
+# millions of record ids and pseudonyms never enter pandas. A match needs 9 or 12 ASCII
+# digits, plus at most one trailing newline (which `$` allows), or a space. This is a
+# necessary condition, not the rule: GX still decides each finding. `{v}` is the value;
+# tests/unit/test_report_gate.py checks the condition against the patterns.
+VALUE_CANDIDATE_SQL = "(strlen({v}) in (9, 10, 12, 13) or contains({v}, ' '))"
 
 # -- the batches: which model each suite reads ------------------------------------------
 #

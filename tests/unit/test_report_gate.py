@@ -194,3 +194,28 @@ def test_rule_names_and_severities_are_declared_once():
     for name, build in declared.SUITES.items():
         for e in build().expectations:
             assert e.meta["rule"] in names and e.meta["severity"] == declared.RULE[e.meta["rule"]].severity
+
+
+def test_the_value_scan_reads_every_value_a_personal_pattern_can_match():
+    """VALUE_CANDIDATE_SQL only keeps ids and pseudonyms out of the GX batch: no value that a
+    pattern matches (search semantics, as GX's pandas engine applies them) may fail it."""
+    import random
+    import re
+
+    patterns = [re.compile(declared.CITIZEN_ID_PATTERN), re.compile(declared.FULL_NAME_PATTERN)]
+    rng = random.Random(13)
+    alphabet = "0123456789 \nabcĐđVănThịNguyễn-_.x"
+    values = ["004190012345", "081234567", "081234567\n", "004190012345\n", "Nông Văn Hùng", "Lê Thị Hoa\n",
+              "a" * 64, "P12345678", "040-2021-06", ""]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(20000)]
+    values += ["".join(rng.choice("0123456789") for _ in range(n)) + tail for n in range(6, 15) for tail in ("", "\n")
+               for _ in range(5)]
+    values += [f"{f} {m} {g}{tail}" for f in ("Nguyễn", "Hoàng", "Ma") for m in ("Văn", "Thị", "Đức", "Minh")
+               for g in ("An", "Hùng Dũng") for tail in ("", "\n")]
+    con = duckdb.connect()
+    sql = declared.VALUE_CANDIDATE_SQL.format(v="v")
+    kept = dict(con.execute(f"select v, {sql} from unnest(?) t(v)", [values]).fetchall())
+    matching = [v for v in values if any(p.search(v) for p in patterns)]
+    assert len(matching) > 60
+    assert [v for v in matching if not kept[v]] == []
+    assert not kept["a" * 64] and not kept["040-2021-06"]  # a pseudonym and an id stay out

@@ -150,7 +150,8 @@ def read_batches(con: duckdb.DuckDBPyConnection, report_period: str) -> dict:
 
 def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
     """(source, value): every distinct text value of every mart column ("schema.table.column"),
-    over the half-year's rows where the table has a half_year or period column."""
+    over the half-year's rows where the table has a half_year or period column, that could
+    match a personal-data pattern at all (`VALUE_CANDIDATE_SQL`: ids and pseudonyms cannot)."""
     import pandas as pd
 
     months = contract.half_year_periods(report_period)
@@ -170,8 +171,9 @@ def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
             where = f"period in {tuple(months)}"
         for c, dtype in columns.items():
             if dtype == "VARCHAR":
+                candidate = _declared.VALUE_CANDIDATE_SQL.format(v=f'"{c}"')
                 parts.append(f"""select distinct 'marts.{t}.{c}' as source, "{c}" as value from marts."{t}"
-                                 where {where} and "{c}" is not null""")
+                                 where {where} and "{c}" is not null and {candidate}""")
     if not parts:
         return pd.DataFrame({"source": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
     return con.execute(" union all ".join(parts)).df()
