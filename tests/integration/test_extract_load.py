@@ -165,24 +165,26 @@ def test_loading_is_idempotent_and_rows_balance(store, tmp_path, dolisa_home):
         assert counts == {"040-2021-06-v1": 5, "040-2021-06-v2": 7, "042-2021-06-v1": 3}
 
 
-def _three_months(store) -> list[str]:
+@pytest.fixture
+def three_months(store, dolisa_home):
+    """Three months of 040 landed (4, 5 and 6 rows): (months, paths)."""
     at = dt.datetime(2021, 7, 3, 9, 0, tzinfo=TZ)
     months = ["2021-03", "2021-04", "2021-05"]
     for i, month in enumerate(months):
         body = jp(4 + i).replace(b"2021-06-", f"{month}-".encode())
         store.add_submission("040", month, 1, at, {"job_placements.csv": body})
     store.save()
-    return months
-
-
-def test_months_are_prepared_ahead_and_commit_in_order(store, dolisa_home, monkeypatch):
-    from dolisa import load
-
-    months = _three_months(store)
     p = paths().ensure()
     with start_server(store.root, token=TOKEN) as server:
         for month in months:
             land_period(client_for(server), p.raw, month)
+    return months, p
+
+
+def test_months_are_prepared_ahead_and_commit_in_order(three_months, monkeypatch):
+    from dolisa import load
+
+    months, p = three_months
     committed, real_commit = [], load.commit_period
 
     def commit(con, prepared, **kw):
@@ -197,14 +199,10 @@ def test_months_are_prepared_ahead_and_commit_in_order(store, dolisa_home, monke
             "2021-03": 4, "2021-04": 5, "2021-05": 6}
 
 
-def test_a_failed_month_stops_the_load_and_leaves_no_work_tables(store, dolisa_home, monkeypatch):
+def test_a_failed_month_stops_the_load_and_leaves_no_work_tables(three_months, monkeypatch):
     from dolisa import load, pseudonym
 
-    months = _three_months(store)
-    p = paths().ensure()
-    with start_server(store.root, token=TOKEN) as server:
-        for month in months:
-            land_period(client_for(server), p.raw, month)
+    _, p = three_months
     real_commit = load.commit_period
 
     def commit(con, prepared, **kw):
