@@ -24,6 +24,7 @@ from dolisa import contract, pseudonym
 from dolisa.extract import landed_file, landed_versions, parse_submitted_at
 from dolisa.faults import crash_point
 from dolisa.parse import FileRead, apply_rules, create_batch, drop_files, read_files
+from dolisa.settings import duckdb_config
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,7 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
     # -- 3. row level, one batch per dataset -------------------------------------------
     good = [ff for ff in readable if ff.key not in file_reasons and not version_defects[ff.version]]
     good_keys = {ff.key for ff in good}
-    checked: dict[str, str] = {}  # dataset -> its checked rows (temp table)
+    checked: dict[str, str] = {}  # dataset -> its checked rows (a table of the work catalog)
     for name, batch in batches.items():  # files of rejected versions are not parsed further
         drop_files(con, batch, [ff.key for ff in readable if ff.meta["dataset"] == name and ff.key not in good_keys])
         if any(ff.meta["dataset"] == name for ff in good):
@@ -385,35 +386,50 @@ def work_catalog(con: duckdb.DuckDBPyConnection) -> str:
     return WORK
 
 
-def _prepared_ahead(con: duckdb.DuckDBPyConnection, months: list[tuple[str, list[tuple[Path, dict]]]]):
-    """Yield each month prepared, preparing the next one meanwhile on a second connection.
+def prepare_workers() -> int:
+    """How many months are prepared ahead, each on its own connection: DuckDB's thread bound
+    (`DOLISA_DUCKDB_THREADS`, `dolisa.settings.duckdb_config`), so the load uses the cores it
+    is given and no more months than that are held in memory besides the one committing."""
+    try:
+        return max(1, int(duckdb_config()["threads"]))
+    except ValueError:
+        return 1
 
-    Reading and checking (`prepare_period`) and writing (`commit_period`) take about as long
-    each and DuckDB runs a statement over one small batch on one core: with one month in
-    flight both cores work, and at most two months are held in memory. Months still commit
-    in order, one transaction each, on the caller's connection."""
+
+def _prepared_ahead(con: duckdb.DuckDBPyConnection, months: list[tuple[str, list[tuple[Path, dict]]]]):
+    """Yield each month prepared, in order, while the next ones are prepared on other connections.
+
+    Reading and checking a month (`prepare_period`) costs about twice as much as writing it
+    (`commit_period`), and DuckDB runs a statement over one month's small batch on one core.
+    So `prepare_workers()` months are prepared at once, each on its own connection to the
+    same database (DuckDB releases the GIL), while the caller commits the month before them.
+    Months still commit in order, one transaction each, on the caller's connection."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     if not months:
         return
     work_catalog(con)
-    worker = con.cursor()  # its own connection to the same database: DuckDB releases the GIL
-    pending = None
+    ahead = min(prepare_workers(), len(months))
+    workers = [con.cursor() for _ in range(ahead)]  # month i is prepared on workers[i % ahead]
+    pending: deque = deque()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dolisa-prepare") as pool:
-            pending = pool.submit(prepare_period, worker, *months[0])
+        with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="dolisa-prepare") as pool:
+            for i in range(ahead):
+                pending.append(pool.submit(prepare_period, workers[i], *months[i]))
             for i in range(len(months)):
-                prepared, pending = pending.result(), None
-                if i + 1 < len(months):
-                    pending = pool.submit(prepare_period, worker, *months[i + 1])
+                prepared = pending.popleft().result()
+                if i + ahead < len(months):  # month i's connection is free again
+                    pending.append(pool.submit(prepare_period, workers[i % ahead], *months[i + ahead]))
                 yield prepared
     finally:
-        if pending is not None:  # the caller stopped (an error): wait for the month in flight, drop it
+        for future in pending:  # the caller stopped (an error): wait for the months in flight, drop them
             try:
-                discard(con, pending.result())
+                discard(con, future.result())
             except Exception:  # noqa: BLE001 - the caller's error is the one to report
                 pass
-        worker.close()
+        for worker in workers:
+            worker.close()
 
 
 def load_plan_targets(con: duckdb.DuckDBPyConnection, csv_path: Path) -> int:

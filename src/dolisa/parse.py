@@ -129,6 +129,11 @@ def _csv_header(path: Path, file_name: str) -> list[str]:
         raise FileDefect(f"{file_name}: unreadable header at line 1") from None
 
 
+# RFC 4180, strict, no sniffing; the header is row 0 (read in Python, skipped here)
+_READ_CSV = ("header = false, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+             "strict_mode = true, null_padding = false, encoding = 'utf-8'")
+
+
 def _insert_csv(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ncols: int, projection: str) -> int:
     """One INSERT of a CSV's records into the batch, RFC 4180 strict, no sniffing; returns the record count.
 
@@ -139,9 +144,7 @@ def _insert_csv(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ncol
             f"""insert into {fr.batch}
             select {int(fr.file_key)}, source_row, {projection} from (
                 select row_number() over () - 1 as source_row, *
-                from read_csv({_q(str(path))}, header = false, columns = {cols},
-                              delim = ',', quote = '"', escape = '"', auto_detect = false,
-                              strict_mode = true, null_padding = false, encoding = 'utf-8')
+                from read_csv({_q(str(path))}, columns = {cols}, {_READ_CSV})
             ) where source_row >= 1"""
         ).fetchone()[0]
     except duckdb.Error as e:
@@ -166,9 +169,7 @@ def _insert_csv_group(con: duckdb.DuckDBPyConnection, batch: str, members: list[
                 select file_index, n - min(n) over (partition by file_index) as source_row, {cells}
                 from (
                     select file_index, row_number() over () as n, {cells}
-                    from read_csv(?, header = false, columns = {cols},
-                                  delim = ',', quote = '"', escape = '"', auto_detect = false,
-                                  strict_mode = true, null_padding = false, encoding = 'utf-8')
+                    from read_csv(?, columns = {cols}, {_READ_CSV})
                 )
             ) where source_row >= 1""",
             [[str(path) for _, path in members]],
