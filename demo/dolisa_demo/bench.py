@@ -143,7 +143,7 @@ def probe(out: Path, cli_args: list[str]) -> int:
     from dolisa import parse
 
     _wrap(parse, "_read_xlsx", "read_xlsx")  # the loader reads through parse.read_files
-    for attr in ("_csv_header", "_insert_csv", "_insert_csv_group"):  # UTF-8 check + header, DuckDB read_csv
+    for attr in ("_csv_header", "_try_insert_csv"):  # UTF-8 check + header, DuckDB read_csv
         _wrap(parse, attr, "read_csv")
     _wrap(load, "insert_rows", "ledger_rows")
     _wrap(load, "apply_rules", "parse_rules")

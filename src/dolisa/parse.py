@@ -5,7 +5,7 @@ the header check, the normalisation of each column type and the row rules with
 their quarantine reasons. Python only checks UTF-8, reads the header and, for XLSX,
 the cells (python-calamine); the row work is SQL in DuckDB, one statement per batch:
 
-    create_batch(...)  the batch of one dataset and month: a temp table
+    create_batch(...)  the batch of one dataset and month: a table
                        (file_key, source_row, <col>__raw in contract order)
     read_file(...)     one file's records straight into the batch (one INSERT from
                        DuckDB's read_csv, or from calamine's cells in bounded chunks)
@@ -134,27 +134,11 @@ _READ_CSV = ("header = false, delim = ',', quote = '\"', escape = '\"', auto_det
              "strict_mode = true, null_padding = false, encoding = 'utf-8'")
 
 
-def _insert_csv(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ncols: int, projection: str) -> int:
-    """One INSERT of a CSV's records into the batch, RFC 4180 strict, no sniffing; returns the record count.
-
-    The statement is atomic: a file DuckDB cannot read leaves nothing in the batch."""
-    cols = "{" + ", ".join(f"'c_{i}': 'VARCHAR'" for i in range(ncols)) + "}"
-    try:
-        return con.execute(
-            f"""insert into {fr.batch}
-            select {int(fr.file_key)}, source_row, {projection} from (
-                select row_number() over () - 1 as source_row, *
-                from read_csv({_q(str(path))}, columns = {cols}, {_READ_CSV})
-            ) where source_row >= 1"""
-        ).fetchone()[0]
-    except duckdb.Error as e:
-        raise FileDefect(_csv_error_reason(fr.file_name, str(e))) from None
-
-
-def _insert_csv_group(con: duckdb.DuckDBPyConnection, batch: str, members: list[tuple["FileRead", Path]],
-                      ncols: int, projection: str) -> bool:
-    """One INSERT of the records of several CSV files whose headers map alike; sets each file's
-    record count. Returns False, having inserted nothing, if DuckDB cannot read one of them.
+def _try_insert_csv(con: duckdb.DuckDBPyConnection, batch: str, members: list[tuple["FileRead", Path]],
+                    ncols: int, projection: str) -> str | None:
+    """One INSERT of the records of CSV files whose headers map alike (one file or several),
+    RFC 4180 strict, no sniffing; sets each file's record count. Returns None, or DuckDB's
+    error when it cannot read one of the files: the statement is atomic and inserted nothing.
 
     Each file's rows keep their own row number: DuckDB's multi-file scan keeps the files'
     order and each file's row order (insertion order is preserved), so a row's number in
@@ -176,13 +160,13 @@ def _insert_csv_group(con: duckdb.DuckDBPyConnection, batch: str, members: list[
         )
     except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
         raise  # a fault of this statement, not of the files
-    except duckdb.Error:  # a file DuckDB cannot read: the caller reads them one by one
-        return False
+    except duckdb.Error as e:
+        return str(e)
     counts = dict(con.execute(f"select file_key, count(*) from {batch} where file_key in "
                               f"(select unnest({keys})) group by file_key").fetchall())
     for fr, _ in members:
         fr.records = counts.get(fr.file_key, 0)
-    return True
+    return None
 
 
 _XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
@@ -571,7 +555,7 @@ class FileRead:
 
 
 def create_batch(con: duckdb.DuckDBPyConnection, dataset: str, batch: str) -> None:
-    """The (empty) batch of one dataset: a temp table file_key, source_row, <col>__raw (contract order).
+    """The (empty) batch of one dataset: a table file_key, source_row, <col>__raw (contract order).
 
     Every file of the dataset and month is read into it (`read_file`), so the row rules read
     every file in one pass and no cell is copied between reading and checking."""
@@ -603,7 +587,7 @@ def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
 
     CSV files whose headers map alike (same width, contract columns at the same positions,
     whatever their spelling) are read by one `read_csv` over all of them
-    (`_insert_csv_group`): DuckDB's fixed cost per statement is about a millisecond, more
+    (`_try_insert_csv`): DuckDB's fixed cost per statement is about a millisecond, more
     than the reading of a district's small monthly file. If that statement fails (one file
     is not valid CSV), it leaves nothing behind and each of those files is read on its own,
     so every file gets its own verdict. XLSX files are read one by one."""
@@ -630,13 +614,12 @@ def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
         except FileDefect as e:
             fr.read_error = str(e)
     for (ncols, projection), members in groups.items():
-        if len(members) > 1 and _insert_csv_group(con, batch, members, ncols, projection):
+        if len(members) > 1 and _try_insert_csv(con, batch, members, ncols, projection) is None:
             continue
         for fr, path in members:  # one file, or a group with a defect: file by file
-            try:
-                fr.records = _insert_csv(con, path, fr, ncols, projection)
-            except FileDefect as e:
-                fr.read_error = str(e)
+            error = _try_insert_csv(con, batch, [(fr, path)], ncols, projection)
+            if error is not None:
+                fr.read_error = _csv_error_reason(fr.file_name, error)
     return reads
 
 
