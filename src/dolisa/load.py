@@ -102,7 +102,11 @@ def load_period(
     quarantine_root: Path | None = None,
 ) -> list[VersionResult]:
     """Validate and load every given landed version of one month, in one transaction."""
-    return commit_period(con, prepare_period(con, period, versions), quarantine_root=quarantine_root)
+    prepared = prepare_period(con, period, versions)
+    try:
+        return commit_period(con, prepared, quarantine_root=quarantine_root)
+    finally:
+        discard(con, prepared)
 
 
 def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[tuple[Path, dict]]) -> PreparedPeriod:
@@ -266,8 +270,7 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
     except BaseException:
         con.execute("rollback")
         raise
-    finally:
-        discard(con, prepared)
+    finally:  # the prepared month's tables are its owner's to drop (`discard`)
         con.execute("drop table if exists _file_map")
         con.execute("drop table if exists _reloaded")
     for r, (vdir, manifest) in zip(results, versions):
