@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--allow-incomplete", action="store_true")
     sub.add_parser("rebuild", help="rebuild the warehouse from the raw zone, beside the live one, then swap it in")
     sub.add_parser("rotate-key", help="re-key every citizen-id pseudonym and rebuild the models that hold one")
-    sub.add_parser("publish", help="publish the read-only snapshot of the marts")
+    pu = sub.add_parser("publish", help="publish the read-only snapshot of the marts")
+    pu.add_argument("--full", action="store_true",
+                    help="copy every table whole (what publishing only the changes always equals)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -134,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             out["report"] = reissue.report_with_as_of(args.report_period, allow_incomplete=args.allow_incomplete)
         out["publish"] = pipeline.publish()
     elif args.cmd == "rebuild":
-        out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish()}
+        out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish(full=True)}
     elif args.cmd == "rotate-key":
         out = pipeline.rotate_key()
     elif args.cmd == "publish":
-        out = pipeline.publish()
+        out = pipeline.publish(full=args.full)
     else:  # pragma: no cover
         ap.error(args.cmd)
     print(json.dumps(out, ensure_ascii=False, indent=2, default=str))

@@ -183,7 +183,7 @@ def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> d
         with warehouse.connect(p.warehouse) as con:
             out = pseudonym.rotate(con, p, pseudonym_key)
         out["transform"] = transform(p)
-        out["publish"] = publish(p)
+        out["publish"] = publish(p, full=True)  # a new file: no old pseudonym even in its free blocks
     return out
 
 
@@ -237,68 +237,19 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
 
 
 # ---------------------------------------------------------------------------
-# publish: a read-only snapshot for the reporting team
+# publish: the read-only snapshot for the reporting team (dolisa.snapshot)
 # ---------------------------------------------------------------------------
 
-PUBLISHED_SCHEMAS = ("marts", "reports")
-REPORT_SCHEMA = "reports"
 # dbt selections: everything through the marts (before the gate), then the rpt_ models (after it).
 MARTS_SELECTOR = ["path:seeds", "path:models/staging", "path:models/intermediate", "path:models/marts"]
 REPORT_SELECTOR = "path:models/reports"
 
 
-def publish(p: Paths | None = None) -> dict:
-    """Copy the marts and the gated report tables into `published/warehouse.duckdb`, atomically.
+def publish(p: Paths | None = None, *, full: bool = False) -> dict:
+    """Bring `published/warehouse.duckdb` up to date: see dolisa.snapshot.publish."""
+    from dolisa import snapshot
 
-    The snapshot holds no raw zone and no personal data. Report tables hold only the
-    periods whose report gate passed or was explicitly overridden (`allow_incomplete`),
-    and the snapshot records those decisions in `reports.report_gate_decisions`. It is
-    written to a temp file and renamed over the previous one, so a reader always opens a
-    complete snapshot (a reader that has the old file open keeps reading the old one).
-    """
-    from dolisa.lock import writer_lock
-    from dolisa.quality import decisions
-
-    p = (p or default_paths()).ensure()
-    target = p.published / "warehouse.duckdb"
-    tmp = p.published / f".warehouse.{os.getpid()}.tmp.duckdb"
-    tmp.unlink(missing_ok=True)
-    tables = []
-    # The lock keeps a writer from changing the warehouse half-way through the copy. Same
-    # configuration as the writers' connections: `airflow dags test` runs every task in one
-    # process, and DuckDB refuses a second, differently configured handle on one file.
-    with writer_lock(p, "publish"):
-        con = warehouse.open_duckdb(p.warehouse)
-        try:
-            gated = decisions.published_periods(con)
-            con.execute(f"attach '{tmp}' as pub")
-            rels = con.execute(
-                f"""select table_schema, table_name from information_schema.tables
-                    where table_catalog = current_database() and table_schema in {PUBLISHED_SCHEMAS}
-                    order by 1, 2"""
-            ).fetchall()
-            for schema, table in rels:
-                where, params = "", None
-                if schema == REPORT_SCHEMA:  # only gated periods, whatever the warehouse holds
-                    where, params = " where report_period in (select unnest(?::varchar[]))", [gated]
-                    cols = {r[0] for r in con.execute(f'describe {schema}."{table}"').fetchall()}
-                    if "report_period" not in cols or not con.execute(
-                            f'select count(*) from {schema}."{table}"{where}', params).fetchall()[0][0]:
-                        continue  # no rows of a gated period: no table in the snapshot
-                con.execute(f"create schema if not exists pub.{schema}")
-                con.execute(f'create table pub.{schema}."{table}" as select * from {schema}."{table}"{where}',
-                            params)
-                tables.append(f"{schema}.{table}")
-            con.execute(f"create schema if not exists pub.{REPORT_SCHEMA}")
-            con.execute(f"create table pub.{REPORT_SCHEMA}.report_gate_decisions as "
-                        f"select * from ({decisions.LATEST_SQL}) where published")
-            con.execute("detach pub")
-        finally:
-            con.close()
-    os.chmod(tmp, 0o644)  # the reader zone: the reporting team reads the snapshot
-    os.replace(tmp, target)
-    log.info("published %d tables to %s (report periods: %s)", len(tables), target, ", ".join(gated) or "none")
-    return {"published": str(target), "tables": len(tables), "report_periods": gated}
+    return snapshot.publish(p, full=full)
 
 
 # ---------------------------------------------------------------------------

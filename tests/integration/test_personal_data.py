@@ -240,6 +240,11 @@ def test_zero_configuration_creates_a_key_store_and_pseudonyms_are_stable(tmp_pa
         assert not keys & old_all, table
     published = person_keys(home / "published" / "warehouse.duckdb")
     assert published and not set().union(*published.values()) & old_all
+    con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
+    try:  # every table copied whole: no submission's rows carried over from the old key's snapshot
+        assert {r[0] for r in con.execute("select copied from publish.snapshot_tables").fetchall()} == {"whole"}
+    finally:
+        con.close()
     # the warehouse now refuses the old key instead of mixing pseudonyms
     proc = dolisa(env_for(home, hub, key=key), "load", "--periods", PERIOD, "--reload", check=False)
     assert proc.returncode != 0 and "rotate-key" in proc.stderr
