@@ -468,6 +468,7 @@ def growth_and_nightly(work: Path, scale: float, results: dict, *, airflow: bool
         stage(stages, "history extract", dolisa_cmd("extract", "--periods", f"{MONTH_1}..{MONTH_17}"), env, work)
         stage(stages, "history load", dolisa_cmd("load"), env, work)
         stage(stages, "history transform", dolisa_cmd("transform"), env, work)
+        stage(stages, "history publish", dolisa_cmd("publish"), env, work)  # as each night did
         copy_home(hist, g18)
         if airflow:
             copy_home(hist, af18)
@@ -478,7 +479,7 @@ def growth_and_nightly(work: Path, scale: float, results: dict, *, airflow: bool
         s18, s1 = _json_tail(m18["out"]), _json_tail(m1["out"])
         growth = {
             "scale": scale,
-            "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:3]],
+            "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:4]],
             "m18": {"wall": m18["wall"], "peak_rss": m18["peak_rss"], "probe": read_probe(p18),
                     "load": s18.get("load", {}), "dbt": None},
             "m1": {"wall": m1["wall"], "peak_rss": m1["peak_rss"], "probe": read_probe(p1), "load": s1.get("load", {})},
@@ -524,6 +525,7 @@ def growth_36(work: Path, results: dict) -> dict:
         stage(stages, "36m history extract", dolisa_cmd("extract", "--periods", f"{GROWTH_FIRST}..{GROWTH_PREV}"), env, work)
         stage(stages, "36m history load", dolisa_cmd("load"), env, work)
         stage(stages, "36m history transform", dolisa_cmd("transform"), env, work)
+        stage(stages, "36m history publish", dolisa_cmd("publish"), env, work)  # as each night did
         copy_home(hist, m36)
         p36, p1 = work / "probe_growth36_m36.json", work / "probe_growth36_m1.json"
         r36 = stage(stages, "run month 36", dolisa_cmd("run", "--periods", GROWTH_LAST, probe_out=p36),
@@ -531,7 +533,7 @@ def growth_36(work: Path, results: dict) -> dict:
         r1 = stage(stages, "run month 1 (fresh, same store)", dolisa_cmd("run", "--periods", GROWTH_FIRST, probe_out=p1),
                    base_env(m1, url), work)
     return {
-        "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:3]],
+        "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:4]],
         "m36": {"wall": r36["wall"], "peak_rss": r36["peak_rss"], "probe": read_probe(p36),
                 "load": _json_tail(r36["out"]).get("load", {})},
         "m1": {"wall": r1["wall"], "peak_rss": r1["peak_rss"], "probe": read_probe(p1),
