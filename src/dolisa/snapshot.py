@@ -43,12 +43,13 @@ from typing import NamedTuple
 import duckdb
 
 from dolisa import warehouse
+from dolisa.quality import decisions
+from dolisa.quality.decisions import REPORT_SCHEMA
 from dolisa.settings import Paths, paths as default_paths
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_SCHEMAS = ("marts", "reports")
-REPORT_SCHEMA = "reports"
+PUBLISHED_SCHEMAS = ("marts", REPORT_SCHEMA)
 # the snapshot's own record of its tables (a schema of its own, beside marts and reports)
 BOOK_SCHEMA = "publish"
 BOOK_TABLE = f"{BOOK_SCHEMA}.snapshot_tables"
@@ -89,7 +90,6 @@ def publish(p: Paths | None = None, *, full: bool = False) -> dict:
     snapshot records those decisions in `reports.report_gate_decisions`. `full` copies every
     table whole (what an incremental publish always equals)."""
     from dolisa.lock import writer_lock
-    from dolisa.quality import decisions
 
     p = (p or default_paths()).ensure()
     target = snapshot_path(p)
@@ -196,10 +196,13 @@ def _live_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
             order by 1, 2""").fetchall()
 
 
-def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str, catalog: str | None = None
+             ) -> list[tuple[str, str]]:
+    """A table's columns and types, in order: of the warehouse, or of `catalog` ("pub")."""
     return con.execute(
         """select column_name, data_type from information_schema.columns
-           where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position""",
+           where table_catalog = coalesce(?, current_database()) and table_schema = ? and table_name = ?
+           order by ordinal_position""",
         [catalog, schema, table]).fetchall()
 
 
@@ -218,7 +221,7 @@ def _copy_whole(con, schema: str, table: str, where: str = "", params=None, *,
 
 def _copy_reports(con, table: str, gated: list[str]) -> Copy | None:
     where, params = " where report_period in (select unnest(?::varchar[]))", [gated]
-    cols = {c for c, _ in _columns(con, _database(con), REPORT_SCHEMA, table)}
+    cols = {c for c, _ in _columns(con, REPORT_SCHEMA, table)}
     if "report_period" not in cols or not con.execute(
             f'select count(*) from {REPORT_SCHEMA}."{table}"{where}', params).fetchone()[0]:
         return None  # no rows of a gated period: no table in the snapshot
@@ -229,7 +232,7 @@ def _copy_by_submission(con, schema: str, table: str, held_generation: str | Non
     live, held = f'{schema}."{table}"', f'pub.{schema}."{table}"'
     generation = _generation(con, schema, table)
     same_table = (held_generation == generation
-                  and _columns(con, _database(con), schema, table) == _columns(con, "pub", schema, table))
+                  and _columns(con, schema, table) == _columns(con, schema, table, "pub"))
     if not same_table:
         return _copy_whole(con, schema, table, generation=generation)
     a, b = SUBMISSION_KEY
@@ -272,10 +275,6 @@ def _drop_unlisted(con, keep: set[tuple[str, str]]) -> None:
                 where table_catalog = 'pub' and table_schema in {PUBLISHED_SCHEMAS}""").fetchall():
         if (schema, table) not in keep:
             con.execute(f'drop table pub.{schema}."{table}"')
-
-
-def _database(con) -> str:
-    return con.execute("select current_database()").fetchone()[0]
 
 
 def _detach_quietly(con) -> None:
