@@ -38,10 +38,11 @@ import datetime as dt
 import os
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dolisa.notify import RunFailureNotifier, record_task_failure
+from dolisa.run_conf import RUN_PARAMS
 
 TZ = "Asia/Ho_Chi_Minh"
 WRITER_POOL = "duckdb_writer"
@@ -91,25 +92,19 @@ def _run_date() -> dt.datetime:
     max_active_runs=1,
     default_args=default_args,
     tags=["dolisa", "nightly"],
-    params={},
+    params={name: Param(spec["default"], **{k: v for k, v in spec.items() if k != "default"})
+            for name, spec in RUN_PARAMS.items()},
     on_failure_callback=RunFailureNotifier(),
 )
 def district_submissions_nightly():
-    @task
+    @task  # a malformed conf raises AirflowFailException: not retried
     def plan() -> dict:
-        from dolisa import pipeline, reissue
+        from dolisa import pipeline
 
-        conf = _conf()
-        periods = pipeline.resolve_periods(conf, _run_date())
-        report_period = pipeline.resolve_report_period(conf)
-        auto = report_period is None and "periods" not in conf
-        return {
-            "periods": periods,
-            "report_period": report_period or pipeline.auto_report_period(periods),
-            "report_is_auto": auto and report_period is None,
-            "allow_incomplete": bool(conf.get("allow_incomplete", False)),
-            "as_of": reissue.parse_as_of(conf["as_of"]).isoformat() if conf.get("as_of") else None,
-        }
+        try:
+            return pipeline.plan_run(_conf(), _run_date())
+        except ValueError as e:  # a malformed conf: the message names the key; retrying cannot help
+            raise AirflowFailException(str(e)) from None
 
     @task(pool=WRITER_POOL)
     def extract_and_land(plan: dict) -> dict:

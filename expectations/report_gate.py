@@ -53,10 +53,14 @@ DEFERRED_VERSION = GateRule("deferred_version", WARNING,
                             "a version of the half-year could not be fetched (transient failure); it is fetched "
                             "again on the next run")
 GATE_ERROR = GateRule("gate_error", BLOCKING, "an expectation could not be evaluated (a bug, not a data defect)")
+DBT_TEST_WARNING = GateRule("dbt_test_warning", WARNING,
+                            "a dbt data test of the last build warned (severity warn: bad data never fails a "
+                            "night; docs/operations.md lists the tests that do)")
 
 RULES: tuple[GateRule, ...] = (
     COMPLETENESS, INDICATORS_COMPUTABLE, ROW_CONSERVATION, NO_PERSONAL_DATA,
     LATE_SUBMISSION, REJECTED_VERSION, QUARANTINE_SHARE, OUTLIER, SAME_PERIOD_GAP, DEFERRED_VERSION, GATE_ERROR,
+    DBT_TEST_WARNING,
 )
 RULE = {r.name: r for r in RULES}
 
@@ -232,6 +236,7 @@ MESSAGES = {
                        "before): same-period values of {current_unit_code} are incomplete",
     "deferred_version": "{unit_code} {period}: version {item} could not be fetched yet (transient failure)",
     "gate_error": "{item}: the expectation could not be evaluated",
+    "dbt_test_warning": "{item}: the dbt data test warned",
 }
 
 

@@ -1,3 +1,5 @@
+-- Fails the night (severity error): the facts lost or invented rows of the versions in force.
+{{ config(severity='error') }}
 -- Row counts reconcile: raw rows of the in-force version of every unit-month
 -- (macros/district_export.sql in_force_submissions(), also as of a date) = rows of the fact.
 -- Returns the datasets that differ.

@@ -1,3 +1,5 @@
+-- Fails the night (severity error): personal data above the raw zone is a breach, never a data defect.
+{{ config(severity='error') }}
 -- No model of the marts or reports (nor staging / intermediate) exposes a name
 -- or a raw citizen id. The depends_on lines make this test run after the marts.
 -- depends_on: {{ ref('rpt_indicators') }}

@@ -1,3 +1,5 @@
+-- Fails the night (severity error): the report models broke their own arithmetic.
+{{ config(severity='error') }}
 -- rpt_indicators: the province value is the sum of the district values, except
 -- ratios, whose numerator and denominator are summed instead.
 with

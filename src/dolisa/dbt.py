@@ -64,12 +64,12 @@ def _env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _failures(result: Any) -> list[tuple[str, str, str]]:
+def _failures(result: Any, statuses: tuple[str, ...] = ("error", "fail", "runtime error")) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     res = getattr(result, "result", None)
     for r in getattr(res, "results", None) or []:
         status = getattr(r.status, "value", str(r.status))
-        if status in ("error", "fail", "runtime error"):
+        if status in statuses:
             node = getattr(r, "node", None)
             uid = getattr(node, "unique_id", "?") if node is not None else "?"
             out.append((uid, status, (getattr(r, "message", "") or "").strip()))
@@ -120,6 +120,12 @@ def run_dbt(
         lines += [f"  {uid}: {status}: {msg}" for uid, status, msg in failures]
         raise DbtError("\n".join(lines), failures)
     return result
+
+
+def warnings(result: Any) -> list[dict[str, str]]:
+    """The data tests that warned in a dbt result (severity warn: see docs/operations.md,
+    "Which tests may fail a night"): node, and dbt's message (a count, never a row)."""
+    return [{"node": uid, "message": msg} for uid, _, msg in _failures(result, ("warn",))]
 
 
 def build(

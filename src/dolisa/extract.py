@@ -291,9 +291,8 @@ class ExportApiClient:
             with self._get(url, stream=True) as r, open(dest, "wb") as out:
                 for chunk in self._chunks(r, deadline):
                     if n + len(chunk) > listed:
-                        raise VerificationError(
-                            f"{submission_id}/{file['name']}: body longer than the listed {listed} bytes (cut)",
-                            complete=True)
+                        raise VerificationError(contract.reason(
+                            "body_too_long", file=f"{submission_id}/{file['name']}", bytes=listed), complete=True)
                     h.update(chunk)
                     n += len(chunk)
                     out.write(chunk)
@@ -301,9 +300,9 @@ class ExportApiClient:
                 raise VerificationError(f"{submission_id}/{file['name']}: short body ({n} of {listed} bytes)",
                                         complete=False)
             if h.hexdigest() != want:
-                raise VerificationError(
-                    f"{submission_id}/{file['name']}: sha256 {h.hexdigest()[:12]}… of the complete body "
-                    f"({n} bytes), listing says {want[:12]}…", complete=True)
+                raise VerificationError(contract.reason(
+                    "checksum_mismatch", file=f"{submission_id}/{file['name']}", got=f"{h.hexdigest()[:12]}…",
+                    bytes=n, want=f"{want[:12]}…"), complete=True)
 
         self._with_retries(f"download {submission_id}/{file['name']}", go, retry_not_found=True)
 
@@ -503,7 +502,8 @@ def land_period(
                 continue
             if problems:
                 _write_version(client, raw_root, target, _manifest(client, u, period, sid, entry, now(),
-                                                                     listing_error="; ".join(problems)), None)
+                                                                     listing_error="; ".join(
+                                contract.reason("listing_entry", detail=p) for p in problems)), None)
                 res.failed.append(sid)
                 continue
             try:

@@ -47,6 +47,25 @@ class VersionResult:
         return sum(f.get("rows_quarantined") or 0 for f in self.files)
 
 
+ACCEPTED, REJECTED, NOT_LOADED = "accepted", "rejected", "not_loaded"  # ledger.yaml's file statuses
+
+
+def listing_file_defect(name: str, dataset: str | None, seen: set[str]) -> str | None:
+    """The file-level defect of one listed file that its listing alone shows, or None: a
+    dataset that is not one of the contract's, a name that is not `<dataset>.csv` or
+    `<dataset>.xlsx` (the extension in any case), a second file of a dataset in one version.
+    Adds the dataset to `seen`."""
+    if dataset not in contract.datasets():
+        return contract.reason("unknown_dataset", file=name, dataset=dataset)
+    stem, dot, ext = name.rpartition(".")
+    if not dot or stem != dataset or ext.lower() not in ("csv", "xlsx"):
+        return contract.reason("name_mismatch", file=name, dataset=dataset)
+    if dataset in seen:
+        return contract.reason("second_file", file=name, dataset=dataset)
+    seen.add(dataset)
+    return None
+
+
 def _ts(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
@@ -139,23 +158,20 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
                 "dataset": f["dataset"], "file_name": f["ledger_name"], "media_type": f["media_type"],
                 "bytes": f["bytes"], "rows_declared": f["rows"], "sha256": f["sha256"],
                 "landed_path": None if error else str(landed_file(vdir, manifest, f["name"])),
-                "status": "not_loaded", "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
+                "status": NOT_LOADED, "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
             }
             if manifest.get("listing_error"):  # the listing entry itself broke the contract
-                meta["status"], meta["reason"] = "rejected", manifest["listing_error"]
+                meta["status"], meta["reason"] = REJECTED, manifest["listing_error"]
             ff = _File(len(files), vi, meta)
             files.append(ff)
             if error:
                 continue
             ds = f.get("dataset")
-            if ds not in contract.datasets():
-                meta["status"], meta["reason"] = "ignored", f"unknown dataset {ds!r} (kept in the raw zone, not loaded)"
+            defect = listing_file_defect(f["name"], ds, seen)
+            if defect:  # a file-level defect of the listing: the version is rejected (contract §3)
+                meta["status"], meta["reason"] = REJECTED, defect
+                version_defects[vi].append(defect)
                 continue
-            if ds in seen:
-                meta["status"], meta["reason"] = "rejected", f"{f['name']}: a second file for dataset {ds} in one version"
-                version_defects[vi].append(meta["reason"])
-                continue
-            seen.add(ds)
             to_read.setdefault(ds, []).append((ff, landed_file(vdir, manifest, f["name"]), f["name"]))
     for ds, members in to_read.items():  # every file of a dataset and month into one batch
         batches[ds] = f"{work}.batch_{ds}_{tag}"
@@ -173,7 +189,7 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
             file_reasons[ff.key] = d
     for ff in readable:
         if ff.key in file_reasons:
-            ff.meta["status"], ff.meta["reason"] = "rejected", "; ".join(file_reasons[ff.key])
+            ff.meta["status"], ff.meta["reason"] = REJECTED, "; ".join(file_reasons[ff.key])
             version_defects[ff.version].extend(file_reasons[ff.key])
 
     # -- 3. row level, one batch per dataset -------------------------------------------
@@ -230,15 +246,15 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
             if manifest["period"] != period:
                 raise ValueError(f"{sid}: period {manifest['period']} loaded as {period}")
             vfiles = [ff for ff in files if ff.version == vi]
-            status = "rejected" if version_defects[vi] else "accepted"
+            status = REJECTED if version_defects[vi] else ACCEPTED
             reason = "; ".join(version_defects[vi]) if version_defects[vi] else None
-            if status == "accepted":
+            if status == ACCEPTED:
                 for ff in vfiles:
-                    if ff.read is None or ff.meta["status"] != "not_loaded":
+                    if ff.read is None or ff.meta["status"] != NOT_LOADED:
                         continue
                     moves.append((ff.key, sid, unit, version, ff.meta["file_name"]))
                     loaded, quarantined = counts.get(ff.key, (0, 0))
-                    ff.meta.update(status="accepted", rows_in=ff.read.records, rows_loaded=loaded,
+                    ff.meta.update(status=ACCEPTED, rows_in=ff.read.records, rows_loaded=loaded,
                                    rows_quarantined=quarantined)
                     if loaded + quarantined != ff.read.records:  # a broken invariant must stop the run
                         raise AssertionError(f"{sid}/{ff.meta['file_name']}: rows in {ff.read.records} "
@@ -275,7 +291,7 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
         con.execute("drop table if exists _reloaded")
     for r, (vdir, manifest) in zip(results, versions):
         log.info("%s: %s%s", r.submission_id, r.status, f" ({r.reason})" if r.reason else "")
-        if r.status == "rejected" and quarantine_root is not None:
+        if r.status == REJECTED and quarantine_root is not None:
             q = quarantine_root / manifest["unit_code"] / period
             q.mkdir(parents=True, exist_ok=True)
             doc = {"submission_id": r.submission_id, "reason": r.reason, "files": r.files}

@@ -85,7 +85,7 @@ def _check_utf8(path: Path, file_name: str, chunk_bytes: int | None = None) -> i
             try:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as e:
-                raise FileDefect(f"{file_name}: not valid UTF-8 at byte offset {fed - pending + e.start}") from None
+                raise FileDefect(contract.reason("not_utf8", file=file_name, offset=fed - pending + e.start)) from None
             if not chunk:
                 return fed
             fed += len(chunk)
@@ -112,21 +112,21 @@ def _csv_error_reason(file_name: str, message: str) -> str:
         what = "invalid UTF-8"
     else:
         what = "unreadable record"
-    return f"{file_name}: not a valid RFC 4180 CSV ({what}{where})"
+    return contract.reason("invalid_csv", file=file_name, detail=f"{what}{where}")
 
 
 def _csv_header(path: Path, file_name: str) -> list[str]:
     """Check UTF-8 (in chunks) and read the header row of a CSV in Python (DuckDB reads the records)."""
     size = _check_utf8(path, file_name)
     if size == 0:
-        raise FileDefect(f"{file_name}: empty file, no header row")
+        raise FileDefect(contract.reason("empty_file", file=file_name))
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             return next(csv.reader(fh))
     except StopIteration:
-        raise FileDefect(f"{file_name}: empty file, no header row") from None
+        raise FileDefect(contract.reason("empty_file", file=file_name)) from None
     except csv.Error:
-        raise FileDefect(f"{file_name}: unreadable header at line 1") from None
+        raise FileDefect(contract.reason("unreadable_header", file=file_name, line=1)) from None
 
 
 # RFC 4180, strict, no sniffing; the header is row 0 (read in Python, skipped here)
@@ -182,25 +182,27 @@ def check_xlsx(path: Path, file_name: str) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise FileDefect(f"{file_name}: unreadable XLSX (not a zip archive: {type(e).__name__})") from None
+        raise FileDefect(contract.reason("unreadable_xlsx", file=file_name, detail=f"not a zip archive: {type(e).__name__}")) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > lim.xlsx_max_members:
-            raise FileDefect(f"{file_name}: XLSX has {len(infos)} zip members, more than the bound "
-                             f"{lim.xlsx_max_members} (DOLISA_XLSX_MAX_MEMBERS)")
+            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
+                f"has {len(infos)} zip members, more than the bound {lim.xlsx_max_members} (DOLISA_XLSX_MAX_MEMBERS)")))
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos)
         if total > lim.xlsx_max_uncompressed:
-            raise FileDefect(f"{file_name}: XLSX expands to {total} bytes, more than the bound "
-                             f"{lim.xlsx_max_uncompressed} (DOLISA_XLSX_MAX_UNCOMPRESSED)")
+            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
+                f"expands to {total} bytes, more than the bound {lim.xlsx_max_uncompressed} "
+                f"(DOLISA_XLSX_MAX_UNCOMPRESSED)")))
         for i in infos:
             if i.file_size > 1 << 16 and i.file_size > lim.xlsx_max_ratio * max(i.compress_size, 1):
-                raise FileDefect(f"{file_name}: XLSX member #{infos.index(i) + 1} expands "
-                                 f"{i.file_size / max(i.compress_size, 1):.0f} times, more than the bound "
-                                 f"{lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")
+                raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
+                    f"member #{infos.index(i) + 1} expands {i.file_size / max(i.compress_size, 1):.0f} times, "
+                    f"more than the bound {lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")))
         if total > 1 << 16 and total > lim.xlsx_max_ratio * max(packed, 1):
-            raise FileDefect(f"{file_name}: XLSX expands {total / max(packed, 1):.0f} times, more than the bound "
-                             f"{lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")
+            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
+                f"expands {total / max(packed, 1):.0f} times, more than the bound {lim.xlsx_max_ratio:g} "
+                f"(DOLISA_XLSX_MAX_RATIO)")))
         for i in infos:  # sizes are bounded now: scan the XML for DTDs / entities (XXE, billion laughs)
             if not i.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
@@ -211,15 +213,17 @@ def check_xlsx(path: Path, file_name: str) -> None:
                     while chunk := fh.read(1 << 16):
                         read += len(chunk)
                         if read > i.file_size:  # the header lied about the size
-                            raise FileDefect(f"{file_name}: XLSX member #{infos.index(i) + 1} is larger than declared")
+                            raise FileDefect(contract.reason(
+                                "xlsx_refused", file=file_name, detail=f"member #{infos.index(i) + 1} is larger than declared"))
                         block = (tail + chunk).upper()
                         if any(d in block for d in _XML_DECLARATIONS):
-                            raise FileDefect(f"{file_name}: XLSX XML declares a DTD or entity (refused)")
+                            raise FileDefect(contract.reason(
+                                "xlsx_refused", file=file_name, detail="XML declares a DTD or entity (refused)"))
                         tail = chunk[-16:]
             except FileDefect:
                 raise
             except Exception as e:  # zipfile.BadZipFile (CRC), zlib.error, NotImplementedError (method)...
-                raise FileDefect(f"{file_name}: unreadable XLSX ({type(e).__name__})") from None
+                raise FileDefect(contract.reason("unreadable_xlsx", file=file_name, detail=type(e).__name__)) from None
 
 
 def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
@@ -282,13 +286,13 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ds: c
         sheet = wb.get_sheet_by_index(0)
         rows = sheet.iter_rows()
     except Exception as e:  # not a zip, no workbook part, no sheet... (text may hold cells)
-        raise FileDefect(f"{fr.file_name}: unreadable XLSX ({type(e).__name__})") from None
+        raise FileDefect(contract.reason("unreadable_xlsx", file=fr.file_name, detail=type(e).__name__)) from None
     source_row = 0
     try:
         try:
             header_cells = next(rows)
         except StopIteration:
-            raise FileDefect(f"{fr.file_name}: empty sheet, no header row") from None
+            raise FileDefect(contract.reason("empty_sheet", file=fr.file_name)) from None
         header = [_xlsx_cell_text(h, None) or "" for h in header_cells]
         projection = fr.map_header(header, ds)
         types = [ds.column(n).type if n in ds.column_names else None for n in map(normalise_header, header)]
@@ -308,7 +312,8 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ds: c
     except FileDefect:
         raise
     except Exception as e:
-        raise FileDefect(f"{fr.file_name}: unreadable XLSX ({type(e).__name__} at row {source_row + 2})") from None
+        raise FileDefect(contract.reason("unreadable_xlsx", file=fr.file_name,
+                                          detail=f"{type(e).__name__} at row {source_row + 2}")) from None
     return source_row
 
 
@@ -345,12 +350,23 @@ def _typed_expr(c: contract.Column, s: str) -> str:
     raise ValueError(t)
 
 
-TYPE_WORDS = {
-    "sex": "a sex (M/F, Nam/Nữ)",
-    "date": "a date (YYYY-MM-DD or DD/MM/YYYY)",
-    "integer": "an integer",
-    "boolean": "a boolean (true/false, 1/0, có/không)",
-}
+PARSED_TYPES = ("sex", "date", "integer", "boolean")  # a value that does not parse: reason unparseable_<type>
+
+
+def _reason_sql(kind: str, sql: dict[str, str], **fields: object) -> str:
+    """SQL for a reason whose fields in `sql` are SQL expressions (cast to text) and whose other
+    fields are known now: the template of `contract.reason` with those parts concatenated in."""
+    marks = {name: f"\x00{i}\x00" for i, name in enumerate(sql)}
+    text = contract.reason(kind, **fields, **marks)
+    parts = re.split("\x00(\\d+)\x00", text)
+    names = list(sql)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(f"cast({sql[names[int(part)]]} as varchar)")
+        elif part:
+            out.append(_q(part))
+    return " || ".join(out)
 
 
 def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
@@ -375,34 +391,33 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             rules.append((
                 f"{c.name}:required_when",
                 f"{s} is null and {ov} = {_q(value)}",
-                _q(f"{c.name}: required when {other} = {value}"),
+                _q(contract.reason("required_when", column=c.name, other=other, value=value)),
             ))
             rules.append((
                 f"{c.name}:empty_unless",
                 f"{s} is not null and {ov} is not null and {ov} <> {_q(value)}",
-                _q(f"{c.name}: must be empty unless {other} = {value}"),
+                _q(contract.reason("empty_unless", column=c.name, other=other, value=value)),
             ))
         elif not c.optional:
-            rules.append((f"{c.name}:required", f"{s} is null", _q(f"{c.name}: required cell empty")))
+            rules.append((f"{c.name}:required", f"{s} is null", _q(contract.reason("required", column=c.name))))
         # parse / domain
         if c.type in ("code", "country"):
-            what = "country code" if c.type == "country" else "code"
             rules.append((
                 f"{c.name}:in_set",
                 f"{s} is not null and {v} is null",
-                _q(f"{c.name}: unknown {what}"),
+                _q(contract.reason("unknown_country" if c.type == "country" else "unknown_code", column=c.name)),
             ))
         elif c.type == "citizen_id":
             rules.append((
                 f"{c.name}:citizen_id",
                 f"{s} is not null and not regexp_full_match({s}, '[0-9]{{12}}|[0-9]{{9}}')",
-                _q(f"{c.name}: malformed citizen id (12 or 9 digits expected)"),
+                _q(contract.reason("malformed_citizen_id", column=c.name)),
             ))
-        elif c.type in TYPE_WORDS:
+        elif c.type in PARSED_TYPES:
             rules.append((
                 f"{c.name}:parse",
                 f"{s} is not null and {v} is null",
-                _q(f"{c.name}: cannot be read as {TYPE_WORDS[c.type]}"),
+                _q(contract.reason(f"unparseable_{c.type}", column=c.name)),
             ))
         if c.type == "integer" and (c.min is not None or c.max is not None):
             conds, words = [], []
@@ -415,19 +430,19 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             rules.append((
                 f"{c.name}:range",
                 f"{v} is not null and ({' or '.join(conds)})",
-                _q(f"{c.name}: out of range (must be {' and '.join(words)})"),
+                _q(contract.reason("out_of_range", column=c.name, bounds=" and ".join(words))),
             ))
         if c.event_date:
             rules.append((
                 f"{c.name}:in_month",
                 f"{v} is not null and ({v} < date {_q(first.isoformat())} or {v} > date {_q(last.isoformat())})",
-                _q(f"{c.name}: date outside the submission month {period}"),
+                _q(contract.reason("outside_month", column=c.name, period=period)),
             ))
         if c.max_age_years:
             rules.append((
                 f"{c.name}:max_age",
                 f"{v} is not null and {v} + interval {c.max_age_years} year <= date {_q(last.isoformat())}",
-                _q(f"{c.name}: child aged {c.max_age_years} or more on {last.isoformat()}"),
+                _q(contract.reason("child_too_old", column=c.name, age=c.max_age_years, date=last.isoformat())),
             ))
     return rules
 
@@ -496,9 +511,9 @@ repeat_reasons as (
     select d.file_key, d.source_row,
         case
             when b.n_variants > 1 then
-                [{_q(ds.record_id + ': record id repeated with different values (rows ')} || b.rows_list || ')']
+                [{_reason_sql("duplicate_conflict", {"rows": "b.rows_list"}, column=ds.record_id)}]
             when d.source_row <> f.first_row then
-                ['identical duplicate of row ' || f.first_row || ' (counted once)']
+                [{_reason_sql("duplicate_identical", {"row": "f.first_row"})}]
         end as reasons
     from repeated_rows d
     join by_id b on b.file_key = d.file_key and b.rid = d.rid
@@ -548,9 +563,9 @@ class FileRead:
             return [self.read_error]
         out = []
         if self.missing_columns:
-            out.append(f"{self.file_name}: missing required column(s): {', '.join(self.missing_columns)}")
+            out.append(contract.reason("missing_columns", file=self.file_name, columns=", ".join(self.missing_columns)))
         if declared_rows is not None and self.records != declared_rows:
-            out.append(f"{self.file_name}: {self.records} records but the hub declared rows = {declared_rows}")
+            out.append(contract.reason("rows_mismatch", file=self.file_name, records=self.records, declared=declared_rows))
         return out
 
 
@@ -610,7 +625,7 @@ def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
                 projection = fr.map_header(header, ds)  # headers that map alike share one read
                 groups.setdefault((len(header), projection), []).append((fr, path))
             else:
-                raise FileDefect(f"{fr.file_name}: unknown file type {suffix!r} (expected .csv or .xlsx)")
+                raise FileDefect(contract.reason("unknown_file_type", file=fr.file_name, suffix=repr(suffix)))
         except FileDefect as e:
             fr.read_error = str(e)
     for (ncols, projection), members in groups.items():

@@ -6,6 +6,7 @@ Every stage is keyed on explicit periods (never on "now") and is idempotent.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from importlib import resources
@@ -50,6 +51,47 @@ def resolve_report_period(conf: dict | None) -> str | None:
     if rp:
         contract.half_year_periods(rp)  # validates
     return rp or None
+
+
+from dolisa.run_conf import RUN_PARAMS  # noqa: E402  (the DAG's Params, declared once)
+
+
+def plan_run(conf: dict | None, run_date: dt.datetime | dt.date) -> dict:
+    """What a run does, from its conf (RUN_PARAMS) and its date. A malformed conf raises
+    ValueError naming the key; keys the conf does not know are refused too."""
+    from dolisa import reissue
+
+    conf = dict(conf or {})
+    unknown = sorted(set(conf) - set(RUN_PARAMS))
+    if unknown:
+        raise ValueError(f"run conf: unknown key(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(RUN_PARAMS)}")
+    conf = {k: v for k, v in conf.items() if v is not None}  # a Param left empty in the form is absent
+
+    def check(key, fn):
+        try:
+            return fn()
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"run conf {key!r}: {e}") from None
+
+    if "periods" in conf and not isinstance(conf["periods"], (list, str)):
+        raise ValueError(f"run conf 'periods': a list of YYYY-MM, got {type(conf['periods']).__name__}")
+    periods = check("periods", lambda: resolve_periods(conf, run_date))
+    report_period = check("report_period", lambda: resolve_report_period(conf))
+    allow = conf.get("allow_incomplete", False)
+    if not isinstance(allow, bool):
+        raise ValueError(f"run conf 'allow_incomplete': true or false, got {allow!r}")
+    as_of = check("as_of", lambda: reissue.parse_as_of(conf["as_of"]).isoformat()) if "as_of" in conf else None
+    if as_of and not report_period:
+        raise ValueError("run conf 'as_of': needs 'report_period' (the half-year to re-issue)")
+    auto = report_period is None and "periods" not in conf
+    return {
+        "periods": periods,
+        "report_period": report_period or auto_report_period(periods),
+        "report_is_auto": auto,
+        "allow_incomplete": allow,
+        "as_of": as_of,
+    }
 
 
 def auto_report_period(periods: list[str]) -> str | None:
@@ -223,13 +265,16 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
             forced = pseudonym.marts_stale(con)
         # through the marts only: the rpt_ models are built after the report gate (build_reports);
         # "cautious": a test is run once all its parents are built (some also read rpt_ models)
-        dbt.run_dbt(["build", "--select", *MARTS_SELECTOR, "--indirect-selection", "cautious",
-                     *(["--full-refresh"] if full_refresh or forced else [])],
-                    warehouse=p.warehouse, target_path=p.dbt_target)
+        result = dbt.run_dbt(["build", "--select", *MARTS_SELECTOR, "--indirect-selection", "cautious",
+                              *(["--full-refresh"] if full_refresh or forced else [])],
+                             warehouse=p.warehouse, target_path=p.dbt_target)
         if forced:
             with warehouse.connect(p.warehouse) as con:
                 pseudonym.mark_marts_fresh(con)
-    out = {"dbt": "ok", "full_refresh": full_refresh or forced}
+    dbt_warnings = dbt.warnings(result)  # data tests that warn: shown, never failing the night
+    for w in dbt_warnings:
+        log.warning("dbt test warned: %s: %s", w["node"], w["message"])
+    out = {"dbt": "ok", "full_refresh": full_refresh or forced, "dbt_warnings": dbt_warnings}
     if docs:  # only when the project changed (a build's manifest.json does not touch the docs' files)
         out["docs_generated"] = dbt.docs_generate_if_changed(warehouse=p.warehouse, target_path=p.dbt_target)
         out["docs"] = str(p.dbt_target / "index.html")
@@ -302,6 +347,25 @@ def _quality_frames(con, report_period: str):
     return units, quality, reasons
 
 
+def _dbt_warning_findings(p: Paths) -> list:
+    """The data tests that warned in the last dbt build (run_results.json), as gate warnings."""
+    from dolisa.quality import load_expectations
+    from dolisa.quality.report_gate import Finding
+
+    rule = load_expectations("report_gate").DBT_TEST_WARNING
+    try:
+        results = json.loads((p.dbt_target / "run_results.json").read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError):
+        return []
+    out = []
+    for r in results:
+        if r.get("status") == "warn":
+            item = str(r.get("unique_id"))
+            out.append(Finding(rule.name, rule.severity, load_expectations("report_gate").message(rule.name, item=item),
+                               item=item, values={"failures": r.get("failures")}))
+    return out
+
+
 def _deferred_findings(p: Paths, report_period: str) -> list:
     """Versions the extract could not fetch yet (raw/_deferred.json), as gate findings."""
     from dolisa.quality import load_expectations
@@ -348,7 +412,7 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
     out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
     with writer_lock(p, "report_gate"), warehouse.connect(p.warehouse) as con:
         result = run_report_gate(con, report_period, allow_incomplete=allow_incomplete, data_docs_dir=p.data_docs,
-                                 work_dir=p.home, extra_findings=_deferred_findings(p, report_period))
+                                 work_dir=p.home, extra_findings=_deferred_findings(p, report_period) + _dbt_warning_findings(p))
         decisions.record(con, result)
         if not result.passed:
             decisions.remove_period(con, report_period)

@@ -75,6 +75,13 @@ META_DDL = [
         result_path varchar,
         validated_at timestamptz
     )""",
+    """create table if not exists meta.ledger_vocabulary (
+        subject varchar not null,         -- version_status | file_status | row_status | <level>_reason
+        value varchar not null,
+        label_vi varchar,
+        description varchar,
+        primary key (subject, value)
+    )""",
     """create table if not exists meta.plan_targets (
         year integer not null,
         indicator_code varchar not null,
@@ -108,8 +115,25 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in META_DDL:
         con.execute(ddl)
     con.execute(pseudonym.KEY_DDL)
+    _write_vocabulary(con)
     for table, column, type_ in UPGRADES:
         con.execute(f"alter table {table} add column if not exists {column} {type_}")
+
+
+def _write_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """meta.ledger_vocabulary := the ledger's vocabulary (contract/ledger.yaml), which dbt's
+    tests read; rewritten only when the package's list differs from the table's."""
+    want = sorted(contract.ledger_vocabulary_rows())
+    have = sorted(con.execute("select subject, value, label_vi, description from meta.ledger_vocabulary").fetchall())
+    if have != want:
+        con.execute("begin transaction")
+        try:
+            con.execute("delete from meta.ledger_vocabulary")
+            con.executemany("insert into meta.ledger_vocabulary values (?, ?, ?, ?)", want)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
 
 def open_duckdb(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import copy
+
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -60,6 +62,24 @@ def test_every_task_retries_but_the_gate_and_writers_share_one_pool(dagbag):
                 assert t.retries >= 1, t.task_id
         writers = [t for t in dag.tasks if t.task_id != "plan"]
         assert {t.pool for t in writers} == {"duckdb_writer"}
+
+
+def test_the_run_conf_is_declared_as_params_the_trigger_form_validates(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    from dolisa.run_conf import RUN_PARAMS
+
+    params = dagbag.dags["district_submissions_nightly"].params
+    assert set(params) == set(RUN_PARAMS)
+    for name in RUN_PARAMS:
+        p = params.get_param(name)
+        assert p.description and p.schema.get("type"), name
+    params.validate()  # the defaults are valid
+    for key, value in (("periods", ["2021-13"]), ("report_period", "2021-H3"), ("as_of", "10/07/2021")):
+        bad = copy.deepcopy(params)
+        with pytest.raises(ParamValidationError, match=key):
+            bad[key] = value  # the form's value is checked against the param's schema
+            bad.validate()
 
 
 def test_no_cycles(dagbag):

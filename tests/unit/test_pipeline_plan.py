@@ -63,3 +63,32 @@ def test_bad_plan_targets_file_is_refused(tmp_path):
     bad.write_text("year,code,value\n2021,X,1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="header must be"):
         load_plan_targets(con, bad)
+
+
+@pytest.mark.parametrize("conf, key", [
+    ({"periods": ["2021-13"]}, "'periods'"),
+    ({"periods": "2021-05,2021/06"}, "'periods'"),
+    ({"periods": 202105}, "'periods'"),
+    ({"report_period": "2021-H3"}, "'report_period'"),
+    ({"report_period": "2021-H1", "as_of": "10/07/2021"}, "'as_of'"),
+    ({"as_of": "2021-07-10"}, "'as_of'"),
+    ({"allow_incomplete": "yes"}, "'allow_incomplete'"),
+    ({"report_periode": "2021-H1"}, "'report_periode'"),
+])
+def test_a_malformed_run_conf_fails_the_plan_naming_its_key(conf, key):
+    with pytest.raises(ValueError, match=key):
+        pipeline.plan_run(conf, dt.datetime(2021, 7, 10, 2, 30, tzinfo=HCM))
+
+
+def test_run_conf_params_are_what_the_plan_reads():
+    from dolisa.run_conf import RUN_PARAMS
+
+    run = dt.datetime(2021, 7, 10, 2, 30, tzinfo=HCM)
+    defaults = {k: spec["default"] for k, spec in RUN_PARAMS.items()}  # the trigger form left as it is
+    assert pipeline.plan_run(defaults, run) == pipeline.plan_run({}, run) == {
+        "periods": ["2021-04", "2021-05", "2021-06"], "report_period": "2021-H1", "report_is_auto": True,
+        "allow_incomplete": False, "as_of": None}
+    plan = pipeline.plan_run({"periods": [], "report_period": "2021-H1", "as_of": "2021-07-10",
+                              "allow_incomplete": True}, run)
+    assert plan == {"periods": [], "report_period": "2021-H1", "report_is_auto": False, "allow_incomplete": True,
+                    "as_of": "2021-07-10"}

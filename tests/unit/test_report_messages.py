@@ -56,6 +56,8 @@ NEW_FINDINGS = [
     dict(rule="deferred_version", severity="warning", message="...", unit_code="049", period="2021-06",
          item="049-2021-06-v3"),
     dict(rule="gate_error", severity="blocking", message="x: the expectation could not be evaluated", item="x"),
+    dict(rule="dbt_test_warning", severity="warning", message="test.dolisa.not_null_x: the dbt data test warned",
+         item="test.dolisa.not_null_x", values=dict(failures=3)),
     dict(rule="outlier", severity="warning", message="...", unit_code="043", period="2021-02", item="job_placements",
          values=dict(rows_loaded=40, history_median=7.5)),
 ]
@@ -114,9 +116,10 @@ def test_unknown_rule_falls_back_to_a_generic_vietnamese_sentence():
 
 def test_quarantine_reasons_translated_without_quoted_values():
     text = reason_vi("citizen_id: malformed citizen id (12 or 9 digits expected); "
-                     "birth_date: cannot read 'Nguyễn Văn An' as a date (YYYY-MM-DD or DD/MM/YYYY); "
-                     "odd thing 'Trần Thị B' here")
-    assert "số định danh sai định dạng" in text and "không đọc được giá trị dạng ngày" in text
+                     "birth_date: cannot be read as a date (YYYY-MM-DD or DD/MM/YYYY); "
+                     "odd thing 'Trần Thị B' here; birth_date: cannot read 'Nguyễn Văn An' as a date")
+    assert "số định danh sai định dạng" in text and "birth_date: không đọc được ngày" in text
+    assert "lỗi kỹ thuật: odd thing '…' here" in text  # a wording of no known kind: quotes blanked
     assert "Nguyễn" not in text and "Trần" not in text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -238,3 +239,100 @@ def due_at(period: str) -> dt.datetime:
     nxt = month_start(add_months(period, 1))
     tz = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
     return dt.datetime(nxt.year, nxt.month, 6, 0, 0, tzinfo=tz)
+
+
+# ---------------------------------------------------------------------------
+# The ledger's vocabulary (ledger.yaml): statuses and reason kinds, declared once
+# ---------------------------------------------------------------------------
+
+_FIELD = re.compile(r"\{(\w+)\}")
+# A file name (or <submission_id>/<name>) is a plain name: it holds no ':' (dolisa.parse.safe_file_name).
+_FIELD_PATTERNS = {"file": r"[^:;]+"}
+
+
+@dataclass(frozen=True)
+class ReasonKind:
+    """One kind of reason: `en` is what the ledger stores (with its fields filled in),
+    `vi` what a person reads, `fix_vi` what the sender should do about it."""
+
+    kind: str
+    level: str  # version | file | row
+    en: str
+    vi: str
+    fix_vi: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(_FIELD.findall(self.en))
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern:
+        """The `en` template as a regular expression with one named group per field."""
+        out, pos, seen = "^", 0, set()
+        for m in _FIELD.finditer(self.en):
+            out += re.escape(self.en[pos:m.start()])
+            name = m[1]
+            out += f"(?P={name})" if name in seen else f"(?P<{name}>{_FIELD_PATTERNS.get(name, '.+?')})"
+            seen.add(name)
+            pos = m.end()
+        return re.compile(out + re.escape(self.en[pos:]) + "$", re.S)
+
+    def format(self, **fields: object) -> str:
+        missing = set(self.fields) - set(fields)
+        if missing:
+            raise KeyError(f"reason {self.kind}: missing field(s) {sorted(missing)}")
+        return self.en.format(**{k: fields[k] for k in self.fields})
+
+
+@functools.cache
+def _raw_ledger() -> dict[str, Any]:
+    return yaml.safe_load(resources.files(__package__).joinpath("ledger.yaml").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def reason_kinds() -> dict[str, ReasonKind]:
+    """Every reason kind of ledger.yaml, by name, in file order."""
+    out = {}
+    for kind, spec in _raw_ledger()["reasons"].items():
+        if spec["level"] not in ("version", "file", "row"):
+            raise ValueError(f"reason {kind}: unknown level {spec['level']!r}")
+        out[kind] = ReasonKind(kind, spec["level"], spec["en"], spec["vi"], spec["fix_vi"])
+    return out
+
+
+def reason(kind: str, **fields: object) -> str:
+    """The ledger's text of one reason: `reason('missing_columns', file='a.csv', columns='x')`."""
+    return reason_kinds()[kind].format(**fields)
+
+
+def parse_reason(text: str) -> tuple[ReasonKind, dict[str, str]] | None:
+    """One reason as the ledger stores it, read back: its kind and fields, or None when no
+    kind's template matches (a reason this vocabulary does not know)."""
+    for rk in reason_kinds().values():
+        m = rk.pattern.match(text)
+        if m:
+            return rk, m.groupdict()
+    return None
+
+
+def split_reasons(text: str | None) -> list[str]:
+    """A ledger reason column holds one or more reasons joined by '; '."""
+    return [p.strip() for p in str(text or "").split("; ") if p.strip()]
+
+
+@functools.cache
+def statuses(subject: str) -> tuple[str, ...]:
+    """The statuses of `version`, `file` or `row`, as ledger.yaml declares them."""
+    return tuple(_raw_ledger()["statuses"][subject])
+
+
+def status_vi(subject: str, status: str) -> str:
+    return _raw_ledger()["statuses"][subject].get(status, {}).get("vi", status)
+
+
+def ledger_vocabulary_rows() -> list[tuple[str, str, str, str]]:
+    """(subject, value, vi, en) of every status and reason kind: meta.ledger_vocabulary."""
+    rows = [(f"{subject}_status", value, spec["vi"], spec["en"])
+            for subject, values in _raw_ledger()["statuses"].items() for value, spec in values.items()]
+    rows += [(f"{rk.level}_reason", rk.kind, rk.vi, rk.en) for rk in reason_kinds().values()]
+    return rows

@@ -26,6 +26,7 @@ __all__ = [
     "finding_vi",
     "findings_vi",
     "reason_vi",
+    "reason_fix_vi",
     "rule_title_vi",
     "unit_name_vi",
     "month_vi",
@@ -168,6 +169,13 @@ RULES_VI: dict[str, RuleMessage] = {
          "Không đánh giá được một phép kiểm tra: lỗi của hệ thống, không phải lỗi số liệu."),
         patterns=(r"^(?P<item>\S+): the expectation could not be evaluated",),
     ),
+    "dbt_test_warning": RuleMessage(
+        "Cảnh báo kiểm thử dbt",
+        ("Phép kiểm thử dữ liệu {item} của dbt có {failures} dòng cảnh báo (không chặn báo cáo; cán bộ kỹ thuật "
+         "cần xem lại).",
+         "Phép kiểm thử dữ liệu {item} của dbt có cảnh báo (không chặn báo cáo; cán bộ kỹ thuật cần xem lại)."),
+        patterns=(r"^(?P<item>\S+): the dbt data test warned",),
+    ),
 }
 
 GENERIC_TITLE = "Vấn đề chất lượng dữ liệu"
@@ -289,67 +297,47 @@ def findings_vi(findings) -> list[str]:
 
 
 # ---------------------------------------------------------------------------
-# quarantine reasons (dolisa.parse / dolisa.load wording) -> Vietnamese, no quoted values
+# rejection and quarantine reasons -> Vietnamese: derived from the ledger's vocabulary
+# (src/dolisa/contract/ledger.yaml), never a quoted value
 # ---------------------------------------------------------------------------
 
-_TYPE_WORDS_VI = {
-    "a sex": "giới tính (M/F, Nam/Nữ)",
-    "a date": "ngày (YYYY-MM-DD hoặc DD/MM/YYYY)",
-    "an integer": "số nguyên",
-    "a boolean": "giá trị đúng/sai",
+# How a field of a reason is written in Vietnamese (all others as they are).
+_VI_FIELDS = {
+    "period": lambda v: month_vi(v) or v,
+    "bounds": lambda v: v.replace(" and ", " và "),
 }
 
-_REASONS: tuple[tuple[str, Any], ...] = (
-    (r"^(?P<col>\w+): required cell empty$", lambda m: f"{m['col']}: ô bắt buộc bị trống"),
-    (r"^(?P<col>\w+): required when (?P<o>\w+) = (?P<v>\S+)$",
-     lambda m: f"{m['col']}: bắt buộc khi {m['o']} = {m['v']}"),
-    (r"^(?P<col>\w+): must be empty unless (?P<o>\w+) = (?P<v>\S+)$",
-     lambda m: f"{m['col']}: phải để trống trừ khi {m['o']} = {m['v']}"),
-    (r"^(?P<col>\w+): unknown country code\b.*$", lambda m: f"{m['col']}: mã quốc gia không hợp lệ"),
-    (r"^(?P<col>\w+): unknown code\b.*$", lambda m: f"{m['col']}: mã không có trong danh mục"),
-    (r"^(?P<col>\w+): malformed citizen id.*$",
-     lambda m: f"{m['col']}: số định danh sai định dạng (cần 12 hoặc 9 chữ số)"),
-    (r"^(?P<col>\w+): cannot read .* as (?P<t>a sex|a date|an integer|a boolean).*$",
-     lambda m: f"{m['col']}: không đọc được giá trị dạng {_TYPE_WORDS_VI.get(m['t'], m['t'])}"),
-    (r"^(?P<col>\w+): out of range \(must be (?P<r>[^)]*)\).*$",
-     lambda m: f"{m['col']}: ngoài khoảng cho phép ({m['r'].replace(' and ', ' và ')})"),
-    (r"^(?P<col>\w+): .* is outside the submission month (?P<p>\d{4}-\d{2})$",
-     lambda m: f"{m['col']}: ngày nằm ngoài tháng báo cáo {month_vi(m['p'])}"),
-    (r"^(?P<col>\w+): child aged (?P<n>\d+) or more on (?P<d>\S+)$",
-     lambda m: f"{m['col']}: trẻ đã đủ {m['n']} tuổi trở lên"),
-    (r"^(?P<f>[\w.-]+\.(?:csv|xlsx)): missing required column\(s\): (?P<cols>.*)$",
-     lambda m: f"tệp {m['f']}: thiếu cột bắt buộc {m['cols']}"),
-    (r"^(?P<f>[\w.-]+\.(?:csv|xlsx)): (?P<n>\d+) records but the hub declared rows = (?P<d>\d+)$",
-     lambda m: f"tệp {m['f']}: có {m['n']} dòng nhưng đơn vị khai báo {m['d']} dòng"),
-    (r"^(?P<f>[\w.-]+\.(?:csv|xlsx)): not valid UTF-8.*$", lambda m: f"tệp {m['f']}: không đúng mã UTF-8"),
-    (r"^(?P<f>[\w.-]+\.(?:csv|xlsx)): empty (?:file|sheet), no header row$",
-     lambda m: f"tệp {m['f']}: tệp rỗng, không có dòng tiêu đề"),
-    (r"^(?P<f>[\w.-]+\.(?:csv|xlsx)): (?:unreadable|XLSX).*$", lambda m: f"tệp {m['f']}: không đọc được tệp"),
-    (r"^(?P<f>[\w.-]+): a second file for dataset (?P<ds>\w+) in one version$",
-     lambda m: f"tệp {m['f']}: tệp thứ hai của cùng bộ dữ liệu {dataset_vi(m['ds'])} trong một phiên bản"),
-    (r"^identical duplicate of row (?P<r>\d+).*$", lambda m: f"trùng lặp hoàn toàn với dòng {m['r']} (chỉ tính một lần)"),
-    (r"^(?:\w+: )?record id .* repeated with different values \(rows (?P<r>[^)]*)\)$",
-     lambda m: f"mã bản ghi bị lặp với nội dung khác nhau (dòng {m['r']})"),
-)
+
+def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
+    from dolisa import contract
+
+    out = []
+    for part in contract.split_reasons(reason):
+        parsed = contract.parse_reason(part)
+        if parsed is None:  # unknown wording: keep the technical text, quoted values blanked out
+            out.append("lỗi kỹ thuật: " + re.sub(r"'[^']*'", "'…'", part) if attr == "vi" else "")
+            continue
+        kind, fields = parsed
+        out.append(getattr(kind, attr).format(**{k: _VI_FIELDS.get(k, str)(v) for k, v in fields.items()}))
+    return out
 
 
 def reason_vi(reason: str | None) -> str:
-    """A quarantine or rejection reason in Vietnamese, without the quoted cell values.
-    Several ``'; '``-joined reasons are translated one by one."""
+    """A quarantine or rejection reason in Vietnamese: each ``'; '``-joined reason is read
+    back through its kind's template (``dolisa.contract.parse_reason``) and written with the
+    kind's ``vi`` text. A reason of no known kind is kept as technical text, quotes blanked."""
     if reason is None:
         return ""
-    parts = [p.strip() for p in str(reason).split("; ") if p.strip()]
-    out = []
-    for part in parts:
-        for pattern, render in _REASONS:
-            m = re.match(pattern, part)
-            if m:
-                out.append(render(m))
-                break
-        else:
-            # unknown wording: keep the technical text, quoted values blanked out
-            out.append("lỗi kỹ thuật: " + re.sub(r"'[^']*'", "'…'", part))
-    return "; ".join(out)
+    return "; ".join(_reason_parts_vi(reason, "vi"))
+
+
+def reason_fix_vi(reason: str | None) -> str:
+    """What the sender should do about a reason, in Vietnamese (each kind's ``fix_vi``)."""
+    fixes = []
+    for fix in _reason_parts_vi(reason, "fix_vi"):
+        if fix and fix not in fixes:
+            fixes.append(fix)
+    return " ".join(fixes)
 
 
 def revision_vi(unit_code: str, source_period: str, version_as_of, version_now, contribution,
