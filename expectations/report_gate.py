@@ -80,6 +80,10 @@ FULL_NAME_PATTERN = (r"^[^\W\d_]+ (?:Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ng�
 # necessary condition, not the rule: GX still decides each finding. `{v}` is the value;
 # tests/unit/test_report_gate.py checks the condition against the patterns.
 VALUE_CANDIDATE_SQL = "(strlen({v}) in (9, 10, 12, 13) or contains({v}, ' '))"
+# Names of admin units are reference data of the contract (admin_units.csv), not about
+# people: some commune names of the 2025 reform read like a person's name ("Xã Minh Tâm",
+# "Xã Thanh Long"). A value that is exactly such a name is not scanned.
+NOT_REFERENCE_NAME_SQL = "not exists (select 1 from reference.admin_units as units where units.name_vi = {v})"
 
 # -- the batches: which model each suite reads ------------------------------------------
 #

@@ -477,7 +477,7 @@ def land_period(
     now = now or (lambda: dt.datetime.now(dt.timezone.utc))
     res = LandResult()
     raw_root.mkdir(parents=True, exist_ok=True)
-    for unit in contract.district_units(period):
+    for unit in contract.reporting_units(period):
         u = unit.unit_code
         try:
             entries = client.list_submissions(u, period)

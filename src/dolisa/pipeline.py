@@ -328,7 +328,7 @@ def _quality_frames(con, report_period: str):
     last = months[-1]
     units = pd.DataFrame(
         [(contract.PROVINCE_CODE, next(u.name_vi for u in contract.admin_units() if u.unit_code == contract.PROVINCE_CODE))]
-        + [(u.unit_code, u.name_vi) for u in contract.district_units(last)],
+        + [(u.unit_code, u.name_vi) for u in contract.reporting_units(last)],
         columns=["unit_code", "name_vi"],
     )
     # expected unit-months (fct_expected_submissions), so a month nobody submitted still shows as missing

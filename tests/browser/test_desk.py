@@ -203,7 +203,7 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     # province -> district
     cell.click()
     visit("03_by_district")
-    districts = [u.unit_code for u in contract.district_units("2021-06")]
+    districts = [u.unit_code for u in contract.reporting_units("2021-06")]
     for unit in districts:
         shown = page.locator(f"#by-unit tr[data-unit='{unit}'] td.num").first.inner_text()
         assert shown == fmt_int(float(figures[(INDICATOR, unit)]["value"])), unit

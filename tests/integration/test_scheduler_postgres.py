@@ -290,7 +290,7 @@ def test_scheduler_runs_the_nightly_dag_on_its_schedule(metadata_db, tmp_path):
         accepted = set(con.execute(
             "select distinct unit_code, period from meta.submissions where status = 'accepted'").fetchall())
         for period in window:
-            for unit in contract.district_units(period):
+            for unit in contract.reporting_units(period):
                 assert (unit.unit_code, period) in accepted, (unit.unit_code, period)
         marts = {t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
@@ -302,7 +302,7 @@ def test_scheduler_runs_the_nightly_dag_on_its_schedule(metadata_db, tmp_path):
         in_force = con.execute(
             "select count(*) from marts.fct_submission_status where is_expected and versions_received > 0 "
             "and period in (select unnest(?))", [window]).fetchone()[0]
-        assert in_force == sum(len(contract.district_units(p)) for p in window)
+        assert in_force == sum(len(contract.reporting_units(p)) for p in window)
     finally:
         con.close()
     published = dolisa_home / "published" / "warehouse.duckdb"

@@ -194,7 +194,7 @@ def load_accepted(store_root: Path, periods: list[str]) -> dict:
     dsets = contract.datasets()
     out = {}
     for period in periods:
-        for u in contract.district_units(period):
+        for u in contract.reporting_units(period):
             subs = store.listing(u.unit_code, period)
             for sub in reversed(subs):
                 try:
@@ -340,7 +340,7 @@ def test_units_per_month(tmp_path):
     jan = {u for u in store.units() if store.listing(u, "2020-01")}
     feb = {u for u in store.units() if store.listing(u, "2020-02")}
     assert len(jan) == 13 and {"044", "046", "049", "050"} <= jan
-    assert feb == {u.unit_code for u in contract.district_units("2020-02")} and len(feb) == 10
+    assert feb == {u.unit_code for u in contract.reporting_units("2020-02")} and len(feb) == 10
     assert "044" not in feb and "050" not in feb
 
 
@@ -360,7 +360,7 @@ def test_listing_matches_files(small_store):
             n_files += 1
     assert n_files > 150
     # every unit has both registers every month
-    for u in contract.district_units("2021-01"):
+    for u in contract.reporting_units("2021-01"):
         names = {f["dataset"] for f in store.listing(u.unit_code, "2021-01")[-1]["files"]}
         assert {"social_allowance_register", "child_protection_register"} <= names
 

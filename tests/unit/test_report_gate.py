@@ -23,6 +23,13 @@ declared = load_expectations("report_gate")
 
 
 def healthy_marts(con: duckdb.DuckDBPyConnection) -> None:
+    # the admin units seed, as dbt loads it (schema reference)
+    from importlib import resources
+
+    con.execute("create schema if not exists reference")
+    units_csv = resources.files("dolisa.contract").joinpath("admin_units.csv")
+    con.execute("create table reference.admin_units as select * from read_csv(?, all_varchar = true)",
+                [str(units_csv)])
     con.execute("create schema if not exists marts")
     con.execute("""create table marts.fct_unit_month_completeness (unit_code varchar, period varchar,
         half_year varchar, unit_name_vi varchar, current_unit_code varchar, timeliness varchar,
@@ -156,6 +163,16 @@ def test_a_personal_value_in_a_mart_blocks_and_is_never_stored(con, tmp_path, va
     assert value not in json.dumps(result.as_dict(), ensure_ascii=False)
     pages = list(docs.rglob("*.html")) + list(docs.rglob("*.json"))
     assert pages and not [p for p in pages if value in p.read_text(encoding="utf-8", errors="replace")]
+
+
+def test_a_commune_name_that_reads_like_a_person_is_not_personal_data(con):
+    """Since the 2025 reform, unit names such as "Xã Thanh Long" or "Xã Minh Tâm" match the
+    full-name pattern; the names of admin_units.csv are reference data, not about people."""
+    con.execute("create table marts.dim_units_x (unit_code varchar, unit_name_vi varchar)")
+    con.execute("insert into marts.dim_units_x values ('01387', 'Xã Thanh Long'), ('01747', 'Xã Minh Tâm')")
+    assert gate(con).findings == []
+    con.execute("insert into marts.dim_units_x values ('99999', 'Xã Văn Hùng')")  # not a unit's name
+    assert [(f.rule, f.item) for f in gate(con).blocking] == [("no_personal_data", "marts.dim_units_x.unit_name_vi")]
 
 
 def test_personal_value_outside_the_half_is_not_read(con):

@@ -50,6 +50,7 @@ from dolisa import contract
 from dolisa_demo.hub.store import TZ, HubStore, submission_id
 
 EPOCH = "2020-01"
+CALIBRATION_LAST = "2021-06"  # the registers are sized so that 2021-06 has the reference stock
 
 # Province totals of 2021-H1 (indicators.md), at scale 1.
 REFERENCE_2021H1 = {
@@ -152,6 +153,23 @@ SPECIAL_SUBMISSIONS = {
     ("051", "2020-09"): {"kind": "rejected_not_utf8",
                          "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
                          "v1_at": (2020, 10, 2, 9, 0), "v2_at": (2020, 10, 20, 10, 20)},
+    # across the 2025 reform (contract §7): the districts up to 2025-06, the communes after
+    ("045", "2025-05"): {"kind": "revision",
+                         "note": "a district's late revision: v1 on time, v2 in September 2025, after the reform, "
+                                 "still under the district code (moves the 2025-H1 figures)",
+                         "v1_at": (2025, 6, 4, 9, 30), "v2_at": (2025, 9, 15, 10, 5)},
+    ("053", "2024-11"): {"kind": "rejected_not_utf8",
+                         "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
+                         "v1_at": (2024, 12, 3, 8, 40), "v2_at": (2024, 12, 19, 14, 0)},
+    ("01273", "2025-08"): {"kind": "late", "note": "a ward's first submission, on 2025-09-20",
+                           "v1_at": (2025, 9, 20, 15, 10)},
+    ("01387", "2025-10"): {"kind": "rejected_missing_column",
+                           "note": "v2 job_placements.csv lacks the required column destination: v2 rejected, "
+                                   "v1 stays in force",
+                           "v1_at": (2025, 11, 3, 9, 15), "v2_at": (2025, 11, 21, 16, 45)},
+    ("01747", "2026-03"): {"kind": "revision",
+                           "note": "a commune's revision: v1 on time, v2 in May 2026 with the final figures",
+                           "v1_at": (2026, 4, 2, 10, 0), "v2_at": (2026, 5, 11, 8, 30)},
 }
 
 # Row-level defects: extra rows beyond the exact figures; a correct parser
@@ -179,6 +197,17 @@ DEFECT_PLAN: list[tuple[str, str, str, str]] = [
     ("044", "2020-01", "rice_relief", "integer_out_of_range"),
     ("050", "2020-01", "overseas_departures", "unknown_code"),
     ("048", "2020-11", "job_placements", "malformed_citizen_id"),
+    # across the 2025 reform
+    ("040", "2024-09", "job_placements", "unparseable_date"),
+    ("052", "2025-03", "vocational_enrolments", "unknown_code"),
+    ("047", "2025-06", "social_allowance_register", "stopped_on_missing"),
+    ("01290", "2025-07", "unemployment_benefit_decisions", "required_empty"),
+    ("01279", "2025-09", "job_placements", "country_code_for_domestic"),
+    ("01489", "2025-12", "child_protection_register", "child_aged_16_plus"),
+    ("01654", "2026-01", "meritorious_benefits", "duplicate_conflicting"),
+    ("01339", "2026-02", "vocational_enrolments", "duplicate_identical"),
+    ("01822", "2026-04", "overseas_departures", "integer_out_of_range"),
+    ("01576", "2026-06", "employment_fund_loans", "malformed_citizen_id"),
 ]
 
 # Variants forced on some files of 2021-01 so that a short range has them all.
@@ -286,12 +315,16 @@ def half_periods(half: str) -> list[str]:
 
 
 def ukey(u: contract.AdminUnit) -> str:
-    """Internal key of a unit: its code, + 'o' for a unit that no longer exists."""
-    return u.unit_code if u.valid_to is None else u.unit_code + "o"
+    """Internal key of a unit: its code, + 'o' for a unit that merged into a successor
+    (old and new 049 share a code)."""
+    return u.unit_code + "o" if u.successor_code else u.unit_code
 
 
 def lineage_of(u: contract.AdminUnit) -> str:
-    return u.unit_code if u.valid_to is None else (u.successor_code or u.unit_code)
+    """A unit and the units merged into it are simulated together (one register). A unit
+    that ends without a successor (the districts on 2025-06-30) ends its lineage; the
+    communes and wards of the 2025 reform start lineages of their own."""
+    return u.successor_code or u.unit_code
 
 
 def rand_date(rng: random.Random, period: str) -> dt.date:
@@ -603,8 +636,11 @@ class Generator:
         self.scale = float(scale)
         self.first = first
         self.last = last
-        self.epoch = min(first, EPOCH)
-        self.sim_periods = contract.period_range(self.epoch, max(last, "2021-06"))
+        # registers are simulated from the epoch; a range after the 2021-H1 calibration starts
+        # its own registers at `first` (then only the range itself is simulated)
+        self.epoch = first if first > CALIBRATION_LAST else min(first, EPOCH)
+        self.sim_periods = contract.period_range(self.epoch, max(last, CALIBRATION_LAST)
+                                                 if self.epoch <= CALIBRATION_LAST else last)
         self.write_periods = set(contract.period_range(first, last))
         self._plans: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
         self._unit_amounts: dict[tuple[str, str], dict[str, int]] = {}
@@ -623,10 +659,10 @@ class Generator:
 
     # ---- units and weights
     def units_in(self, period: str) -> list[contract.AdminUnit]:
-        return sorted(contract.district_units(period), key=ukey)
+        return sorted(contract.reporting_units(period), key=ukey)
 
     def base_weight(self, key: str, period: str) -> float:
-        if any(ukey(u).endswith("o") for u in contract.district_units(period)):
+        if any(ukey(u).endswith("o") for u in contract.reporting_units(period)):
             return W_2020_01.get(key, W_CURRENT.get(key, 0.5))
         return W_CURRENT.get(key, 0.5)
 
@@ -757,20 +793,31 @@ class Generator:
                         del reg[k]
             for u in units:
                 key = ukey(u)
+                # a unit starts with a register at the epoch, or when it starts a lineage of its
+                # own (the communes of 2025-07: the districts' registers ended with them)
+                starts = period == self.epoch or (period == self.first_period_of(u) and key == lin
+                                                  and not self.predecessors(u))
                 if key not in sa:
-                    sa[key] = self.initial_allowance(u, period) if period == self.epoch else _Register()
+                    sa[key] = self.initial_allowance(u, period) if starts else _Register()
                 if key not in cr:
-                    cr[key] = self.initial_children(u, period) if period == self.epoch else _Register()
+                    cr[key] = self.initial_children(u, period) if starts else _Register()
                 half = half_of(period)
                 if (key, half) not in half_plans:
                     half_plans = {hk: v for hk, v in half_plans.items() if hk[1] == half}
                     half_plans[(key, half)] = self.unit_half_plan(u, half)
                 self.unit_month(u, period, sa[key], cr[key], half_plans[(key, half)])
 
+    def first_period_of(self, u: contract.AdminUnit) -> str:
+        return f"{u.valid_from.year:04d}-{u.valid_from.month:02d}"
+
+    @staticmethod
+    def predecessors(u: contract.AdminUnit) -> list[contract.AdminUnit]:
+        return [x for x in contract.admin_units() if x.successor_code == u.unit_code and x is not u]
+
     # ---- registers
     def initial_allowance(self, u: contract.AdminUnit, period: str) -> _Register:
         total = int(round(ALLOWANCE_ACTIVE_2021_06 * self.scale))
-        upto = [p for p in self.sim_periods if p <= "2021-06"]
+        upto = [p for p in self.sim_periods if period <= p <= CALIBRATION_LAST]
         total -= sum(self.count("sa_join", ukey(x), p) for p in upto for x in self.units_in(p))
         total += sum(self.count("sa_stop", ukey(x), p) for p in upto for x in self.units_in(p))
         units = self.units_in(period)

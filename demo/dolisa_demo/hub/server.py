@@ -165,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         kind = hub._next_fault(self.path, listing=True)
         if self._fault(kind):
             return
-        valid = any(u.unit_code == unit for u in contract.district_units(period))
+        valid = any(u.unit_code == unit for u in contract.reporting_units(period))
         subs = hub.store.listing(unit, period, available_at=hub.available_at) if valid else []
         doc: Any = {"unit_code": unit, "period": period, "submissions": subs}
         bad = hub.listing_faults.get(f"{unit}/{period}")

@@ -152,6 +152,7 @@ class AdminUnit:
     valid_from: dt.date
     valid_to: dt.date | None
     successor_code: str | None
+    former_district_code: str | None = None  # a reading aid (contract §7), never used in a figure
 
     def valid_in(self, period: str) -> bool:
         """True when the unit exists for the whole calendar month `period` (YYYY-MM)."""
@@ -173,6 +174,7 @@ def admin_units() -> tuple[AdminUnit, ...]:
             valid_from=dt.date.fromisoformat(r["valid_from"]),
             valid_to=dt.date.fromisoformat(r["valid_to"]) if r["valid_to"] else None,
             successor_code=r["successor_code"] or None,
+            former_district_code=r.get("former_district_code") or None,
         )
         for r in rows
     )
@@ -181,8 +183,9 @@ def admin_units() -> tuple[AdminUnit, ...]:
 PROVINCE_CODE = "04"
 
 
-def district_units(period: str) -> list[AdminUnit]:
-    """District-level units (not the province) that submit for `period`."""
+def reporting_units(period: str) -> list[AdminUnit]:
+    """The units that submit for `period` (not the province): the city and districts up to
+    2025-06, the 56 communes and wards from 2025-07 (contract §7), as admin_units.csv says."""
     return [u for u in admin_units() if u.unit_code != PROVINCE_CODE and u.valid_in(period)]
 
 

@@ -151,7 +151,8 @@ def read_batches(con: duckdb.DuckDBPyConnection, report_period: str) -> dict:
 def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
     """(source, value): every distinct text value of every mart column ("schema.table.column"),
     over the half-year's rows where the table has a half_year or period column, that could
-    match a personal-data pattern at all (`VALUE_CANDIDATE_SQL`: ids and pseudonyms cannot)."""
+    match a personal-data pattern at all (`VALUE_CANDIDATE_SQL`: ids and pseudonyms cannot) and
+    is not the name of an admin unit (`NOT_REFERENCE_NAME_SQL`)."""
     import pandas as pd
 
     months = contract.half_year_periods(report_period)
@@ -176,7 +177,8 @@ def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
                                  where {where} and "{c}" is not null and {candidate}""")
     if not parts:
         return pd.DataFrame({"source": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
-    return con.execute(" union all ".join(parts)).df()
+    not_reference = _declared.NOT_REFERENCE_NAME_SQL.format(v="candidates.value")
+    return con.execute(f"select * from ({' union all '.join(parts)}) as candidates where {not_reference}").df()
 
 
 # ---------------------------------------------------------------------------

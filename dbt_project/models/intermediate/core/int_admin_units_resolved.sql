@@ -1,7 +1,16 @@
--- One row per district-level admin unit version (code + validity), with the
--- CURRENT district it belongs to today: successor_code is followed (recursively)
--- to the unit of that code valid on the day after the old unit ended.
-with recursive
+-- One row per reporting-unit version (code + validity) with the unit it counts
+-- towards TODAY: the last step of its successor chain (int_admin_unit_lineage).
+-- 044 -> 045, 046 -> 047, 049 (old) and 050 -> 049 (Quảng Hòa). A unit that ended
+-- without a successor (the districts on 2025-06-30) counts towards itself.
+-- What a record counts towards in a given half-year's report is
+-- int_report_unit_map, not this.
+with
+
+lineage as (
+
+    select * from {{ ref('int_admin_unit_lineage') }}
+
+),
 
 admin_units as (
 
@@ -9,56 +18,10 @@ admin_units as (
 
 ),
 
-districts as (
-
-    select
-        unit_code,
-        name_vi,
-        unit_type,
-        valid_from as unit_valid_from,
-        coalesce(valid_to, date '9999-12-31') as unit_valid_to,
-        successor_code
-    from admin_units
-    where unit_type != 'province'
-
-),
-
-successor_chain as (
-
-    select
-        unit_code,
-        unit_valid_from,
-        unit_code as step_unit_code,
-        unit_valid_from as step_valid_from,
-        unit_valid_to as step_valid_to,
-        successor_code as step_successor_code,
-        0 as depth
-    from districts
-
-    union all
-
-    select
-        successor_chain.unit_code,
-        successor_chain.unit_valid_from,
-        successors.unit_code as step_unit_code,
-        successors.unit_valid_from as step_valid_from,
-        successors.unit_valid_to as step_valid_to,
-        successors.successor_code as step_successor_code,
-        successor_chain.depth + 1 as depth
-    from successor_chain
-    inner join districts as successors
-        on
-            successor_chain.step_successor_code = successors.unit_code
-            and successor_chain.step_valid_to + 1
-            between successors.unit_valid_from and successors.unit_valid_to
-    where successor_chain.depth < 10
-
-),
-
-current_step as (
+last_step as (
 
     select *
-    from successor_chain
+    from lineage
     qualify row_number() over (
             partition by unit_code, unit_valid_from order by depth desc
         ) = 1
@@ -68,25 +31,21 @@ current_step as (
 resolved as (
 
     select
-        districts.unit_code,
-        districts.unit_valid_from,
-        districts.unit_valid_to,
-        districts.name_vi as unit_name_vi,
-        districts.unit_type,
-        districts.successor_code,
-        current_step.step_unit_code as current_unit_code,
-        current_step.step_valid_from as current_unit_valid_from,
-        current_units.name_vi as current_unit_name_vi,
-        districts.unit_valid_to = date '9999-12-31' as is_current
-    from districts
-    inner join current_step
+        admin_units.unit_code,
+        last_step.unit_valid_from,
+        last_step.unit_valid_to,
+        admin_units.name_vi as unit_name_vi,
+        admin_units.unit_type,
+        admin_units.successor_code,
+        last_step.step_unit_code as current_unit_code,
+        last_step.step_valid_from as current_unit_valid_from,
+        last_step.step_unit_name_vi as current_unit_name_vi,
+        last_step.unit_valid_to = date '9999-12-31' as is_current
+    from last_step
+    inner join admin_units
         on
-            districts.unit_code = current_step.unit_code
-            and districts.unit_valid_from = current_step.unit_valid_from
-    inner join districts as current_units
-        on
-            current_step.step_unit_code = current_units.unit_code
-            and current_step.step_valid_from = current_units.unit_valid_from
+            last_step.unit_code = admin_units.unit_code
+            and last_step.unit_valid_from = admin_units.valid_from
 
 )
 

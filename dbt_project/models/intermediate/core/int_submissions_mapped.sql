@@ -19,6 +19,7 @@ mapped as (
     select
         submissions.submission_id,
         submissions.unit_code as origin_unit_code,
+        units.unit_valid_from as origin_unit_valid_from,
         submissions.period,
         submissions.month_start_on,
         {{ half_year('submissions.month_start_on') }} as half_year,

@@ -1,8 +1,11 @@
--- Grain: one row per half-year that has data x current district. Says whether
--- the district (any of the units mapped to it) has an in-force (accepted)
--- submission in the half (flow and distinct indicators) and in the half's last
--- month (stock indicators). No accepted submission -> the indicator is empty
--- (null); accepted but no records -> 0.
+-- Grain: one row per half-year with data (report_period) x basis ('current' | the
+-- 'same_period' a year before) x unit of that half-year's report (dim_report_units),
+-- plus, per report_period and basis, one row with report_unit_code null for units
+-- whose records count towards the province only (int_report_unit_map). Says
+-- whether any unit counting towards it has an in-force (accepted) submission in
+-- the basis half (flow and distinct indicators) and in its last month (stock
+-- indicators). No accepted submission -> the indicator is empty (null); accepted
+-- but no records -> 0.
 with
 
 submissions as (
@@ -11,60 +14,94 @@ submissions as (
 
 ),
 
-units as (
+unit_map as (
 
-    select * from {{ ref('int_admin_units_resolved') }}
+    select * from {{ ref('int_report_unit_map') }}
 
 ),
 
-halves as (
+report_units as (
 
-    select distinct half_year
+    select * from {{ ref('dim_report_units') }}
+
+),
+
+report_periods as (
+
+    select distinct half_year as report_period
     from submissions
     where is_in_force
 
 ),
 
-current_districts as (
+bases as (
 
-    select
-        unit_code as current_unit_code,
-        unit_name_vi as current_unit_name_vi
-    from units
-    where is_current
+    select 'current' as basis
+    union all
+    select 'same_period' as basis
 
 ),
 
 accepted as (
 
     select
-        half_year,
-        current_unit_code,
+        unit_map.report_period,
+        unit_map.basis,
+        unit_map.report_unit_code,
         count(*) as submissions_in_force,
-        count(distinct period) as months_accepted,
-        bool_or(month(month_start_on) in (6, 12)) as has_accepted_last_month
+        count(distinct submissions.period) as months_accepted,
+        bool_or(month(submissions.month_start_on) in (6, 12)) as has_accepted_last_month
     from submissions
-    where is_in_force
-    group by half_year, current_unit_code
+    inner join unit_map
+        on
+            submissions.half_year = unit_map.basis_half_year
+            and submissions.origin_unit_code = unit_map.origin_unit_code
+            and submissions.origin_unit_valid_from = unit_map.origin_unit_valid_from
+    inner join report_periods
+        on unit_map.report_period = report_periods.report_period
+    where submissions.is_in_force
+    group by unit_map.report_period, unit_map.basis, unit_map.report_unit_code
+
+),
+
+grid as (
+
+    select
+        report_units.report_period,
+        bases.basis,
+        report_units.unit_code as report_unit_code
+    from report_units
+    inner join report_periods
+        on report_units.report_period = report_periods.report_period
+    cross join bases
+
+    union
+
+    select
+        report_period,
+        basis,
+        report_unit_code
+    from accepted
+    where report_unit_code is null
 
 ),
 
 final as (
 
     select
-        halves.half_year,
-        current_districts.current_unit_code,
-        current_districts.current_unit_name_vi,
+        grid.report_period,
+        grid.basis,
+        grid.report_unit_code,
         coalesce(accepted.submissions_in_force, 0) as submissions_in_force,
         coalesce(accepted.months_accepted, 0) as months_accepted,
-        accepted.half_year is not null as has_accepted_month,
+        accepted.report_period is not null as has_accepted_month,
         coalesce(accepted.has_accepted_last_month, false) as has_accepted_last_month
-    from halves
-    cross join current_districts
+    from grid
     left join accepted
         on
-            halves.half_year = accepted.half_year
-            and current_districts.current_unit_code = accepted.current_unit_code
+            grid.report_period = accepted.report_period
+            and grid.basis = accepted.basis
+            and grid.report_unit_code is not distinct from accepted.report_unit_code
 
 )
 

@@ -1,13 +1,16 @@
 -- The SQL linter's jinja templater renders the catalogue loops EMPTY (no run_query at
 -- lint time), so layout and unused-CTE rules are not checked in this file:
 -- sqlfluff:exclude_rules:LT02,ST03,AM04,ST06,ST05,RF04
--- Grain: one row per half-year with data x catalogue indicator (all kinds but
--- ratio, published or not) x current district. Generated from the catalogue seed:
--- one CTE per indicator, so adding an indicator is one seed row.
---   flow / distinct / household_persons: records of the six months of the half;
---   stock: the register snapshot of the half's last month.
--- indicator_value: null when the district has no accepted submission (in the half,
--- or for stocks in its last month), 0 when accepted but without records.
+-- Grain: one row per report half-year with data x basis ('current' | the
+-- 'same_period' a year before) x catalogue indicator (all kinds but ratio,
+-- published or not) x unit of that report (int_indicator_coverage; null = records
+-- that count towards the province only). Generated from the catalogue seed: one CTE
+-- per indicator, so adding an indicator is one seed row. Each record is counted for
+-- the unit its submitting unit maps to in that report (int_report_unit_map).
+--   flow / distinct / household_persons: records of the six months of the basis half;
+--   stock: the register snapshot of the basis half's last month.
+-- indicator_value: null when no unit counting towards it has an accepted submission
+-- (in the half, or for stocks in its last month), 0 when accepted but no records.
 -- A new SOURCE model must also be listed here:
 -- depends_on: {{ ref('indicator_catalogue') }}
 -- depends_on: {{ ref('fct_vocational_enrolments') }}
@@ -41,6 +44,12 @@ months as (
 
 ),
 
+unit_map as (
+
+    select * from {{ ref('int_report_unit_map') }}
+
+),
+
 catalogue as (
 
     {% for indicator in indicators -%}
@@ -61,17 +70,23 @@ catalogue as (
 
     select
         '{{ indicator["indicator_code"] }}' as indicator_code,
-        months.half_year,
-        records.current_unit_code,
+        unit_map.report_period,
+        unit_map.basis,
+        unit_map.report_unit_code,
         {{ indicator_aggregate(indicator) }} as measure_value
     from {{ ref(indicator['source_model']) }} as records
     inner join months on records.period = months.period
+    inner join unit_map
+        on
+            months.half_year = unit_map.basis_half_year
+            and records.origin_unit_code = unit_map.origin_unit_code
+            and records.origin_unit_valid_from = unit_map.origin_unit_valid_from
     where
         ({{ indicator['filter_sql'] if indicator['filter_sql'] else 'true' }})
         {%- if indicator['kind'] == 'stock' %}
         and months.is_half_year_end_month
         {%- endif %}
-    group by months.half_year, records.current_unit_code
+    group by unit_map.report_period, unit_map.basis, unit_map.report_unit_code
 
 ),
 {% endfor %}
@@ -84,8 +99,9 @@ measured as (
     {% else -%}
         select
             cast(null as varchar) as indicator_code,
-            cast(null as varchar) as half_year,
-            cast(null as varchar) as current_unit_code,
+            cast(null as varchar) as report_period,
+            cast(null as varchar) as basis,
+            cast(null as varchar) as report_unit_code,
             cast(null as bigint) as measure_value
         where false
     {%- endfor %}
@@ -95,9 +111,10 @@ measured as (
 final as (
 
     select
-        coverage.half_year,
+        coverage.report_period,
+        coverage.basis,
         catalogue.indicator_code,
-        coverage.current_unit_code,
+        coverage.report_unit_code,
         catalogue.kind,
         case
             when catalogue.kind = 'stock' then coverage.has_accepted_last_month
@@ -113,8 +130,9 @@ final as (
     cross join catalogue
     left join measured
         on
-            coverage.half_year = measured.half_year
-            and coverage.current_unit_code = measured.current_unit_code
+            coverage.report_period = measured.report_period
+            and coverage.basis = measured.basis
+            and coverage.report_unit_code is not distinct from measured.report_unit_code
             and catalogue.indicator_code = measured.indicator_code
 
 )

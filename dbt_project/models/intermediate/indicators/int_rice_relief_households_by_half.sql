@@ -15,6 +15,7 @@ latest_per_household as (
     select
         half_year,
         origin_unit_code,
+        origin_unit_valid_from,
         household_id,
         current_unit_code,
         period,

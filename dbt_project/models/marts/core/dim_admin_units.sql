@@ -1,6 +1,7 @@
 -- Grain: one row per admin unit version (a code is only unique with its
 -- validity: 049 is Quảng Uyên until 2020-01-31 and Quảng Hòa from 2020-02-01),
--- the province included.
+-- the province included. is_reporting_unit: a unit that submits (city, district,
+-- commune, ward) in the months it is valid.
 with
 
 admin_units as (
@@ -26,10 +27,11 @@ final as (
         admin_units.valid_from,
         admin_units.valid_to,
         admin_units.successor_code,
+        admin_units.former_district_code,
         coalesce(resolved.current_unit_code, admin_units.unit_code) as current_unit_code,
         coalesce(resolved.current_unit_name_vi, admin_units.name_vi) as current_unit_name_vi,
         admin_units.valid_to is null as is_current,
-        admin_units.unit_type != 'province' as is_district_level
+        admin_units.unit_type != 'province' as is_reporting_unit
     from admin_units
     left join resolved
         on

@@ -1,7 +1,8 @@
--- Grain: one row per district-level admin unit valid in the month x calendar
+-- Grain: one row per reporting unit valid in the whole month x calendar
 -- month (dim_months). The one definition of "expected unit": a unit is expected
 -- to submit for every month in which it is valid (admin_units seed), whether or
--- not the ledger has anything for it (13 units in January 2020, 10 after).
+-- not the ledger has anything for it (13 units in January 2020, 10 from
+-- February 2020 to June 2025, the 56 communes and wards from July 2025).
 with
 
 units as (
@@ -31,7 +32,7 @@ expected as (
         on
             months.month_start_on >= units.valid_from
             and months.month_end_on <= coalesce(units.valid_to, date '9999-12-31')
-            and units.is_district_level
+            and units.is_reporting_unit
 
 )
 

@@ -1,5 +1,5 @@
 -- Grain: one row per half-year of the calendar x published catalogue indicator x
--- current district. is_computable: the district has a value for the indicator
+-- unit of that half-year's report (dim_report_units). is_computable: the district has a value for the indicator
 -- (int_indicator_values), or, for a percentage, for both its numerator and its
 -- denominator (a zero denominator gives an empty percentage, which is allowed).
 -- The province value is the districts' sum, so it is computable when they are.
@@ -17,30 +17,16 @@ indicator_values as (
 
 ),
 
-units as (
+report_units as (
 
-    select * from {{ ref('dim_admin_units') }}
-
-),
-
-months as (
-
-    select * from {{ ref('dim_months') }}
+    select * from {{ ref('dim_report_units') }}
 
 ),
 
-halves as (
+current_values as (
 
-    select distinct half_year
-    from months
-
-),
-
-districts as (
-
-    select unit_code
-    from units
-    where is_current and is_district_level
+    select * from indicator_values
+    where basis = 'current'
 
 ),
 
@@ -59,15 +45,14 @@ published as (
 grid as (
 
     select
-        halves.half_year,
+        report_units.report_period as half_year,
         published.indicator_code,
         published.kind,
         published.numerator_code,
         published.denominator_code,
-        districts.unit_code
-    from halves
+        report_units.unit_code
+    from report_units
     cross join published
-    cross join districts
 
 ),
 
@@ -83,16 +68,16 @@ final as (
         numerators.indicator_value is not null
         and (grid.denominator_code is null or denominators.indicator_value is not null) as is_computable
     from grid
-    left join indicator_values as numerators
+    left join current_values as numerators
         on
-            grid.half_year = numerators.half_year
+            grid.half_year = numerators.report_period
             and grid.numerator_code = numerators.indicator_code
-            and grid.unit_code = numerators.current_unit_code
-    left join indicator_values as denominators
+            and grid.unit_code = numerators.report_unit_code
+    left join current_values as denominators
         on
-            grid.half_year = denominators.half_year
+            grid.half_year = denominators.report_period
             and grid.denominator_code = denominators.indicator_code
-            and grid.unit_code = denominators.current_unit_code
+            and grid.unit_code = denominators.report_unit_code
 
 )
 
