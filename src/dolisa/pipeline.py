@@ -305,6 +305,7 @@ def publish(p: Paths | None = None, *, full: bool = False) -> dict:
 INDICATOR_COLUMNS = [
     "report_period", "indicator_code", "unit_code", "value", "plan_value", "pct_of_plan",
     "same_period_value", "pct_of_same_period", "sort_order", "area", "label_vi", "unit_vi", "kind",
+    "has_same_period_basis", "unit_valid_from",
 ]
 GATE_FILE = "quality_gate.json"
 
@@ -322,15 +323,18 @@ def _report_frames(con, report_period: str):
 
 def _quality_frames(con, report_period: str):
     """Units, data quality per expected unit-month and quarantine reasons, from the marts."""
-    import pandas as pd
-
     months = contract.half_year_periods(report_period)
-    last = months[-1]
-    units = pd.DataFrame(
-        [(contract.PROVINCE_CODE, next(u.name_vi for u in contract.admin_units() if u.unit_code == contract.PROVINCE_CODE))]
-        + [(u.unit_code, u.name_vi) for u in contract.reporting_units(last)],
-        columns=["unit_code", "name_vi"],
-    )
+    # the units of the report are defined once, in dbt (dim_report_units: valid on the half's
+    # last day); the province first
+    units = con.execute(
+        """select unit_code, name_vi, cast(null as varchar) as former_district_code,
+                  cast(null as varchar) as former_district_name_vi
+           from reference.admin_units where unit_type = 'province'
+           union all
+           select unit_code, unit_name_vi, former_district_code, former_district_name_vi
+           from marts.dim_report_units where report_period = ?""",
+        [report_period],
+    ).df()
     # expected unit-months (fct_expected_submissions), so a month nobody submitted still shows as missing
     quality = con.execute(
         """select unit_code, unit_name_vi as name_vi, period, timeliness as status, versions_received,

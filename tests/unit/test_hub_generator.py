@@ -266,7 +266,7 @@ def indicators(loaded: dict, half: str) -> dict:
     v["MER_NEW_DECISIONS"] = v["MER_ONE_TIME_DECISIONS"] + v["MER_MONTHLY_DECISIONS"]
     reg = [r for _, _, r in rows("child_protection_register", last) if r["status"] == "ACTIVE"]
     v["CH_SPECIAL_ACTIVE"] = len(reg)
-    v["CH_SPECIAL_SUPPORTED_PCT"] = 100 * sum(r["is_receiving_support"] for r in reg) / len(reg)
+    v["CH_SPECIAL_SUPPORTED_PCT"] = 100 * sum(r["is_receiving_support"] for r in reg) / len(reg) if reg else None
     ev = list(rows("child_support_events"))
     for s, c in (("DISABILITY_SCREENING", "CH_SCREENED"), ("SURGERY_REFERRAL", "CH_SURGERY_REFERRALS"),
                  ("MILK_FUND", "CH_MILK_FUND"), ("EMERGENCY_SUPPORT", "CH_EMERGENCY_CHILDREN")):

@@ -31,6 +31,10 @@ def healthy_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create table reference.admin_units as select * from read_csv(?, all_varchar = true)",
                 [str(units_csv)])
     con.execute("create schema if not exists marts")
+    con.execute("""create table marts.dim_report_units (report_period varchar, unit_code varchar,
+        unit_name_vi varchar, former_district_code varchar, former_district_name_vi varchar)""")
+    for code, name in UNITS.items():
+        con.execute("insert into marts.dim_report_units values (?, ?, ?, null, null)", [HALF, code, name])
     con.execute("""create table marts.fct_unit_month_completeness (unit_code varchar, period varchar,
         half_year varchar, unit_name_vi varchar, current_unit_code varchar, timeliness varchar,
         versions_received integer, versions_rejected integer, in_force_submission_id varchar,

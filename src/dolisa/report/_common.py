@@ -75,6 +75,53 @@ def unit_label(code: str, names: dict[str, str], *, short: bool = False) -> str:
     return name
 
 
+def unit_groups(units: pd.DataFrame, codes: Sequence[str]) -> list[tuple[str | None, list[str]]]:
+    """(group heading, unit codes) in report order. Since the 2025 reform the communes and
+    wards are grouped under their former district (contract §7: a reading aid only, the
+    heading is never a figure): '(heading) Thành phố Cao Bằng (cũ)'. Units without a former
+    district (the districts before the reform) form one group without heading."""
+    former = {}
+    if "former_district_code" in units:
+        for _, r in units.iterrows():
+            code = r.get("former_district_code")
+            if isinstance(code, str) and code:
+                name = r.get("former_district_name_vi")
+                former[str(r["unit_code"])] = (code, f"{name if isinstance(name, str) and name else code} (cũ)")
+    groups: dict[str | None, list[str]] = {}
+    order = sorted((c for c in codes if str(c) != PROVINCE_CODE),
+                   key=lambda c: (former.get(str(c), ("", ""))[0], str(c)))
+    for c in order:
+        groups.setdefault(former.get(str(c), (None, None))[1], []).append(str(c))
+    return list(groups.items())
+
+
+def same_period_notes(indicators: pd.DataFrame) -> dict[str, str]:
+    """unit code -> why it has no same-period value (contract §7), for the units of the report
+    without one (rpt_indicators.has_same_period_basis); the words are messages_vi's."""
+    from .messages_vi import same_period_note_vi
+
+    if "has_same_period_basis" not in indicators:
+        return {}
+    out = {}
+    for _, r in indicators.drop_duplicates("unit_code").iterrows():
+        basis = r.get("has_same_period_basis")
+        if basis is not None and not pd.isna(basis) and not bool(basis):
+            out[str(r["unit_code"])] = same_period_note_vi(r.get("unit_valid_from"))
+    return out
+
+
+def has_unit_groups(units: pd.DataFrame) -> bool:
+    """True when the report's units carry a former district (the communes since 2025-07):
+    the human-facing files then list units as rows, grouped, instead of a column per unit."""
+    return "former_district_code" in units and units["former_district_code"].notna().any()
+
+
+def units_phrase(units: pd.DataFrame) -> str:
+    """How the report names its units: 'xã, phường' since the 2025 reform (units grouped under
+    a former district), 'huyện, thành phố' before."""
+    return "xã, phường" if has_unit_groups(units) else "huyện, thành phố"
+
+
 def is_pct_indicator(row: pd.Series | dict) -> bool:
     unit = row.get("unit_vi") if hasattr(row, "get") else None
     if isinstance(unit, str) and unit.strip():

@@ -34,6 +34,7 @@ from ._common import (
     is_pct_indicator,
     month_label,
     ordered_units,
+    units_phrase,
     period_title,
     unit_label,
     unit_names,
@@ -160,7 +161,7 @@ def area_chart(
                 ax.spines[side].set_visible(False)
         area_title = AREAS.get(area, area)
         when = period_title(report_period) if report_period else ""
-        _suptitle(fig, f"{area_title}: kết quả {when} theo huyện, thành phố", banner_text(incomplete_note))
+        _suptitle(fig, f"{area_title}: kết quả {when} theo {units_phrase(units)}", banner_text(incomplete_note))
         fig.tight_layout(rect=(0, 0, 1, 0.975 if not incomplete_note else 0.955))
         try:
             return _save(fig, path)
@@ -233,7 +234,7 @@ def quality_heatmap(
             y, mo = months[-1].split("-")[0], int(months[-1].split("-")[1])
             report_period = f"{y}-{'H1' if mo <= 6 else 'H2'}" if all(m[:4] == y for m in months) else None
         when = period_title(report_period) if report_period else f"{month_label(months[0])} - {month_label(months[-1])}" if months else ""
-        _suptitle(fig, f"Tình hình nộp số liệu của các huyện, thành phố - {when}", banner_text(incomplete_note))
+        _suptitle(fig, f"Tình hình nộp số liệu của các {units_phrase(units)} - {when}", banner_text(incomplete_note))
         fig.tight_layout(rect=(0, 0, 1, 0.97 if not incomplete_note else 0.94))
         try:
             return _save(fig, path)

@@ -28,6 +28,7 @@ from ._common import (
     banner_text,
     catalogue,
     display_unit,
+    has_unit_groups,
     month_label,
     ordered_units,
     period_title,
@@ -36,6 +37,9 @@ from ._common import (
     unit_names,
     unit_sort_key,
     revision_lines,
+    same_period_notes,
+    unit_groups,
+    units_phrase,
     warning_vi,
 )
 from .formats import fmt_int, fmt_pct, fmt_value, is_missing
@@ -48,8 +52,8 @@ WIDE_TABLE_PT = 10
 SUMMARY_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả 6 tháng", "Kế hoạch năm", "% kế hoạch", "Cùng kỳ", "% cùng kỳ"]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
 IMAGE_CAPTIONS = {
-    "data_quality_heatmap": "Tình hình nộp số liệu của các huyện, thành phố theo tháng",
-    **{f"chart_{k}": f"{v}: kết quả theo huyện, thành phố" for k, v in AREAS.items()},
+    "data_quality_heatmap": "Tình hình nộp số liệu của các {units} theo tháng",
+    **{f"chart_{k}": f"{v}: kết quả theo {{units}}" for k, v in AREAS.items()},
 }
 
 
@@ -121,9 +125,10 @@ def _cant_split(row) -> None:
 
 def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float], *,
            size: float = TABLE_PT, numeric_from: int = 3, bold_rows: Sequence[int] = (), group_rows: Sequence[int] = (),
-           center: Sequence[int] | None = None):
+           center: Sequence[int] | None = None, merge_groups: bool = False):
     """A bordered table; columns from ``numeric_from`` are right-aligned; ``center`` lists the
-    centred columns (default: the first one, and the unit column before the numbers)."""
+    centred columns (default: the first one, and the unit column before the numbers).
+    ``merge_groups``: a group row's heading spans from its second column to the last."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Cm
@@ -154,6 +159,10 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm
                 align = WD_ALIGN_PARAGRAPH.LEFT
             _cell_text(row.cells[c], v, size=size, bold=group or i in bold_rows, align=align,
                        shade="F2F2F2" if group else None)
+        if group and merge_groups and len(values) > 2:
+            heading = row.cells[1].merge(row.cells[len(values) - 1])
+            for extra in heading.paragraphs[1:]:  # merging joins the cells' (empty) paragraphs
+                extra._element.getparent().remove(extra._element)
     _fixed_widths(table, widths_cm)
     return table
 
@@ -216,9 +225,54 @@ def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[li
     return rows, groups
 
 
-def _caption_for(image: Path) -> str:
+def _caption_for(image: Path, units_text: str) -> str:
     stem = Path(image).stem
-    return IMAGE_CAPTIONS.get(stem, stem.replace("_", " "))
+    return IMAGE_CAPTIONS.get(stem, stem.replace("_", " ")).replace("{units}", units_text)
+
+
+GROUPED_COLUMNS = 10  # indicator columns per table of the by-unit section (A4 landscape, 10 pt)
+
+
+def _grouped_unit_tables(doc, when: str, cat: pd.DataFrame, units: pd.DataFrame, codes: Sequence[str],
+                         names: dict[str, str], by_key: dict, usable: float) -> None:
+    """Since the 2025 reform: per area, one row per unit (56 communes and wards) grouped under
+    their former district (a reading aid: a group's heading carries no figure), the province
+    first; the indicators as numbered columns, at most GROUPED_COLUMNS per table, with a
+    legend, so that every table prints on A4 landscape."""
+    _para(doc, f"II. KẾT QUẢ {when.upper()} THEO XÃ, PHƯỜNG", bold=True, space_after=6)
+    groups = unit_groups(units, codes)
+    for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
+        sub = list(cat[cat["area"] == area].iterrows())
+        for part in range(0, len(sub), GROUPED_COLUMNS):
+            metas = sub[part:part + GROUPED_COLUMNS]
+            suffix = " (tiếp theo)" if part else ""
+            _para(doc, f"{ai + 1}. {title}{suffix}", bold=True, italic=True, space_after=2)
+            legend = "; ".join(f"({part + j + 1}) {m.get('label_vi', m['indicator_code'])}, "
+                               f"{display_unit(m.get('unit_vi'))}" for j, (_, m) in enumerate(metas))
+            _para(doc, legend + ".", size=10, italic=True, space_after=4)
+            rows, group_idx = [], []
+
+            def values(code: str) -> list[str]:
+                return [fmt_value(by_key.get((m["indicator_code"], code)), m.get("unit_vi"), empty=MISSING_CELL)
+                        for _, m in metas]
+
+            rows.append(["", "Toàn tỉnh"] + values(PROVINCE_CODE))
+            bold = [0]
+            n = 0
+            for heading, members in groups:
+                if heading:
+                    group_idx.append(len(rows))
+                    rows.append(["", f"Địa bàn {heading}"] + [""] * len(metas))
+                for code in members:
+                    n += 1
+                    rows.append([str(n), unit_label(code, names)] + values(code))
+            col_w = (usable - 1.2 - 4.6) / GROUPED_COLUMNS
+            _table(doc, ["STT", "Đơn vị"] + [f"({part + j + 1})" for j in range(len(metas))], rows,
+                   [1.2, 4.6] + [col_w] * len(metas), size=WIDE_TABLE_PT, numeric_from=2, bold_rows=bold,
+                   group_rows=group_idx, merge_groups=True)
+            _para(doc, "", space_after=6)
+    _para(doc, "Các đơn vị được nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ "
+               "cho kỳ từ tháng 7/2025.", size=11, italic=True, space_after=6)
 
 
 def write_annex_docx(
@@ -280,26 +334,39 @@ def write_annex_docx(
     rows, groups = _summary_rows(report_period, indicators)
     _table(doc, SUMMARY_HEADERS, rows, [1.2, 9.2, 2.3, 2.6, 2.4, 2.2, 2.4, 2.2], group_rows=groups)
 
-    # II. by district: its own landscape section, the indicator name the widest column
+    # II. by unit: its own landscape section
     _landscape_section(doc, new=True)
-    _para(doc, f"II. KẾT QUẢ {when.upper()} THEO HUYỆN, THÀNH PHỐ", bold=True, space_after=6)
     names = unit_names(units)
     codes = ordered_units(units, indicators["unit_code"].astype(str).unique())
     by_key = {(str(r["indicator_code"]), str(r["unit_code"])): r["value"] for _, r in indicators.iterrows()}
     cat = catalogue(indicators)
-    col_w = 1.55  # '1.440.060' in 10 pt fits one line
-    name_w = max(6.0, usable - 1.2 - 1.7 - col_w * len(codes))
-    for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
-        _para(doc, f"{ai + 1}. {title}", bold=True, italic=True, space_after=4)
-        sub = cat[cat["area"] == area]
-        body = []
-        for n, (_, meta) in enumerate(sub.iterrows(), start=1):
-            u = meta.get("unit_vi")
-            body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
-                        + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
-        _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
-               [1.2, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
-        _para(doc, "", space_after=6)
+    if has_unit_groups(units):
+        _grouped_unit_tables(doc, when, cat, units, codes, names, by_key, usable)
+    else:
+        _para(doc, f"II. KẾT QUẢ {when.upper()} THEO HUYỆN, THÀNH PHỐ", bold=True, space_after=6)
+        col_w = 1.55  # '1.440.060' in 10 pt fits one line
+        name_w = max(6.0, usable - 1.2 - 1.7 - col_w * len(codes))
+        for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
+            _para(doc, f"{ai + 1}. {title}", bold=True, italic=True, space_after=4)
+            sub = cat[cat["area"] == area]
+            body = []
+            for n, (_, meta) in enumerate(sub.iterrows(), start=1):
+                u = meta.get("unit_vi")
+                body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
+                            + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
+            _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
+                   [1.2, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
+            _para(doc, "", space_after=6)
+
+    notes = same_period_notes(indicators)
+    if notes:
+        by_note: dict[str, list[str]] = {}
+        for code, note in notes.items():
+            by_note.setdefault(note, []).append(code)
+        for note, members in by_note.items():
+            who = ("tất cả các đơn vị của kỳ báo cáo" if len(members) == len([c for c in codes if c != PROVINCE_CODE])
+                   else ", ".join(unit_label(c, names) for c in sorted(members)))
+            _para(doc, f"Ghi chú về số liệu cùng kỳ ({who}): {note}.", size=12, italic=True, space_after=4)
 
     # III. data quality
     _landscape_section(doc, new=True)
@@ -355,7 +422,7 @@ def write_annex_docx(
         doc.add_page_break()
         _para(doc, "V. BIỂU ĐỒ", bold=True, space_after=6)
         for k, item in enumerate(images, start=1):
-            img, caption = (item if isinstance(item, tuple) else (item, _caption_for(Path(item))))
+            img, caption = (item if isinstance(item, tuple) else (item, _caption_for(Path(item), units_phrase(units))))
             img = Path(img)
             if not img.exists():
                 _para(doc, f"(Không có hình: {img.name})", size=12, italic=True)

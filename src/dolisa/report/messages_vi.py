@@ -356,6 +356,18 @@ def revision_vi(unit_code: str, source_period: str, version_as_of, version_now, 
     return text
 
 
+def same_period_note_vi(unit_valid_from) -> str:
+    """Why a unit of the report has no same-period value (contract §7): it, and no unit that
+    counts towards it, existed in every month of the same half a year before.
+    'Đơn vị hành chính mới thành lập từ 01/7/2025, không có số liệu cùng kỳ'."""
+    import pandas as pd
+
+    if unit_valid_from is None or (not isinstance(unit_valid_from, str) and pd.isna(unit_valid_from)):
+        return "Đơn vị hành chính không tồn tại trong cùng kỳ năm trước, không có số liệu cùng kỳ"
+    d = pd.Timestamp(unit_valid_from)
+    return f"Đơn vị hành chính mới thành lập từ {d.day:02d}/{d.month}/{d.year}, không có số liệu cùng kỳ"
+
+
 def incomplete_note_vi(waived) -> str | None:
     """The 'BÁO CÁO CHƯA ĐẦY ĐỦ' note of a report published with waived blocking findings,
     in Vietnamese: 'BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu (2 vấn đề):

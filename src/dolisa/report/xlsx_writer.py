@@ -51,18 +51,21 @@ from ._common import (
     banner_text,
     catalogue,
     display_unit,
+    has_unit_groups,
     indicator_phrase,
     is_pct_indicator,
     month_label,
     ordered_units,
     period_title,
     quality_summary,
+    unit_groups,
     unit_label,
     unit_names,
     unit_sort_key,
     warning_title_vi,
     warning_vi,
     revision_lines,
+    same_period_notes,
 )
 from .formats import fmt_pct, fmt_value, is_missing
 from .messages_vi import dataset_vi, reason_vi
@@ -232,7 +235,61 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
         ws.set_column(c, c, w, book.wrap if c in (1, 8) else None)
 
 
+GROUPED_COLUMNS = 10  # indicator columns per printed page of a grouped area sheet
+
+
+def _grouped_area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame,
+                         banner: str | None) -> None:
+    """Since the 2025 reform: one row per unit (56 communes and wards), grouped under their
+    former district (a reading aid: the group's heading carries no figure), one column per
+    indicator of the area; the province first. Prints on A4 landscape, one page wide."""
+    names = unit_names(units)
+    codes = ordered_units(units, indicators["unit_code"].astype(str).unique())
+    groups = unit_groups(units, codes)
+    cat = catalogue(indicators)
+    by_key = {(str(r["indicator_code"]), str(r["unit_code"])): r["value"] for _, r in indicators.iterrows()}
+    for area, sheet_name in AREAS.items():
+        sub = cat[cat["area"] == area]
+        headers = ["STT", "Đơn vị"] + [
+            f"{meta.get('label_vi', meta['indicator_code'])} ({display_unit(meta.get('unit_vi'))})"
+            for _, meta in sub.iterrows()]
+        title = f"{sheet_name.upper()}: KẾT QUẢ {period_title(report_period).upper()} THEO ĐƠN VỊ"
+        ws, row = book.sheet(sheet_name, title, len(headers), banner)
+        row = _header(book, ws, row, headers, freeze_cols=2)
+        ws.set_row(row - 1, LINE_POINTS * 5)
+        metas = list(sub.iterrows())
+
+        def unit_row(r: int, n: int | str, code: str, label_format) -> None:
+            ws.write(r, 0, n, book.center)
+            ws.write(r, 1, unit_label(code, names), label_format)
+            for j, (_, meta) in enumerate(metas):
+                ws.write_string(r, 2 + j, _cell(by_key.get((meta["indicator_code"], code)), meta.get("unit_vi")),
+                                book.num_text)
+
+        unit_row(row, "", PROVINCE_CODE, book.total_text)
+        row += 1
+        n = 0
+        for heading, members in groups:
+            if heading:
+                ws.merge_range(row, 0, row, len(headers) - 1, f"Địa bàn {heading}", book.area)
+                row += 1
+            for code in members:
+                n += 1
+                unit_row(row, n, code, book.text)
+                row += 1
+        ws.write(row + 1, 1, "Nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ "
+                             "cho kỳ từ tháng 7/2025.", book.note)
+        ws.set_column(0, 0, 5)
+        ws.set_column(1, 1, 26, book.wrap)
+        ws.set_column(2, 1 + len(metas), 12)
+        # printed at most GROUPED_COLUMNS indicators a page wide, the unit columns on every page
+        ws.fit_to_pages(max(1, -(-len(metas) // GROUPED_COLUMNS)), 0)
+        ws.repeat_columns(0, 1)
+
+
 def _area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
+    if has_unit_groups(units):
+        return _grouped_area_sheets(book, report_period, indicators, units, banner)
     names = unit_names(units)
     codes = ordered_units(units, indicators["unit_code"].astype(str).unique())
     cat = catalogue(indicators)
@@ -385,8 +442,9 @@ def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, 
 def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
     headers = [
         "report_period", "indicator_code", "unit_code", "Đơn vị", "Chỉ tiêu", "Đơn vị tính",
-        "value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period",
+        "value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period", "Ghi chú",
     ]
+    notes = same_period_notes(indicators)
     ws, row = book.sheet(SHEET_NUMBERS, f"SỐ LIỆU DẠNG SỐ - KỲ {report_period} (tiền: đồng)", len(headers), banner)
     first = row
     row = _header(book, ws, row, headers)
@@ -412,9 +470,11 @@ def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, un
                 continue
             one_dec = col.startswith("pct_") or pct_ind
             ws.write_number(row, j, float(v), book.dec1 if one_dec else book.int)
+        if r["unit_code"] in notes:
+            ws.write_string(row, 11, notes[r["unit_code"]], book.wrap)
         row += 1
     ws.autofilter(first, 0, max(row - 1, first), len(headers) - 1)
-    for c, w in enumerate([13, 30, 10, 22, 50, 11, 16, 14, 12, 18, 18]):
+    for c, w in enumerate([13, 30, 10, 22, 50, 11, 16, 14, 12, 18, 18, 40]):
         ws.set_column(c, c, w)
 
 

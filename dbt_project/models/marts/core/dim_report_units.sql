@@ -86,9 +86,16 @@ final as (
         report_units.unit_name_vi,
         report_units.unit_type,
         report_units.former_district_code,
+        former_districts.name_vi as former_district_name_vi,
         coalesce(same_period_months.same_period_months_covered, 0) as same_period_months_covered,
         coalesce(same_period_months.same_period_months_covered, 0) = 6 as has_same_period_basis
     from report_units
+    -- the district that held the re-used commune code on the eve of the unit's start
+    left join admin_units as former_districts
+        on
+            report_units.former_district_code = former_districts.unit_code
+            and report_units.unit_valid_from - 1 between former_districts.valid_from
+            and coalesce(former_districts.valid_to, date '9999-12-31')
     left join same_period_months
         on
             report_units.report_period = same_period_months.report_period
