@@ -2,6 +2,9 @@
 # The main job on the embedded defaults: demo export hub + DuckDB + Airflow on SQLite.
 #
 #   bash scripts/demo.sh            # pulls 2020-01..2021-06, builds the warehouse and the 2021-H1 report
+#   DEMO_PERIODS=2024-07..2026-06 DEMO_REPORT_PERIOD=2026-H1 bash scripts/demo.sh
+#                                   # across the 2025 reform: districts until 2025-06, the 56 communes
+#                                   # and wards after; the 2026-H1 report (same period: 2025-H1's districts)
 #
 # Starts the demo hub on 127.0.0.1:$DEMO_HUB_PORT, runs the district_submissions_nightly
 # DAG through Airflow (`airflow dags test`), stops the hub and prints where everything is.
@@ -12,15 +15,21 @@ cd "$DOLISA_ROOT"
 
 PORT="${DEMO_HUB_PORT:-8765}"
 TOKEN="${DEMO_HUB_TOKEN:-demo-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
-STORE="${DEMO_HUB_STORE:-$DOLISA_HOME/demo_hub_store}"
 PERIODS="${DEMO_PERIODS:-2020-01..2021-06}"
 REPORT_PERIOD="${DEMO_REPORT_PERIOD:-2021-H1}"
-LOGICAL_DATE="${DEMO_LOGICAL_DATE:-2021-07-10T02:30:00+07:00}"
+# the hub's store covers the pulled months (the default range keeps its historical folder)
+read -r FIRST LAST < <("$VENV/bin/python" -c 'import sys; from dolisa.cli import _periods; p = _periods(sys.argv[1]); print(p[0], p[-1])' "$PERIODS")
+if [ "$FIRST..$LAST" = "2020-01..2021-06" ]; then default_store="$DOLISA_HOME/demo_hub_store"
+else default_store="$DOLISA_HOME/demo_hub_store_${FIRST}_${LAST}"; fi
+STORE="${DEMO_HUB_STORE:-$default_store}"
+# the nightly that builds a half-year's report runs on the 10th of the month after it
+default_date="$("$VENV/bin/python" -c 'import sys; y, h = sys.argv[1].split("-H"); print(f"{y}-07-10" if h == "1" else f"{int(y) + 1}-01-10")' "$REPORT_PERIOD")"
+LOGICAL_DATE="${DEMO_LOGICAL_DATE:-${default_date}T02:30:00+07:00}"
 
 mkdir -p "$DOLISA_HOME/logs"
 if [ ! -f "$STORE/index.json" ]; then
-  echo "demo: generating the demo hub's submissions into $STORE"
-  "$VENV/bin/python" -m dolisa_demo.hub generate --store "$STORE"
+  echo "demo: generating the demo hub's submissions ($FIRST..$LAST) into $STORE"
+  "$VENV/bin/python" -m dolisa_demo.hub generate --store "$STORE" --first "$FIRST" --last "$LAST"
 fi
 
 echo "demo: starting the demo export hub on 127.0.0.1:$PORT"

@@ -25,7 +25,7 @@ fi
 
 echo "test: pytest"
 set +e
-"$VENV/bin/python" -m pytest -ra "$@"
+"$VENV/bin/python" -m pytest -ra --durations=30 "$@"
 rc=$?
 set -e
 bash "$DOLISA_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true

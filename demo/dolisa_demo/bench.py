@@ -570,6 +570,89 @@ def airflow_nightly(work: Path, home: Path, hub_url: str, results: dict) -> dict
             "log": run["log"]}
 
 
+REFORM_FIRST, REFORM_PREV, REFORM_LAST = "2024-07", "2026-05", "2026-06"
+REFORM_REPORT, REFORM_LOGICAL_DATE = "2026-H1", "2026-07-10T02:30:00+07:00"
+
+
+def reform56(work: Path, results: dict, *, airflow: bool = True) -> dict:
+    """Across the 2025 reform at scale 1 (2024-07..2026-06: ten districts, then 56 communes and
+    wards): the full backfill by the CLI, a full rebuild from the raw zone, and the nightly that
+    adds 2026-06 (CLI `run` over the default three-month window, and through Airflow)."""
+    store = work / "stores" / f"s1_{REFORM_FIRST}_{REFORM_LAST}"
+    if not (store / "index.json").exists():
+        rmtree(store)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        print(f"bench: generating the reform store {REFORM_FIRST}..{REFORM_LAST} into {store} ...", flush=True)
+        m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store),
+                      "--first", REFORM_FIRST, "--last", REFORM_LAST], log=work / "logs" / "generate_reform.log")
+        if m["rc"] != 0:
+            raise RuntimeError(f"generate reform store: rc {m['rc']}")
+        results.setdefault("generate", {})["reform"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
+    full, hist, night, af = (work / f"home_reform_{n}" for n in ("full", "hist", "night", "airflow"))
+    for h in (full, hist, night, af):
+        rmtree(h)
+    out: dict[str, Any] = {}
+    with hub(store) as url:
+        stages: list = []
+        print(f"bench: reform: full backfill {REFORM_FIRST}..{REFORM_LAST} and report {REFORM_REPORT}", flush=True)
+        env = base_env(full, url)
+        stage(stages, "reform extract", dolisa_cmd("extract", "--periods", f"{REFORM_FIRST}..{REFORM_LAST}"), env, work)
+        stage(stages, "reform load", dolisa_cmd("load"), env, work)
+        stage(stages, "reform transform", dolisa_cmd("transform"), env, work)
+        stage(stages, "reform report", dolisa_cmd("report", REFORM_REPORT), env, work)
+        stage(stages, "reform rebuild", dolisa_cmd("rebuild"), env, work)
+        out["full"] = [{k: v for k, v in x.items() if k != "out"} for x in stages]
+        out["rows"] = warehouse_rows(full / "warehouse" / "dolisa.duckdb")
+        stages = []
+        print(f"bench: reform: the nightly that adds {REFORM_LAST}", flush=True)
+        env = base_env(hist, url)
+        stage(stages, "reform history extract", dolisa_cmd("extract", "--periods", f"{REFORM_FIRST}..{REFORM_PREV}"),
+              env, work)
+        stage(stages, "reform history load", dolisa_cmd("load"), env, work)
+        stage(stages, "reform history transform", dolisa_cmd("transform"), env, work)
+        stage(stages, "reform history publish", dolisa_cmd("publish"), env, work)
+        copy_home(hist, night)
+        if airflow:
+            copy_home(hist, af)
+        window = "2026-04..2026-06"  # the default revision window of a nightly run in July 2026
+        stage(stages, "reform nightly (CLI run)", dolisa_cmd("run", "--periods", window, "--report-period",
+                                                              REFORM_REPORT), base_env(night, url), work)
+        out["nightly_cli"] = {k: v for k, v in stages[-1].items() if k != "out"}
+        if airflow:
+            af_home = work / "airflow_home_reform"
+            rmtree(af_home)
+            af_home.mkdir(parents=True)
+            aenv = airflow_env(af_home, af, url)
+            stage(stages, "reform airflow db migrate", [str(BIN / "airflow"), "db", "migrate"], aenv, work)
+            stage(stages, "reform airflow pools set", [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1",
+                                                       "bench"], aenv, work)
+            conf = json.dumps({"periods": contract_periods(window), "report_period": REFORM_REPORT})
+            run = stage(stages, "reform nightly (airflow dags test)",
+                        [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", REFORM_LOGICAL_DATE,
+                         "-c", conf], aenv, work, check=False)
+            out["nightly_airflow"] = {"wall": run["wall"], "peak_rss": run["peak_rss"], "rc": run["rc"],
+                                      "tasks": task_durations(af_home)}
+    return out
+
+
+def contract_periods(window: str) -> list[str]:
+    from dolisa.cli import _periods
+
+    return _periods(window) or []
+
+
+def _reform_table(r: dict) -> str:
+    rows = [[x["name"], sec(x["wall"]), mb(x["peak_rss"])] for x in r.get("full", [])]
+    cli = r.get("nightly_cli")
+    if cli:
+        rows.append([cli["name"], sec(cli["wall"]), mb(cli["peak_rss"])])
+    af = r.get("nightly_airflow")
+    if af:
+        rows.append(["reform nightly (airflow dags test)" + ("" if af.get("rc") == 0 else " FAILED"),
+                     sec(af["wall"]), mb(af["peak_rss"])])
+    return table(rows, ["56 units (2024-07..2026-06, scale 1)", "wall", "peak RSS (tree)"])
+
+
 def ingest(work: Path, scale: float, results: dict) -> dict:
     """Land one store once; then project load (gate on/off), bare DuckDB, pandas on the same files."""
     store = ensure_store(work, scale, results)
@@ -832,6 +915,10 @@ def render(results: dict) -> str:
                          f"{x['load'].get('rows_loaded', 0):,}", mb(x["peak_rss"])])
         out.append(table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"]))
         out.append(f"month 36 / month 1: {g36['ratio']:.2f}x (target <= 1.3x: {'met' if g36['ratio'] <= 1.3 else 'MISSED'})")
+    r56 = results.get("reform56")
+    if r56:
+        out.append("\n6. Across the 2025 reform: 10 districts to 2025-06, 56 communes and wards from 2025-07")
+        out.append(_reform_table(r56))
     return "\n".join(out)
 
 
@@ -864,9 +951,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-national", action="store_true", help="no scale-60 national run")
     ap.add_argument("--national-scale", type=float, default=60)
     ap.add_argument("--ingest-scale", type=float, default=None, help="default 10 (quick: 5)")
-    ap.add_argument("--sections", default="nightly,ingest,national,growth,growth36",
-                    help="comma-separated subset of nightly,ingest,national,growth,growth36 "
-                         "(growth36: month 36 vs month 1 over 2020-01..2022-12, scale 1)")
+    ap.add_argument("--sections", default="nightly,ingest,national,growth,growth36,reform56",
+                    help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56 "
+                         "(growth36: month 36 vs month 1 over 2020-01..2022-12, scale 1; reform56: "
+                         "2024-07..2026-06 across the 2025 reform, 56 units from 2025-07)")
     ap.add_argument("--work", default=os.environ.get("DOLISA_BENCH_WORK", str(Path(tempfile.gettempdir()) / "dolisa_bench")),
                     help="working folder (stores are cached here)")
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
@@ -897,6 +985,9 @@ def main(argv: list[str] | None = None) -> int:
             save()
         if "growth36" in sections:
             results["growth36"] = growth_36(work, results)
+            save()
+        if "reform56" in sections:
+            results["reform56"] = reform56(work, results, airflow=not a.quick)
             save()
         if "ingest" in sections:
             results["ingest"] = ingest(work, ingest_scale, results)

@@ -138,3 +138,11 @@ def test_the_vendored_assets_cover_every_cdn_url_of_the_installed_data_docs_temp
         assert any(p.name.upper().startswith("LICENSE") for p in (VENDOR / rel.split("/")[0]).iterdir()), rel
     html = "".join(f'<script src="{u}"></script>' for u in urls)
     assert "https://" not in localise(html)
+
+
+def test_unit_codes_of_both_sides_of_the_2025_reform_are_accepted():
+    """Districts (3 digits) up to 2025-06, communes and wards (5 digits) from 2025-07; nothing else."""
+    from dolisa.desk.data import UNIT_RE
+
+    assert all(UNIT_RE.match(c) for c in ("04", "045", "01273"))
+    assert not any(UNIT_RE.match(c) for c in ("4", "0451", "012734", "01273/../x"))

@@ -181,6 +181,9 @@ def admin_units() -> tuple[AdminUnit, ...]:
 
 
 PROVINCE_CODE = "04"
+# A reporting unit's code, as a regular expression: GSO codes of 3 digits (districts, up to
+# 2025-06) or 5 digits (communes and wards, from 2025-07); 2 for the province.
+UNIT_CODE_PATTERN = r"(?:\d{2,3}|\d{5})"
 
 
 def reporting_units(period: str) -> list[AdminUnit]:

@@ -256,7 +256,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                 "reasons": [r for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
             })
         back = request.query_params.get("tu", "")
-        if not re.fullmatch(r"/ky/\d{4}-H[12]/chi-tieu/[A-Z0-9_]+/don-vi/\d{2,3}", back):
+        if not re.fullmatch(r"/ky/\d{4}-H[12]/chi-tieu/[A-Z0-9_]+/don-vi/" + contract.UNIT_CODE_PATTERN, back):
             back = ""  # only a link back to the desk's own month table
         return render(request, "submission.html", unit=unit, month=month, items=items, back=back)
 

@@ -22,7 +22,7 @@ from dolisa.warehouse import open_duckdb
 
 PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-UNIT_RE = re.compile(r"^\d{2,3}$")
+UNIT_RE = re.compile(rf"^{contract.UNIT_CODE_PATTERN}$")
 CODE_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 AS_OF_RE = re.compile(r"^as_of_\d{4}-\d{2}-\d{2}$")
 ISSUED_RE = re.compile(r"^\d{8}T\d{6}[+-]\d{4}(-\d+)?$")

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from dolisa import contract
+
 __all__ = [
     "RULES_VI",
     "finding_vi",
@@ -72,7 +74,7 @@ RULES_VI: dict[str, RuleMessage] = {
         "Thiếu số liệu",
         ("{unit} chưa có phiên bản số liệu được chấp nhận cho tháng {month}.",
          "Có đơn vị chưa có phiên bản số liệu được chấp nhận."),
-        patterns=(r"^(?P<unit_code>\d{2,3}) .*no accepted submission for (?P<period>\d{4}-\d{2})",),
+        patterns=(r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})",),
     ),
     "indicators_computable": RuleMessage(
         "Không tính được chỉ tiêu",
@@ -155,7 +157,7 @@ RULES_VI: dict[str, RuleMessage] = {
          "{current_unit} chưa đầy đủ.",
          "{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ chưa đầy đủ."),
         patterns=(r"same-period values of (?P<current_unit_code>\S+) are incomplete",
-                  r"^(?P<unit_code>\d{2,3}) .*no accepted submission for (?P<period>\d{4}-\d{2})"),
+                  r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})"),
     ),
     "deferred_version": RuleMessage(
         "Phiên bản chưa tải được",
@@ -229,7 +231,7 @@ def _fields(finding: Any) -> dict[str, Any]:
     if isinstance(finding, str):
         m = re.match(r"^\[(?P<rule>[^\]]+)\]\s*(?P<message>.*)$", finding, re.S)
         rule, message = (m["rule"], m["message"]) if m else ("", finding)
-        head = re.match(r"^(?P<unit_code>\d{2,3}) (?P<period>\d{4}-\d{2})\b", message)
+        head = re.match(r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") (?P<period>\d{4}-\d{2})\b", message)
         return {"rule": rule, "message": message, **(head.groupdict() if head else {})}
     if isinstance(finding, Mapping):
         out = dict(finding)
