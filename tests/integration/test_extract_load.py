@@ -9,7 +9,7 @@ import json
 import duckdb
 import pytest
 
-from dolisa import pipeline, warehouse
+from dolisa import contract, pipeline, warehouse
 from dolisa.extract import (ApiError, AuthError, ExportApiClient, HubConfig, RetryPolicy, land_period, landed_file,
                             landed_versions, read_deferred)
 from dolisa_demo.hub.server import start_server
@@ -474,3 +474,36 @@ def test_old_layout_is_still_loaded(store, dolisa_home):
         (vdir / "manifest.json").write_text(json.dumps(manifest))
     summary = pipeline.load(None, p)
     assert summary["accepted"] == 3 and summary["rows_loaded"] == 5 + 7 + 3
+
+
+def test_each_month_pulls_exactly_the_units_valid_in_it_across_the_2025_reform(tmp_path):
+    """Contract §7: ten districts up to 2025-06 (a late revision of 2025-05 still comes from a
+    district code, in September 2025), the 56 communes and wards from 2025-07. A code outside
+    its own periods gets 200 with an empty list from the hub (§2), and is never asked for."""
+    s = HubStore(tmp_path / "store")
+    may = dt.datetime(2025, 6, 3, 9, 0, tzinfo=TZ)
+    s.add_submission("045", "2025-05", 1, may, {"job_placements.csv": jp(2)})
+    s.add_submission("045", "2025-05", 2, dt.datetime(2025, 9, 15, 10, 0, tzinfo=TZ), {"job_placements.csv": jp(3)})
+    s.add_submission("01273", "2025-07", 1, dt.datetime(2025, 8, 4, 9, 0, tzinfo=TZ), {"job_placements.csv": jp(1)})
+    s.save()
+    with start_server(s.root, token=TOKEN) as server:
+        client = client_for(server)
+        assert client.list_submissions("045", "2025-08") == []  # a district after 2025-06
+        assert client.list_submissions("01363", "2025-05") == []  # a commune before its validity
+        asked: list[tuple[str, str]] = []
+        real = client.list_submissions
+
+        def recording(unit, period):
+            asked.append((unit, period))
+            return real(unit, period)
+
+        client.list_submissions = recording
+        may_res = land_period(client, tmp_path / "raw", "2025-05")
+        jul_res = land_period(client, tmp_path / "raw", "2025-07")
+    districts = {u.unit_code for u in contract.reporting_units("2025-06")}
+    communes = {u.unit_code for u in contract.reporting_units("2025-07")}
+    assert len(districts) == 10 and len(communes) == 56 and not districts & communes
+    assert {u for u, p in asked if p == "2025-05"} == districts
+    assert {u for u, p in asked if p == "2025-07"} == communes
+    assert len(asked) == 66
+    assert sorted(may_res.landed) == ["045-2025-05-v1", "045-2025-05-v2"] and jul_res.landed == ["01273-2025-07-v1"]
