@@ -230,6 +230,37 @@ def _caption_for(image: Path, units_text: str) -> str:
     return IMAGE_CAPTIONS.get(stem, stem.replace("_", " ")).replace("{units}", units_text)
 
 
+def _image_slices(img: Path, max_ratio: float) -> list:
+    """The picture as one PNG, or, when fitting it on one page would shrink it below half the
+    page's width (a chart of 56 communes), as PNG streams cut horizontally so that none is
+    taller than ``max_ratio`` × its width (on a white row where one is near the cut)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(img) as im:
+        w, h = im.size
+        if h <= w * max_ratio * 2:
+            return [str(img)]
+        step = int(w * max_ratio)
+        grey = im.convert("L")
+        out, top = [], 0
+        while top < h:
+            cut = min(h, top + step)
+            if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
+                for y in range(cut, top + int(step * 0.8), -1):
+                    row = grey.crop((0, y, w, y + 1)).getextrema()
+                    if row[0] >= 250:
+                        cut = y
+                        break
+            buf = io.BytesIO()
+            im.crop((0, top, w, cut)).save(buf, format="PNG")
+            buf.seek(0)
+            out.append(buf)
+            top = cut
+        return out
+
+
 GROUPED_COLUMNS = 10  # indicator columns per table of the by-unit section (A4 landscape, 10 pt)
 
 
@@ -427,17 +458,23 @@ def write_annex_docx(
             if not img.exists():
                 _para(doc, f"(Không có hình: {img.name})", size=12, italic=True)
                 continue
-            p = doc.add_paragraph()
-            p.alignment = centre
-            p.paragraph_format.keep_with_next = True
-            p.add_run().add_picture(str(img), width=Cm(min(usable, 23.0)), height=None)
-            # keep the picture on one page: cap its height to the printable height
-            pic = doc.inline_shapes[-1]
-            max_h = Cm(21.0 - 4.0 - 2.5)
-            if pic.height > max_h:
-                ratio = max_h / pic.height
-                pic.height = int(max_h)
-                pic.width = int(pic.width * ratio)
+            # a tall picture (a chart of 56 communes) is cut into slices that each fill the
+            # printable width of one page, instead of being shrunk until it cannot be read
+            width_cm, max_h_cm = min(usable, 23.0), 21.0 - 4.0 - 2.5
+            for n_slice, part in enumerate(_image_slices(img, max_h_cm / width_cm)):
+                if n_slice:
+                    doc.add_page_break()
+                p = doc.add_paragraph()
+                p.alignment = centre
+                p.paragraph_format.keep_with_next = True
+                p.add_run().add_picture(part, width=Cm(width_cm), height=None)
+                # keep the picture on one page: cap its height to the printable height
+                pic = doc.inline_shapes[-1]
+                max_h = Cm(max_h_cm)
+                if pic.height > max_h:
+                    ratio = max_h / pic.height
+                    pic.height = int(max_h)
+                    pic.width = int(pic.width * ratio)
             _para(doc, f"Hình {k}. {caption}", size=12, italic=True, align=centre, space_after=10)
 
     with atomic_path(path) as tmp:
