@@ -46,3 +46,8 @@
         count(distinct records.origin_unit_code || ':' || {{ measure }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- a + b as sum() over the two parts gives it: null only when both are null. -#}
+{% macro sum_of_parts(a, b) -%}
+    (case when {{ a }} is null and {{ b }} is null then null else coalesce({{ a }}, 0) + coalesce({{ b }}, 0) end)
+{%- endmacro %}
