@@ -1,8 +1,8 @@
 -- Grain: one row per half-year of the calendar x published catalogue indicator x
--- unit of that half-year's report (dim_report_units). is_computable: the district has a value for the indicator
--- (int_indicator_values), or, for a percentage, for both its numerator and its
--- denominator (a zero denominator gives an empty percentage, which is allowed).
--- The province value is the districts' sum, so it is computable when they are.
+-- unit of that half-year's report (dim_report_units). is_computable: the unit has a
+-- value for the indicator (int_indicator_values), or, for a percentage, for both its
+-- numerator and its denominator (a zero denominator gives an empty percentage, which is
+-- allowed). The province value is the units' sum, so it is computable when they are.
 with
 
 catalogue as (
