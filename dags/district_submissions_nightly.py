@@ -12,7 +12,12 @@ reporting team's snapshot only holds report tables of periods whose gate passed 
 was explicitly overridden with `allow_incomplete`).
 
 Tasks: plan → extract_and_land → validate_and_load → build_marts → report_gate →
-build_report_models → write_report_files → publish. A blocked gate fails
+build_report_models → write_report_files → publish; and, once the marts are built,
+`deliver_feedback`: every reporting unit with something new gets a Vietnamese feedback
+sheet (`reports/feedback/<unit>/<date>/`: versions received, rejections and quarantined
+rows with the fix, months missing with their deadlines), e-mailed to the unit's address
+(`DOLISA_FEEDBACK_ADDRESSES`) over the SMTP connection `dolisa_alerts` when both are
+configured. A failed send never fails the run; it is retried the next night. A blocked gate fails
 `report_gate` without retries; the grid shows where the run stopped. A failed run
 notifies (`dolisa.notify.RunFailureNotifier`: SMTP connection `dolisa_alerts` when
 configured, else the log).
@@ -166,6 +171,12 @@ def district_submissions_nightly():
                                            allow_incomplete=plan["allow_incomplete"])
         return out
 
+    @task(pool=WRITER_POOL)
+    def deliver_feedback(loaded: dict, built: dict) -> dict:
+        from dolisa import pipeline
+
+        return pipeline.feedback(_run_date())  # a failed send is recorded and retried next night, never raised
+
     @task(pool=WRITER_POOL, trigger_rule="none_failed")  # also when there is no report this run
     def publish(built: dict) -> dict:
         from dolisa import pipeline
@@ -181,6 +192,7 @@ def district_submissions_nightly():
     written = write_report_files(p, gated, rpt)
     published = publish(built)
     written >> published
+    deliver_feedback(loaded, built)
 
 
 district_submissions_nightly()

@@ -13,12 +13,14 @@
     dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
     dolisa rotate-key                              # new pseudonym key; every pseudonym re-keyed
     dolisa publish                                 # read-only snapshot of the marts
+    dolisa feedback [--date 2021-07-10] [--no-send] # each unit's Vietnamese feedback sheet (+ e-mail)
     dolisa hub generate|serve ...                  # the demo export hub
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -85,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     pu = sub.add_parser("publish", help="publish the read-only snapshot of the marts")
     pu.add_argument("--full", action="store_true",
                     help="copy every table whole (what publishing only the changes always equals)")
+    fb = sub.add_parser("feedback", help="write (and send) each reporting unit's Vietnamese feedback of a night")
+    fb.add_argument("--date", help="YYYY-MM-DD: the night (default: today in Asia/Ho_Chi_Minh)")
+    fb.add_argument("--no-send", action="store_true", help="write the sheets only")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -135,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
             out["report"] = reissue.report_with_as_of(args.report_period, allow_incomplete=args.allow_incomplete)
         out["publish"] = pipeline.publish()
+        out["feedback"] = pipeline.feedback(dt.datetime.now(pipeline.HCM))
+    elif args.cmd == "feedback":
+        when = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(pipeline.HCM)
+        out = pipeline.feedback(when, send=not args.no_send)
     elif args.cmd == "rebuild":
         out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish(full=True)}
     elif args.cmd == "rotate-key":

@@ -182,3 +182,29 @@ class RunFailureNotifier(BaseNotifier):
         SmtpNotifier(to=smtp["to"], from_email=smtp["from_email"] or "dolisa-warehouse@localhost",
                      smtp_conn_id=self.conn_id, subject=subject, html_content=body).notify(context)
         log.info("failure notification sent to %s", ", ".join(smtp["to"]))
+
+
+def feedback_sender(conn_id: str = ALERT_CONN_ID):
+    """The sender of the units' feedback e-mails (dolisa.feedback) over the same SMTP
+    connection as the failure notifier, through Airflow's SMTP provider (`SmtpHook`), or
+    None when no such connection (with a host) is configured. The connection's `to` is
+    not used: each unit's address comes from the feedback address file."""
+    from airflow.sdk import Connection
+
+    try:
+        conn = Connection.get(conn_id)
+    except Exception:  # not configured
+        return None
+    if not conn.host:
+        return None
+    from_email = (conn.extra_dejson or {}).get("from_email") or "dolisa-warehouse@localhost"
+
+    def send(*, to: list[str], subject: str, html: str, text: str, files: list[str]) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=conn_id) as hook:
+            hook.send_email_smtp(to=to, subject=subject, html_content=html, from_email=from_email, files=files,
+                                 mime_charset="utf-8")
+        log.info("feedback e-mail sent (%d recipient(s), %d attachment(s))", len(to), len(files))
+
+    return send

@@ -297,6 +297,17 @@ def publish(p: Paths | None = None, *, full: bool = False) -> dict:
     return snapshot.publish(p, full=full)
 
 
+def feedback(run_at: dt.datetime | dt.date, p: Paths | None = None, *, send: Any = True) -> dict:
+    """Every reporting unit's Vietnamese feedback of the night `run_at` (written under
+    reports/feedback/<unit>/<date>/ and sent when addresses and SMTP are configured): see
+    dolisa.feedback. Reads the marts, so it runs after they are built."""
+    from dolisa import feedback as fb
+
+    if not isinstance(run_at, dt.datetime):  # a date: the start of that day in Asia/Ho_Chi_Minh
+        run_at = dt.datetime.combine(run_at, dt.time(0, 0), tzinfo=HCM)
+    return fb.run(run_at, p, send=send)
+
+
 # ---------------------------------------------------------------------------
 # the report, one function per phase:
 #   transform (marts) -> gate -> build_reports (rpt_ models) -> write_report (files) -> publish

@@ -39,7 +39,10 @@ def test_nightly_dag_shape(dagbag):
     # one task per phase, in this order: the gate before the report models, publish last
     chain = ["plan", "extract_and_land", "validate_and_load", "build_marts", "report_gate",
              "build_report_models", "write_report_files", "publish"]
-    assert set(dag.task_ids) == set(chain)
+    assert set(dag.task_ids) == set(chain) | {"deliver_feedback"}
+    # each unit's feedback once the load is done and the marts are built; no report depends on it
+    assert dag.get_task("deliver_feedback").upstream_task_ids == {"validate_and_load", "build_marts"}
+    assert not dag.get_task("deliver_feedback").downstream_task_ids
     for before, after in zip(chain[1:], chain[2:]):
         assert before in dag.get_task(after).upstream_task_ids, (before, after)
     order = [t.task_id for t in dag.topological_sort()]

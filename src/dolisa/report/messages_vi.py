@@ -310,6 +310,41 @@ _VI_FIELDS = {
 }
 
 
+def column_note_vi(dataset: str | None, column: str) -> str | None:
+    """When a contract column's cells may be empty, in the sender's words, from the
+    contract's description of the column (datasets.yaml): 'chỉ điền khi destination =
+    ABROAD, để trống ở các dòng khác'. None for an unknown dataset or column."""
+    from dolisa import contract
+
+    try:
+        col = next(c for c in contract.dataset(str(dataset)).columns if c.name == column)
+    except Exception:  # unknown dataset or column: nothing to add
+        return None
+    if col.required_when:
+        cond = " và ".join(f"{k} = {v}" for k, v in col.required_when.items())
+        return f"chỉ điền khi {cond}, để trống ở các dòng khác"
+    if col.optional:
+        return "được để trống khi không có thông tin"
+    return "điền ở mọi dòng"
+
+
+def _dataset_of_file(file: str | None) -> str | None:
+    name = str(file or "").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else None
+
+
+def _derived_fields_vi(fields: dict[str, str]) -> dict[str, str]:
+    """Fields a Vietnamese text may use beyond the reason's own, derived from the contract:
+    `column_notes` (for `{columns}` of a `{file}`): when each missing column may be empty."""
+    out: dict[str, str] = {}
+    if "columns" in fields:
+        dataset = _dataset_of_file(fields.get("file"))
+        notes = [(c, column_note_vi(dataset, c)) for c in (x.strip() for x in fields["columns"].split(","))]
+        notes = [f"cột {c}: {n}" for c, n in notes if c and n]
+        out["column_notes"] = f" ({'; '.join(notes)})" if notes else ""
+    return out
+
+
 def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
     from dolisa import contract
 
@@ -320,7 +355,8 @@ def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
             out.append("lỗi kỹ thuật: " + re.sub(r"'[^']*'", "'…'", part) if attr == "vi" else "")
             continue
         kind, fields = parsed
-        out.append(getattr(kind, attr).format(**{k: _VI_FIELDS.get(k, str)(v) for k, v in fields.items()}))
+        values = {k: _VI_FIELDS.get(k, str)(v) for k, v in fields.items()}
+        out.append(getattr(kind, attr).format(**{**_derived_fields_vi(fields), **values}))
     return out
 
 
