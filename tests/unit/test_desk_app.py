@@ -146,3 +146,41 @@ def test_unit_codes_of_both_sides_of_the_2025_reform_are_accepted():
 
     assert all(UNIT_RE.match(c) for c in ("04", "045", "01273"))
     assert not any(UNIT_RE.match(c) for c in ("4", "0451", "012734", "01273/../x"))
+
+
+def test_feedback_pages_show_each_units_sheet_and_whether_it_was_sent(home):
+    import datetime as dt
+
+    from dolisa import feedback as fb
+
+    root = home / "reports" / "feedback"
+    sheet = fb.UnitFeedback("01273", "Phường Tân Giang", dt.date(2025, 9, 21), versions=[{
+        "submission_id": "01273-2025-08-v1", "period": "2025-08", "version": 1, "submitted_at": None,
+        "status": "rejected", "status_vi": "bị từ chối", "in_force": False, "after_deadline": True,
+        "rows_loaded": 0, "rows_quarantined": 0, "reason_vi": "Tệp job_placements.csv: thiếu cột bắt buộc country_code",
+        "fix_vi": "Thêm cột country_code vào dòng tiêu đề của tệp, rồi gửi lại thành một phiên bản mới."}],
+        missing=[{"period": "2025-08", "deadline": "2025-09-05", "overdue": True}])
+    fb.write(sheet, root)
+    other = fb.UnitFeedback("040", "Thành phố Cao Bằng", dt.date(2025, 9, 21))
+    fb.write(other, root)
+
+    def refuse(**_):
+        raise ConnectionRefusedError("SMTP down")
+
+    fb.deliver(root, {"01273": ["p.tangiang@caobang.gov.vn"]}, refuse)
+    app = create_app(home)
+    client = TestClient(app)
+    _login(client, app.state.auth.password())
+    page = client.get("/phan-hoi")
+    assert page.status_code == 200
+    assert "Phường Tân Giang (01273)" in page.text and "sẽ gửi lại đêm sau" in page.text
+    assert "chưa có địa chỉ thư của đơn vị" in page.text  # 040: written only
+    unit = client.get("/phan-hoi/01273")
+    assert unit.status_code == 200 and "Cách khắc phục: Thêm cột country_code" in unit.text
+    assert "ConnectionRefusedError" in unit.text
+    xlsx = client.get("/phan-hoi/01273/2025-09-21/tai-ve")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert client.get("/phan-hoi/01273/..%2F..%2Fsecrets/tai-ve").status_code == 404
+    assert client.get("/phan-hoi/9999").status_code == 404
+    fb.deliver(root, {"01273": ["p.tangiang@caobang.gov.vn"]}, lambda **_: None)  # the next night: sent
+    assert "Đã gửi (p.tangiang@caobang.gov.vn)" in client.get("/phan-hoi").text

@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from dolisa import contract
+from dolisa import feedback as fb
 from dolisa.report import formats
 from dolisa.report._common import (
     AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, indicator_phrase, month_label, period_title,
@@ -54,6 +55,9 @@ DBT_DOCS_FILES = {"index.html", "manifest.json", "catalog.json"}
 # ---------------------------------------------------------------------------
 # formatting helpers for the templates
 # ---------------------------------------------------------------------------
+
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _value(x, unit_vi=None) -> str:
@@ -272,6 +276,57 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return render(request, "quality.html", period=period, months=months, grid=dict(sorted(grid.items())),
                       has_png=has_png)
 
+    # -- each unit's feedback sheets (dolisa.feedback), and whether they were sent --------
+
+    feedback_root = desk.reports / "feedback"
+
+    def _delivery_vi(state: dict) -> tuple[str, str]:
+        status = state.get("status")
+        if status == "sent":
+            return "sent", f"Đã gửi ({', '.join(state.get('to', []))}) lúc {_when(state.get('at'))}"
+        if status == "failed":
+            return "failed", (f"Gửi không được ({state.get('attempts', 0)} lần), sẽ gửi lại đêm sau"
+                              if state.get("attempts", 0) < fb.MAX_SEND_ATTEMPTS else
+                              f"Gửi không được sau {state.get('attempts', 0)} lần: đã ngừng gửi lại")
+        if status == "not_sent":
+            why = {"no address for the unit": "chưa có địa chỉ thư của đơn vị",
+                   "no SMTP connection configured": "chưa cấu hình máy chủ thư"}.get(state.get("why", ""), "")
+            return "not-sent", "Chỉ lưu, không gửi" + (f" ({why})" if why else "")
+        return "pending", "Chưa gửi"
+
+    async def feedback_index(request: Request):
+        latest: dict[str, dict] = {}
+        for item in fb.sheets(feedback_root):
+            latest.setdefault(item["unit_code"], item)  # newest first
+        rows = []
+        for unit, item in sorted(latest.items()):
+            doc = item["feedback"]
+            cls, text = _delivery_vi(item["delivery"])
+            rows.append({"unit": unit, "date": item["date"], "doc": doc, "cls": cls, "delivery": text,
+                         "rejected": sum(v["status"] == "rejected" for v in doc["versions"]),
+                         "overdue": sum(m["overdue"] for m in doc["missing"])})
+        return render(request, "feedback_index.html", rows=rows)
+
+    async def feedback_unit(request: Request):
+        unit = need(request.path_params["unit"], UNIT_RE)
+        items = fb.sheets(feedback_root, unit)
+        if not items:
+            raise HTTPException(404)
+        for item in items:
+            item["cls"], item["delivery_vi"] = _delivery_vi(item["delivery"])
+            item["text"] = (item["folder"] / fb.EMAIL_TXT).read_text(encoding="utf-8")
+            item["xlsx"] = next((p.name for p in item["folder"].glob("*.xlsx")), None)
+        return render(request, "feedback_unit.html", unit=unit, items=items)
+
+    async def feedback_download(request: Request):
+        unit = need(request.path_params["unit"], UNIT_RE)
+        date = need(request.path_params["date"], DATE_RE)
+        folder = feedback_root / unit / date
+        f = next(iter(sorted(folder.glob("*.xlsx"))), None) if folder.is_dir() else None
+        if f is None:
+            raise HTTPException(404)
+        return FileResponse(f, media_type=DOWNLOADS["indicators.xlsx"], filename=f.name)
+
     async def download(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
         name = request.path_params["name"]
@@ -340,6 +395,9 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         Route("/ky/{period}/chat-luong", quality_page),
         Route("/nop/{unit}/{month}", submission_page),
         Route("/tai-ve/{period}/{name}", download),
+        Route("/phan-hoi", feedback_index),
+        Route("/phan-hoi/{unit}", feedback_unit),
+        Route("/phan-hoi/{unit}/{date}/tai-ve", feedback_download),
         Route("/gx/", gx_docs),
         Route("/gx/{path:path}", gx_docs),
         Route("/dbt/", dbt_docs),
