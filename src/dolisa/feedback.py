@@ -55,7 +55,8 @@ ADDRESSES_ENV = "DOLISA_FEEDBACK_ADDRESSES"
 MAX_SEND_ATTEMPTS = 7
 FEEDBACK_JSON, DELIVERY_JSON = "feedback.json", "delivery.json"
 EMAIL_TXT, EMAIL_HTML = "email.txt", "email.html"
-MAX_ROWS_IN_EMAIL = 30  # the e-mail lists this many quarantined rows; the sheet lists them all
+MAX_ROWS_IN_EMAIL = 30  # the e-mail lists this many quarantined rows; the sheet lists more
+MAX_ROWS_PER_FILE = 1000  # the sheet lists the first so many quarantined rows of a file, and says how many more
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNIT = re.compile(rf"^{contract.UNIT_CODE_PATTERN}$")
@@ -74,6 +75,7 @@ class UnitFeedback:
     versions: list[dict] = field(default_factory=list)  # new versions, with status, reason and fix
     files: list[dict] = field(default_factory=list)  # the files of the new versions
     rows: list[dict] = field(default_factory=list)  # quarantined rows of the new versions: file, row, column, rule
+    rows_not_listed: list[dict] = field(default_factory=list)  # files with more than MAX_ROWS_PER_FILE such rows
     missing: list[dict] = field(default_factory=list)  # months with no accepted version: deadline, overdue
     new_overdue: list[str] = field(default_factory=list)  # months whose deadline passed since the last sheet
 
@@ -89,7 +91,8 @@ class UnitFeedback:
         return {"format": 1, "unit_code": self.unit_code, "unit_name": self.unit_name, "date": self.date.isoformat(),
                 "covers": {"submission_ids": [v["submission_id"] for v in self.versions],
                            "overdue_periods": sorted({m["period"] for m in self.missing if m["overdue"]})},
-                "versions": self.versions, "files": self.files, "rows": self.rows, "missing": self.missing,
+                "versions": self.versions, "files": self.files, "rows": self.rows,
+                "rows_not_listed": self.rows_not_listed, "missing": self.missing,
                 "new_overdue": self.new_overdue}
 
 
@@ -145,9 +148,18 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
         select submission_id, dataset, file_name, file_status, rejection_reason, rows_in, rows_loaded,
                rows_quarantined
         from marts.fct_submission_files order by submission_id, file_name""")
+    # the first MAX_ROWS_PER_FILE quarantined rows of each file (a whole file of bad rows would
+    # otherwise make a sheet nobody reads), and how many rows each file has in all
     rows = _rows(con, """
-        select submission_id, dataset, file_name, source_row, reason
-        from marts.fct_quarantined_row_reasons order by submission_id, file_name, source_row, reason""")
+        with numbered as (
+            select *, dense_rank() over (partition by submission_id, file_name order by source_row) as n
+            from marts.fct_quarantined_row_reasons
+        )
+        select submission_id, dataset, file_name, source_row, reason from numbered where n <= ?
+        order by submission_id, file_name, source_row, reason""", [MAX_ROWS_PER_FILE])
+    row_totals = {(r["submission_id"], r["file_name"]): int(r["n"]) for r in _rows(con, """
+        select submission_id, file_name, count(distinct source_row) as n
+        from marts.fct_quarantined_row_reasons group by all""")}
     # the months of the ledger's range a unit is expected to submit with no accepted version
     # (dbt's definitions: fct_submission_status), whose month has ended, with their deadlines
     missing = _rows(con, """
@@ -196,6 +208,12 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
                 "reason_vi": reason_vi(f["rejection_reason"]) if f["rejection_reason"] else "",
                 "fix_vi": reason_fix_vi(f["rejection_reason"]) if f["rejection_reason"] else "",
             })
+        for f in files_of.get(v["submission_id"], []):
+            total = row_totals.get((v["submission_id"], f["file_name"]), 0)
+            if total > MAX_ROWS_PER_FILE:
+                fb.rows_not_listed.append({"submission_id": v["submission_id"], "period": v["period"],
+                                           "version": int(v["version"]), "file_name": f["file_name"],
+                                           "rows_quarantined": total, "rows_listed": MAX_ROWS_PER_FILE})
         for r in rows_of.get(v["submission_id"], []):
             parsed = contract.parse_reason(r["reason"])
             fb.rows.append({
@@ -240,6 +258,7 @@ def _summary_lines(fb: UnitFeedback) -> list[str]:
            f"bị từ chối: {len(rejected)})."]
     if quarantined:
         out.append(f"Số dòng bị cách ly (không được tính vào số liệu): {quarantined}.")
+    out += [_not_listed_vi(n)[2:] for n in fb.rows_not_listed]
     if overdue:
         out.append("Tháng đã quá hạn nộp mà chưa có số liệu được chấp nhận: "
                    + ", ".join(_month_vi(m["period"]) for m in overdue) + ".")
@@ -247,6 +266,12 @@ def _summary_lines(fb: UnitFeedback) -> list[str]:
         out.append("Tháng sắp đến hạn nộp: " + ", ".join(
             f"{_month_vi(m['period'])} (hạn {_vi_date(dt.date.fromisoformat(m['deadline']))})" for m in due) + ".")
     return out
+
+
+def _not_listed_vi(n: dict) -> str:
+    return (f"- Tháng {_month_vi(n['period'])}, phiên bản {n['version']}, tệp {n['file_name']}: có "
+            f"{n['rows_quarantined']} dòng bị cách ly; phiếu chỉ liệt kê {n['rows_listed']} dòng đầu. Hãy kiểm tra "
+            f"lại cả tệp (thường do cột bị lệch hoặc xuất sai mẫu).")
 
 
 def _status_text(v: dict) -> str:

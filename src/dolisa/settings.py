@@ -137,13 +137,13 @@ def reader_dir(path: Path) -> Path:
     Every folder from the zone's top down to `path` is made 0755 (the process umask makes
     new folders owner-only)."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    for p in (path, *path.parents):
-        os.chmod(p, 0o755)
-        if p.name in READER_ZONES:
-            break
-    else:
+    chain = [path, *path.parents]
+    top = next((i for i, p in enumerate(chain) if p.name in READER_ZONES), None)
+    if top is None:  # checked before anything is created or opened up
         raise ValueError(f"{path} is not inside a reader zone ({', '.join(READER_ZONES)})")
+    path.mkdir(parents=True, exist_ok=True)
+    for p in chain[: top + 1]:
+        os.chmod(p, 0o755)
     return path
 
 

@@ -26,6 +26,26 @@ def province_summary(report_period: str) -> list[dict]:
     return [dict(zip(keys, r)) for r in rows]
 
 
+def _feedback_lines(p) -> None:
+    """Where each reporting unit's feedback of the last night is, and what it says."""
+    from dolisa.feedback import FEEDBACK_DIR, sheets
+
+    items = sheets(p.reports / FEEDBACK_DIR)
+    if not items:
+        return
+    last = max(i["date"] for i in items)
+    night = [i for i in items if i["date"] == last]
+    print(f"unit feedback     {p.reports / FEEDBACK_DIR}/<unit>/{last}/  ({len(night)} unit(s); the desk: /phan-hoi)")
+    for i in night:
+        doc = i["feedback"]
+        rejected = sum(v["status"] == "rejected" for v in doc["versions"])
+        overdue = sum(m["overdue"] for m in doc["missing"])
+        if rejected or doc["rows"] or overdue:
+            print(f"  {i['unit_code']:<6} {doc['unit_name'][:28]:<28} {rejected} version(s) rejected, "
+                  f"{len(doc['rows'])} quarantined row reason(s), {overdue} month(s) overdue"
+                  f"  [{i['delivery'].get('status', 'pending')}]")
+
+
 def main(argv: list[str] | None = None) -> int:
     from dolisa.report.formats import fmt_pct, fmt_value
 
@@ -40,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dbt docs          {p.dbt_target / 'index.html'}")
     print(f"data docs (GX)    {p.data_docs / 'index.html'}  (the last report gate)")
     print(f"report folder     {out}")
+    _feedback_lines(p)
     csv_path = out / "indicators.csv"
     if not csv_path.exists():
         print(f"\nNo indicators.csv for {report_period}: see {out / 'quality_gate.json'}")
