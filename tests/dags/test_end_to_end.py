@@ -166,7 +166,9 @@ def test_demo_run_through_airflow_matches_the_reference_report(full_store, tmp_p
         proc = run_dag(env, {"periods": periods, "report_period": "2021-H1"})
     assert not dag_failed(proc), proc.stdout[-5000:] + proc.stderr[-5000:]
     # one task per phase, in order: the gate before the report models, publish last
-    assert task_states(env) == [(t, "success") for t in CHAIN]
+    states = task_states(env)
+    assert [s for s in states if s[0] != "deliver_feedback"] == [(t, "success") for t in CHAIN]
+    assert ("deliver_feedback", "success") in states  # each unit's feedback, beside the report
     home = Path(env["DOLISA_HOME"])
     csv_path = home / "reports" / "2021-H1" / "indicators.csv"
     assert csv_path.read_text(encoding="utf-8").splitlines()[0] == (
@@ -214,6 +216,17 @@ def test_demo_run_through_airflow_matches_the_reference_report(full_store, tmp_p
                            "and dataset = ? and reason = ?", [sid, dataset, reason]).fetchall()[0][0] == 1
         gate = json.loads((home / "reports" / "2021-H1" / "quality_gate.json").read_text(encoding="utf-8"))
         assert gate["passed"] and (home / "data_docs" / "index.html").is_file()
+        # every defective version is in its unit's Vietnamese feedback of the night, with the fix
+        sheets = {p.parents[1].name: json.loads(p.read_text(encoding="utf-8"))
+                  for p in (home / "reports" / "feedback").glob("*/2021-07-10/feedback.json")}
+        assert len(sheets) >= 10
+        v = next(v for v in sheets["045"]["versions"] if v["submission_id"] == "045-2021-04-v2")
+        assert v["status"] == "rejected" and "thiếu cột bắt buộc destination" in v["reason_vi"]
+        assert v["fix_vi"].startswith("Thêm cột destination")
+        for d in injected:
+            rows = {r["row"] for r in sheets[d["submission_id"].split("-")[0]]["rows"]
+                    if r["submission_id"] == d["submission_id"] and r["dataset"] == d["dataset"]}
+            assert len(rows) >= d["rows"], d
     finally:
         con.close()
     with open(home / "reports" / "2021-H1" / "quarantine_reasons.csv", encoding="utf-8", newline="") as fh:

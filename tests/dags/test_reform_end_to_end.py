@@ -205,7 +205,13 @@ def test_the_gate_expects_all_56_communes_and_allow_incomplete_publishes(tmp_pat
 
         proc = run_dag(env, {**conf, "allow_incomplete": True}, logical_date="2026-07-11T02:30:00+07:00")
     assert not dag_failed(proc), proc.stdout[-3000:]
-    assert task_states(env)[-len(CHAIN):] == [(t, "success") for t in CHAIN]
+    last = task_states(env)[-(len(CHAIN) + 1):]  # this run's: the chain and the units' feedback
+    assert [s for s in last if s[0] != "deliver_feedback"] == [(t, "success") for t in CHAIN]
+    assert ("deliver_feedback", "success") in last
+    # the commune whose March never came is told so, with the deadline that passed
+    sheets = sorted((tmp_path / "dolisa_home" / "reports" / "feedback" / "01489").glob("*/feedback.json"))
+    missing = [m for s in sheets for m in json.loads(s.read_text(encoding="utf-8"))["missing"]]
+    assert {"period": "2026-03", "deadline": "2026-04-05", "overdue": True} in missing
     got = read_indicators(report / "indicators.csv")
     assert {u for _, u in got} == {"04", *COMMUNES}
     note = (report / "INCOMPLETE.txt").read_text(encoding="utf-8")
