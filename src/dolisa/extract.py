@@ -379,10 +379,12 @@ class ExportApiClient:
             raise _RetryableStatus(r)  # not the contract: treated as transient
         return r
 
-    @staticmethod
-    def _chunks(r: requests.Response, deadline: float) -> Iterable[bytes]:
-        """The body, chunk by chunk as it arrives (never waiting to fill a chunk), cut at the deadline."""
+    def _chunks(self, r: requests.Response, deadline: float) -> Iterable[bytes]:
+        """The body, chunk by chunk as it arrives (never waiting to fill a chunk), cut at the deadline
+        (and when a concurrent landing run stops)."""
         while True:
+            if self._abort is not None and self._abort.is_set():
+                raise _Cancelled()
             if time.monotonic() > deadline:
                 raise _Transport("overall deadline passed (DOLISA_DOWNLOAD_DEADLINE): body cut")
             try:
