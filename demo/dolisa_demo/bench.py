@@ -117,6 +117,7 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 _TIMES: dict[str, float] = {}
 _COUNTS: dict[str, int] = {}
+_PROBE_LOCK = threading.Lock()
 
 
 def _wrap(owner: Any, attr: str, key: str | Callable[..., str]) -> None:
@@ -129,8 +130,9 @@ def _wrap(owner: Any, attr: str, key: str | Callable[..., str]) -> None:
         try:
             return fn(*a, **kw)
         finally:
-            _TIMES[k] = _TIMES.get(k, 0.0) + time.perf_counter() - t0
-            _COUNTS[k] = _COUNTS.get(k, 0) + 1
+            with _PROBE_LOCK:  # the extract's workers call the HTTP functions from several threads
+                _TIMES[k] = _TIMES.get(k, 0.0) + time.perf_counter() - t0
+                _COUNTS[k] = _COUNTS.get(k, 0) + 1
 
     setattr(owner, attr, wrapper)
 
@@ -919,7 +921,10 @@ def render(results: dict) -> str:
         tasks_sum = sum(v for k, v in t.items() if not k.endswith(":state"))
         ex, lo = t.get("extract_and_land"), t.get("validate_and_load")
         pull = pr.get("pull")
+        # pull is summed over the extract's workers (DOLISA_EXTRACT_CONCURRENCY): it may exceed the
+        # extract's wall time, and then the landing work is not separable from it
         land = (pr.get("extract_total") or 0) - (pull or 0)
+        land = land if land >= 0 else None
         parse = (pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("parse_rules", 0))
         load_rows = pr.get("load_total", 0) - parse
         rows = [
@@ -928,8 +933,8 @@ def render(results: dict) -> str:
             ["  Airflow overhead (wall - tasks)", sec(total - tasks_sum), pct(total - tasks_sum, total), "", "DAG parse, SQLite, scheduling, process start"],
             ["task plan", sec(t.get("plan")), pct(t.get("plan"), total), "", ""],
             ["task extract_and_land", sec(ex), pct(ex, total), "", ""],
-            ["  pull (HTTP list + download)", "", "", sec(pull), "CLI probe, same month"],
-            ["  land (write, checksum, manifest)", "", "", sec(land), ""],
+            ["  pull (HTTP list + download)", "", "", sec(pull), "CLI probe, same month; summed over the workers"],
+            ["  land (write, checksum, manifest)", "", "", sec(land), "extract - pull (- when the pull overlaps)"],
             ["task validate_and_load", sec(lo), pct(lo, total), "", ""],
             ["  read cells (CSV / XLSX)", "", "", f"{sec(pr.get('read_csv'))} / {sec(pr.get('read_xlsx'))}", ""],
             ["  row rules (SQL)", "", "", sec(pr.get('parse_rules')), ""],
