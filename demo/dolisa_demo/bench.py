@@ -1081,7 +1081,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56,"
                          "extract-latency (growth36: month 36 vs month 1 over 2020-01..2022-12, scale 1; reform56: "
                          "2024-07..2026-06 across the 2025 reform, 56 units from 2025-07; extract-latency, not "
-                         "in the default list (about an hour, the sequential runs): 18 months of 10 and of 56 "
+                         "in the default list (about 55 minutes, the sequential runs): 18 months of 10 and of 56 "
                          "units against a hub delaying every response, sequential and concurrent)")
     ap.add_argument("--latency-ms", type=float, default=200.0, help="extract-latency: delay of every response")
     ap.add_argument("--latency-units", default="10,56", help="extract-latency: 10 and/or 56 units")
