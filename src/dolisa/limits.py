@@ -13,6 +13,7 @@ is a configuration error and fails loudly.
 | `DOLISA_XLSX_MAX_UNCOMPRESSED` | 512 MiB | total uncompressed size of an XLSX's members |
 | `DOLISA_XLSX_MAX_RATIO` | 200 | uncompressed / compressed size, per member and overall |
 | `DOLISA_CSV_CHUNK_BYTES` | 1 MiB | chunk in which CSV bytes are checked for UTF-8 (memory held at once) |
+| `DOLISA_EXTRACT_CONCURRENCY` | 8 | requests in flight to the hub at once (listings and downloads; 1 = one at a time) |
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, float] = {
     "DOLISA_XLSX_MAX_UNCOMPRESSED": 512 * MiB,
     "DOLISA_XLSX_MAX_RATIO": 200.0,
     "DOLISA_CSV_CHUNK_BYTES": 1 * MiB,
+    "DOLISA_EXTRACT_CONCURRENCY": 8,
 }
 
 
@@ -55,6 +57,7 @@ class Limits:
     xlsx_max_uncompressed: int
     xlsx_max_ratio: float
     csv_chunk_bytes: int
+    extract_concurrency: int
 
 
 def current() -> Limits:
@@ -67,4 +70,5 @@ def current() -> Limits:
         xlsx_max_uncompressed=int(_setting("DOLISA_XLSX_MAX_UNCOMPRESSED")),
         xlsx_max_ratio=_setting("DOLISA_XLSX_MAX_RATIO"),
         csv_chunk_bytes=max(4, int(_setting("DOLISA_CSV_CHUNK_BYTES"))),
+        extract_concurrency=max(1, int(_setting("DOLISA_EXTRACT_CONCURRENCY"))),
     )

@@ -111,14 +111,16 @@ def auto_report_period(periods: list[str]) -> str | None:
 
 
 def extract(periods: list[str], hub: "Any", p: Paths | None = None, policy: "Any" = None) -> dict:
-    from dolisa.extract import ExportApiClient, land_period
+    from dolisa.extract import ExportApiClient, land_periods
 
     p = (p or default_paths()).ensure()
-    client = ExportApiClient(hub, policy=policy)
+    client = ExportApiClient(hub, policy=policy)  # DOLISA_EXTRACT_CONCURRENCY requests at once (default 8)
     # failed: landed as rejected; deferred: not fetched (transient), fetched again next run (raw/_deferred.json)
-    summary = {"periods": periods, "listed": 0, "landed": 0, "already": 0, "failed": [], "deferred": []}
-    for period in periods:
-        r = land_period(client, p.raw, period)  # raises AuthError (401/403): the task fails loudly
+    summary = {"periods": periods, "listed": 0, "landed": 0, "already": 0, "failed": [], "deferred": [],
+               "concurrency": client.concurrency}
+    # the periods in turn, as land_period would, with requests in flight across them; raises
+    # AuthError (401/403): the task fails loudly, what landed before it (in order) stays landed
+    for r in land_periods(client, p.raw, periods):
         summary["listed"] += r.listed
         summary["landed"] += len(r.landed)
         summary["already"] += r.already

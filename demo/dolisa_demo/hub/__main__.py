@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--fault-listings", action="store_true", help="inject faults into listings too")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--stall-seconds", type=float, default=3.0)
+    s.add_argument("--latency-ms", type=float, default=0.0,
+                   help="delay every response by this many milliseconds (a slow network; concurrent "
+                        "requests are delayed in parallel)")
     s.add_argument("--available-at", default=None, help="ISO datetime cut-off (naive = Asia/Ho_Chi_Minh)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     hub = HubServer(a.store, a.host, a.port, a.token, [f for f in a.faults.split(",") if f], a.fault_rate,
                     a.seed, dt.datetime.fromisoformat(a.available_at) if a.available_at else None,
                     a.stall_seconds, a.fault_listings, listing_faults=listing_faults,
-                    trickle_seconds=a.trickle_seconds)
+                    trickle_seconds=a.trickle_seconds, latency_ms=a.latency_ms)
     print(f"serving {a.store} on {hub.url}", flush=True)
     try:
         hub.serve_forever()

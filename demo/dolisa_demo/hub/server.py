@@ -39,6 +39,14 @@ body one byte every ``trickle_seconds`` (each read is quick, the whole is not).
 - Malformed listing *entries* are data of the store (``HubStore.add_listing_entry``).
 - ``body_bytes_sent`` counts the file-body bytes written (to see a client cut a body).
 
+Latency (a poor provincial network, deterministic):
+
+- ``latency_ms=N``: every request waits N ms before it is answered (faults, 401 and 404
+  included), on its own handler thread: the server is a ``ThreadingHTTPServer`` (one
+  thread per connection), so the delays of concurrent clients overlap as on a real network
+  and a client with k connections sees about k requests per N ms. ``requests`` counts every
+  request received.
+
 The token is never logged.
 """
 
@@ -120,6 +128,11 @@ class _Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- routing
     def do_GET(self) -> None:  # noqa: N802
         hub = self.hub
+        with hub._lock:
+            hub.requests += 1
+        if hub.latency_seconds > 0 and hub._stop_event.wait(hub.latency_seconds):
+            self._reset()  # the hub is stopping
+            return
         auth = self.headers.get("Authorization", "")
         expected = f"Bearer {hub.token}"
         if not hmac.compare_digest(auth.encode("utf-8", "replace"), expected.encode("utf-8")):
@@ -227,6 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
 
 
+class _ThreadingServer(ThreadingHTTPServer):
+    request_queue_size = 128  # listen backlog: many clients may connect at once (default 5)
+
+
 class HubServer:
     """A running hub; see the module docstring. Use ``start_server``."""
 
@@ -234,7 +251,8 @@ class HubServer:
                  faults: Iterable[str] = (), fault_rate: float = 0.0, seed: int = 0,
                  available_at: dt.datetime | None = None, stall_seconds: float = 3.0,
                  fault_listings: bool = False, *, fault_plan: dict[str, list[str]] | None = None,
-                 listing_faults: dict[str, str] | None = None, trickle_seconds: float = 0.2):
+                 listing_faults: dict[str, str] | None = None, trickle_seconds: float = 0.2,
+                 latency_ms: float = 0.0):
         self.store = HubStore(store_root)
         if not (Path(store_root) / "index.json").exists():
             raise FileNotFoundError(f"{store_root}: no index.json (generate a store first)")
@@ -255,14 +273,18 @@ class HubServer:
         if bad:
             raise ValueError(f"unknown fault kind(s) {bad}; known: {', '.join(FAULT_KINDS + LISTING_FAULTS)}")
         self.trickle_seconds = float(trickle_seconds)
+        if not latency_ms >= 0:
+            raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
+        self.latency_seconds = float(latency_ms) / 1000.0
+        self.requests = 0
         self.body_bytes_sent = 0
         self.hits: dict[str, int] = {}
         self.faults_served: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         handler = type("HubHandler", (_Handler,), {"hub": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _ThreadingServer((host, port), handler)
+        self.httpd.daemon_threads = True  # one thread per connection: delayed responses overlap
         self._thread: threading.Thread | None = None
 
     @property
@@ -346,6 +368,6 @@ def start_server(store_root, host: str = "127.0.0.1", port: int = 0, token: str 
                  fault_listings: bool = False, **kw: Any) -> HubServer:
     """Start a hub in a background thread (port 0: an ephemeral port); ``.stop()`` or ``with``.
 
-    Keyword options: ``fault_plan``, ``listing_faults``, ``trickle_seconds`` (module doc)."""
+    Keyword options: ``fault_plan``, ``listing_faults``, ``trickle_seconds``, ``latency_ms`` (module doc)."""
     return HubServer(store_root, host, port, token, faults, fault_rate, seed, available_at, stall_seconds,
                      fault_listings, **kw).start()
