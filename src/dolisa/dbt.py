@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dolisa.settings import duckdb_config
+from dolisa.settings import duckdb_settings
 
 PROJECT_DIR_ENV = "DOLISA_DBT_PROJECT_DIR"
 
@@ -107,11 +107,14 @@ def run_dbt(
     ]
     if all_vars:
         cli += ["--vars", json.dumps(all_vars)]
-    duck = duckdb_config()  # the profile passes these to DuckDB: the same bounds as every other connection
+    duck = duckdb_settings()  # the profile passes these to DuckDB: the same bounds as every other connection
     env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DOLISA_DUCKDB_MEMORY_LIMIT": duck["memory_limit"], "DOLISA_DUCKDB_THREADS": duck["threads"]}
     with _LOCK, _env(env):
-        result = dbtRunner().invoke(cli)
+        try:
+            result = dbtRunner().invoke(cli)
+        finally:
+            _close_duckdb()
     if not result.success:
         failures = _failures(result)
         lines = [f"dbt {' '.join(args)} failed"]
@@ -120,6 +123,26 @@ def run_dbt(
         lines += [f"  {uid}: {status}: {msg}" for uid, status, msg in failures]
         raise DbtError("\n".join(lines), failures)
     return result
+
+
+def _close_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open after a run.
+
+    dbt-duckdb holds one process-wide environment (`keep_open`, on by default) whose
+    database stays open when `dbtRunner` returns, with its buffer pool (up to
+    `memory_limit`) and its configuration. In a process that runs more than dbt (an
+    Airflow task under `airflow dags test`, where every task shares one process; the
+    CLI's `dolisa run`), that memory stayed for every later stage, and the project's
+    own connections to the warehouse shared that database instead of opening their own."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = getattr(DuckDBConnectionManager, "_ENV", None)
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
 
 
 def warnings(result: Any) -> list[dict[str, str]]:

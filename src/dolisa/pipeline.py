@@ -15,6 +15,7 @@ from typing import Any
 
 from dolisa import contract, warehouse
 from dolisa.faults import crash_point
+from dolisa.memory import releases_memory
 from dolisa.settings import Paths, paths as default_paths, reader_dir
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def auto_report_period(periods: list[str]) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+@releases_memory
 def extract(periods: list[str], hub: "Any", p: Paths | None = None, policy: "Any" = None) -> dict:
     from dolisa.extract import ExportApiClient, land_periods
 
@@ -143,6 +145,7 @@ def plan_targets_path() -> Path:
     return Path(str(resources.files("dolisa").joinpath("reference/plan_targets.csv")))
 
 
+@releases_memory
 def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True,
          pseudonym_key: str | None = None) -> dict:
     from dolisa.load import load_landed, load_plan_targets
@@ -254,6 +257,7 @@ def _swap_in(new: Path, live: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
+@releases_memory
 def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool = False) -> dict:
     """dbt build through the marts (seeds, staging, intermediate, marts and their tests).
     `full_refresh` rebuilds every model from the ledger (what any incremental
@@ -292,6 +296,7 @@ MARTS_SELECTOR = ["path:seeds", "path:models/staging", "path:models/intermediate
 REPORT_SELECTOR = "path:models/reports"
 
 
+@releases_memory
 def publish(p: Paths | None = None, *, full: bool = False) -> dict:
     """Bring `published/warehouse.duckdb` up to date: see dolisa.snapshot.publish."""
     from dolisa import snapshot
@@ -407,6 +412,7 @@ def _deferred_findings(p: Paths, report_period: str) -> list:
     return out
 
 
+@releases_memory
 def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomplete: bool = False,
          p: Paths | None = None, out_dir: Path | None = None) -> "Any":
     """The report gate (Great Expectations over the built marts), before any rpt_ model.
@@ -465,6 +471,7 @@ def _remove_report_files(out_dir: Path) -> None:
             (out_dir / name).unlink(missing_ok=True)
 
 
+@releases_memory
 def build_reports(report_period: str, p: Paths | None = None) -> dict:
     """Build the rpt_ models (dbt), after the gate passed for `report_period`.
 
@@ -483,6 +490,7 @@ def build_reports(report_period: str, p: Paths | None = None) -> dict:
     return {"report_period": report_period, "rpt": "ok", "report_periods": kept}
 
 
+@releases_memory
 def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | None = None,
                  warehouse_path: Path | None = None) -> dict:
     """Write the report files of a gated period from the rpt_ models.

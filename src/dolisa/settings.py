@@ -163,6 +163,55 @@ def duckdb_config() -> dict[str, str]:
     }
 
 
+# The bound on the memory of a process that runs the pipeline (the benchmark's figure is the
+# process tree's peak RSS): DuckDB's memory_limit is the cap above, lowered when a connection is
+# opened to what the process has left under this budget. A CLI stage starts small and keeps the
+# cap; a long-lived process that already holds Airflow, dbt, GX and the report writers (every
+# task of `airflow dags test` runs in the one `airflow` process) gives DuckDB less, and DuckDB
+# evicts or spills instead of the process growing past the bound. "none" switches it off.
+MEMORY_BUDGET_ENV, MEMORY_BUDGET_DEFAULT = "DOLISA_MEMORY_BUDGET", "1536MiB"
+PYTHON_RESERVE = 256 << 20  # what a stage holds beside DuckDB's memory: dbt's manifest, pandas frames
+DUCKDB_MEMORY_FLOOR = 256 << 20
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+
+
+def parse_bytes(text: str) -> int:
+    """'1GB' (DuckDB's units: KB/MB/GB decimal, KiB/MiB/GiB binary) -> bytes."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text or "")
+    if not m or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"not a size: {text!r} (e.g. 1GB, 768MiB)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _process_rss() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None  # not Linux: no budget
+
+
+def duckdb_settings() -> dict[str, str]:
+    """The DuckDB settings for a connection opened now: `duckdb_config()`, with memory_limit
+    lowered (never raised) to what this process has left under DOLISA_MEMORY_BUDGET after
+    its current RSS and PYTHON_RESERVE, and no lower than DUCKDB_MEMORY_FLOOR."""
+    cfg = duckdb_config()
+    budget_text = (os.environ.get(MEMORY_BUDGET_ENV) or MEMORY_BUDGET_DEFAULT).strip()
+    if budget_text.lower() == "none":
+        return cfg
+    rss = _process_rss()
+    if rss is None:
+        return cfg
+    room = parse_bytes(budget_text) - rss - PYTHON_RESERVE
+    if room < parse_bytes(cfg["memory_limit"]):
+        cfg["memory_limit"] = f"{max(room, DUCKDB_MEMORY_FLOOR) >> 20}MiB"
+    return cfg
+
+
 def lock_timeout_seconds() -> float:
     """How long a second warehouse writer waits for the lock (DOLISA_LOCK_TIMEOUT, seconds)."""
     return float(os.environ.get("DOLISA_LOCK_TIMEOUT", "900"))

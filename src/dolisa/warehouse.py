@@ -13,7 +13,7 @@ from typing import Iterator
 import duckdb
 
 from dolisa import contract, pseudonym
-from dolisa.settings import duckdb_config
+from dolisa.settings import duckdb_settings
 
 # Columns every raw.<dataset> row carries besides the contract columns.
 LINEAGE_COLUMNS: list[tuple[str, str]] = [
@@ -138,13 +138,14 @@ def _write_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
 
 def open_duckdb(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The one way the project opens a DuckDB file: with the memory and thread bounds of
-    `dolisa.settings.duckdb_config()` (dbt's profile sets the same, see dolisa.dbt).
+    `dolisa.settings.duckdb_settings()` (dbt's profile sets the same, see dolisa.dbt): the
+    configured cap, memory_limit lowered to what the process has left under its budget.
 
     The bounds are SET on the new connection rather than passed as connect-time config:
     DuckDB refuses a second handle on a file, in one process, whose config differs from
     the first one's, and dbt or a user's plain `duckdb.connect` may hold the first."""
     con = duckdb.connect(str(path), read_only=read_only)
-    for name, value in duckdb_config().items():
+    for name, value in duckdb_settings().items():
         con.execute(f"set {name} = '{value}'")  # values from settings, never from data
     return con
 

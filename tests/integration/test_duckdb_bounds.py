@@ -37,8 +37,7 @@ def test_memory_and_threads_reach_the_loader_dbt_and_readers(tmp_path, monkeypat
     result = dbt.run_dbt(["show", "--inline", probe + " as bounds"], warehouse=wh, target_path=tmp_path / "target")
     row = tuple(result.result.results[0].agate_table.rows[0])
     assert (row[0], int(row[1])) == (_expected(LIMIT), 1)
-    # after dbt (whose DuckDB instance stays open in this process) the loader still opens, and so
-    # does a plain connection (a data engineer's notebook)
+    # after dbt the loader still opens, and so does a plain connection (a data engineer's notebook)
     with warehouse.connect(wh) as con:
         assert con.execute(probe).fetchone() == (_expected(LIMIT), 1)
     duckdb.connect(str(wh)).close()
@@ -49,6 +48,23 @@ def test_memory_and_threads_reach_the_loader_dbt_and_readers(tmp_path, monkeypat
         assert con.execute(probe).fetchone() == (_expected(LIMIT), 1)
 
 
+def test_dbt_leaves_no_database_open_in_the_process(tmp_path, monkeypatch):
+    """dbt-duckdb keeps its database open after a run (keep_open); dolisa.dbt closes it, so
+    its buffer pool does not stay in a process that runs more stages (every task of
+    `airflow dags test` runs in one process) and the next connection opens its own."""
+    monkeypatch.setenv("DOLISA_DUCKDB_MEMORY_LIMIT", LIMIT)
+    wh = tmp_path / "warehouse" / "dolisa.duckdb"
+    with warehouse.connect(wh):
+        pass
+    dbt.run_dbt(["show", "--inline", "select 1 as one"], warehouse=wh, target_path=tmp_path / "target")
+    # a plain connection sharing dbt's database would see dbt's memory_limit; a new one has DuckDB's default
+    con = duckdb.connect(str(wh))
+    try:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] != _expected(LIMIT)
+    finally:
+        con.close()
+
+
 def test_the_default_fits_a_small_machine(monkeypatch):
     monkeypatch.delenv("DOLISA_DUCKDB_MEMORY_LIMIT", raising=False)
     monkeypatch.delenv("DOLISA_DUCKDB_THREADS", raising=False)
@@ -56,3 +72,36 @@ def test_the_default_fits_a_small_machine(monkeypatch):
 
     cfg = duckdb_config()
     assert cfg == {"memory_limit": "1GB", "threads": "2"}
+
+
+def test_a_process_that_holds_much_gives_duckdb_less(monkeypatch):
+    """memory_limit is a cap: a connection opened in a process that already holds memory (every
+    task of `airflow dags test` runs in one process) gets what is left under DOLISA_MEMORY_BUDGET
+    after the process's RSS and a reserve for Python, never more than the cap, never below the floor."""
+    from dolisa import settings
+
+    monkeypatch.setenv("DOLISA_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setattr(settings, "_process_rss", lambda: 200 << 20)
+    monkeypatch.setenv("DOLISA_MEMORY_BUDGET", "1536MiB")
+    assert settings.duckdb_settings()["memory_limit"] == "1GB"  # a CLI stage: room for the cap
+    monkeypatch.setattr(settings, "_process_rss", lambda: 900 << 20)
+    assert settings.duckdb_settings()["memory_limit"] == f"{1536 - 900 - 256}MiB"
+    monkeypatch.setattr(settings, "_process_rss", lambda: 1400 << 20)
+    assert settings.duckdb_settings()["memory_limit"] == "256MiB"  # the floor
+    monkeypatch.setenv("DOLISA_MEMORY_BUDGET", "none")
+    assert settings.duckdb_settings()["memory_limit"] == "1GB"
+    monkeypatch.setenv("DOLISA_MEMORY_BUDGET", "1536MiB")
+    monkeypatch.setattr(settings, "_process_rss", lambda: 900 << 20)
+    monkeypatch.setenv("DOLISA_DUCKDB_MEMORY_LIMIT", "123MB")
+    assert settings.duckdb_settings()["memory_limit"] == "123MB"  # never raised
+    assert settings.parse_bytes("1GB") == 10**9 and settings.parse_bytes("768MiB") == 768 << 20
+
+
+def test_the_connection_gets_the_lowered_limit(tmp_path, monkeypatch):
+    from dolisa import settings
+
+    monkeypatch.setattr(settings, "_process_rss", lambda: 900 << 20)
+    monkeypatch.setenv("DOLISA_MEMORY_BUDGET", "1536MiB")
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == _expected("380MiB")
+

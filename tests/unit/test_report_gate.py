@@ -86,6 +86,17 @@ def test_healthy_marts_pass_without_findings(con):
     assert result.passed and result.findings == []
 
 
+def test_the_gate_leaves_no_gx_context_in_the_process(con):
+    """gx.get_context() keeps its context process-wide; the gate lets it go, with its batches,
+    so a process that runs more stages (airflow dags test) does not carry them on."""
+    from great_expectations.data_context.data_context.context_factory import project_manager
+    from great_expectations.exceptions import DataContextRequiredError
+
+    gate(con)
+    with pytest.raises(DataContextRequiredError):
+        project_manager._project
+
+
 BREAKS = [
     # (rule, severity, unit, period, what breaks)
     ("completeness", BLOCKING, "042", "2021-05",

@@ -239,6 +239,19 @@ def run_checkpoints(frames: dict, values_frame, report_period: str, *, site_dir:
         shutil.rmtree(site_dir, ignore_errors=True)
         site_dir.mkdir(parents=True, exist_ok=True)
     ctx = _context(site_dir)
+    try:
+        return _run_all(ctx, frames, values_frame, report_period, site_dir, work_dir)
+    finally:
+        # gx.get_context() keeps the context process-wide (GX's project manager), and with it
+        # the data source, the batches and the results: in a process that runs more than the
+        # gate (every task of `airflow dags test` shares one) they stayed until the process ended
+        from great_expectations.data_context.data_context.context_factory import project_manager
+
+        project_manager.set_project(None)
+
+
+def _run_all(ctx, frames: dict, values_frame, report_period: str, site_dir: Path | None,
+             work_dir: Path | None) -> list:
     ds = ctx.data_sources.add_pandas("report_gate")
     with tempfile.TemporaryDirectory(prefix=".report_gate.", dir=work_dir) as tmp:
         work = Path(tmp)
