@@ -662,17 +662,12 @@ def _land_period_sequential(client: ExportApiClient, raw_root: Path, period: str
         for entry in entries:
             res.listed += 1
             problems = entry_problems(entry)
-            sid = entry.get("submission_id") if isinstance(entry, dict) else None
-            if not safe_file_name(sid):
-                sid = _synthetic_id(u, period, entry)
-            target = version_dir(raw_root, u, period, sid)
+            sid, target = _entry_target(raw_root, u, period, entry)
             if (target / MANIFEST).exists():
                 res.already += 1
                 continue
             if problems:
-                _write_version(client, raw_root, target, _manifest(client, u, period, sid, entry, now(),
-                                                                     listing_error="; ".join(
-                                contract.reason("listing_entry", detail=p) for p in problems)), None)
+                _reject_entry(client, raw_root, target, u, period, sid, entry, problems, now())
                 res.failed.append(sid)
                 continue
             try:
@@ -684,6 +679,23 @@ def _land_period_sequential(client: ExportApiClient, raw_root: Path, period: str
             (res.failed if manifest.get("download_error") else res.landed).append(sid)
     _close_period(raw_root, period, res, now)
     return res
+
+
+def _entry_target(raw_root: Path, unit: str, period: str, entry: object) -> tuple[str, Path]:
+    """The submission id a listing entry lands under (a synthetic one when its own is unusable)
+    and its version folder."""
+    sid = entry.get("submission_id") if isinstance(entry, dict) else None
+    if not safe_file_name(sid):
+        sid = _synthetic_id(unit, period, entry)
+    return sid, version_dir(raw_root, unit, period, sid)
+
+
+def _reject_entry(client: ExportApiClient, raw_root: Path, target: Path, unit: str, period: str, sid: str,
+                  entry: object, problems: list[str], landed_at: dt.datetime) -> None:
+    """Land a malformed listing entry as a rejected version (manifest with `listing_error`, no files)."""
+    error = "; ".join(contract.reason("listing_entry", detail=p) for p in problems)
+    _write_version(client, raw_root, target, _manifest(client, unit, period, sid, entry, landed_at,
+                                                       listing_error=error), None)
 
 
 def _close_period(raw_root: Path, period: str, res: LandResult, now: Callable[[], dt.datetime]) -> None:
@@ -812,19 +824,14 @@ class _ConcurrentLanding:
             for idx, entry in enumerate(entries):
                 res.listed += 1
                 problems = entry_problems(entry)
-                sid = entry.get("submission_id") if isinstance(entry, dict) else None
-                if not safe_file_name(sid):
-                    sid = _synthetic_id(u, period, entry)
-                target = version_dir(raw_root, u, period, sid)
+                sid, target = _entry_target(raw_root, u, period, entry)
                 pre = slot.prefetch.pop(idx, None)
                 if (target / MANIFEST).exists():
                     res.already += 1
                     self._discard(pre)
                     continue
                 if problems:
-                    _write_version(client, raw_root, target, _manifest(client, u, period, sid, entry, now(),
-                                                                         listing_error="; ".join(
-                                    contract.reason("listing_entry", detail=p) for p in problems)), None)
+                    _reject_entry(client, raw_root, target, u, period, sid, entry, problems, now())
                     res.failed.append(sid)
                     continue
                 try:
