@@ -1,31 +1,18 @@
 -- Grain: one row per submission x dataset x reason: how many rows of that file
 -- were quarantined for that reason (a row with several reasons counts under each).
--- The quarantined record itself (personal data) is never read here.
+-- Counted from fct_quarantined_row_reasons (the split is done once, there); the
+-- quarantined record itself (personal data) is never read.
 with
 
-quarantined_rows as (
+row_reasons as (
 
-    select * from {{ ref('stg_district_export__quarantined_rows') }}
+    select * from {{ ref('fct_quarantined_row_reasons') }}
 
 ),
 
 submissions as (
 
     select * from {{ ref('int_submissions_mapped') }}
-
-),
-
-reasons as (
-
-    select
-        submission_id,
-        unit_code,
-        period,
-        version,
-        dataset,
-        source_row,
-        trim(unnest(string_split(reasons, '; '))) as reason
-    from quarantined_rows
 
 ),
 
@@ -39,8 +26,7 @@ counted as (
         dataset,
         reason,
         count(distinct source_row) as rows
-    from reasons
-    where reason != ''
+    from row_reasons
     group by all
 
 ),
