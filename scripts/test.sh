@@ -3,6 +3,7 @@
 #
 #   bash scripts/test.sh              # everything (unit, integration, DAG, end-to-end)
 #   bash scripts/test.sh -m "not slow"  # extra arguments go to pytest
+#   DOLISA_TEST_WORKERS=1 bash scripts/test.sh   # one process (default 2: pytest-xdist, a test file per worker)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash "$DOLISA_ROOT/scripts/bootstrap.sh"
@@ -23,9 +24,15 @@ if [ -f .sqlfluff ]; then
   "$VENV/bin/sqlfluff" lint dbt_project/models --disable-progress-bar --nocolor
 fi
 
-echo "test: pytest"
+# Two workers by default (pytest-xdist): most of the suite's time is single-threaded Python
+# (Airflow, dbt) and the machine has two cores. A test file stays on one worker (--dist
+# loadfile), so a module's fixtures (a backfill, a browser) are built once.
+workers="${DOLISA_TEST_WORKERS:-2}"
+xdist=()
+[ "$workers" -gt 1 ] && xdist=(-n "$workers" --dist loadfile)
+echo "test: pytest (${workers} worker(s))"
 set +e
-"$VENV/bin/python" -m pytest -ra --durations=30 "$@"
+"$VENV/bin/python" -m pytest -ra --durations=30 "${xdist[@]}" "$@"
 rc=$?
 set -e
 bash "$DOLISA_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
