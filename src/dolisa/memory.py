@@ -55,4 +55,5 @@ def releases_memory(fn: F) -> F:
         finally:
             release()
 
+    wrapper.releases_memory = True  # type: ignore[attr-defined]  # (tests check every stage has it)
     return wrapper  # type: ignore[return-value]

@@ -304,6 +304,7 @@ def publish(p: Paths | None = None, *, full: bool = False) -> dict:
     return snapshot.publish(p, full=full)
 
 
+@releases_memory
 def feedback(run_at: dt.datetime | dt.date, p: Paths | None = None, *, send: Any = True) -> dict:
     """Every reporting unit's Vietnamese feedback of the night `run_at` (written under
     reports/feedback/<unit>/<date>/ and sent when addresses and SMTP are configured): see

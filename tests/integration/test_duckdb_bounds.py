@@ -105,3 +105,14 @@ def test_the_connection_gets_the_lowered_limit(tmp_path, monkeypatch):
     with warehouse.connect(tmp_path / "w.duckdb") as con:
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] == _expected("380MiB")
 
+
+def test_every_stage_the_dag_calls_gives_its_memory_back():
+    """Under `airflow dags test` every task runs in one process: a stage that keeps what it
+    freed is still counted during the next task's peak (docs/performance.md)."""
+    from dolisa import pipeline
+
+    dag_text = "\n".join(f.read_text(encoding="utf-8") for f in (ROOT / "dags").glob("*.py"))
+    stages = set(re.findall(r"pipeline\.(\w+)\(", dag_text)) - {"plan_run"}  # plan reads a few rows
+    assert {"extract", "load", "transform", "gate", "build_reports", "write_report", "feedback", "publish"} <= stages
+    assert [s for s in sorted(stages) if not getattr(getattr(pipeline, s), "releases_memory", False)] == []
+
