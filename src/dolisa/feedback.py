@@ -168,6 +168,12 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
         where is_missing and month_start_on + interval 1 month <= ?::timestamptz
         order by unit_code, period""", [run_at, run_at])
 
+    # when each unit-month's first accepted version came (dbt's definition of on time / late):
+    # a version after it revises accepted data, so coming after the deadline does not make it late
+    first_accepted = {(r["unit_code"], r["period"]): r["first_accepted_submitted_at"] for r in _rows(con, """
+        select unit_code, period, first_accepted_submitted_at from marts.fct_submission_status
+        where first_accepted_submitted_at is not null""")}
+
     by_unit: dict[str, UnitFeedback] = {}
 
     def unit(code: str) -> UnitFeedback:
@@ -194,6 +200,7 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
             "submitted_at": v["submitted_at"].isoformat() if v["submitted_at"] else None,
             "status": v["submission_status"], "status_vi": contract.status_vi("version", v["submission_status"]),
             "in_force": bool(v["is_in_force"]), "after_deadline": bool(v["is_after_deadline"]),
+            "revises_accepted": _revises_accepted(v, first_accepted.get((v["unit_code"], v["period"]))),
             "rows_loaded": int(v["rows_loaded"] or 0), "rows_quarantined": int(v["rows_quarantined"] or 0),
             "reason_vi": reason_vi(v["rejection_reason"]) if rejected else "",
             "fix_vi": reason_fix_vi(v["rejection_reason"]) if rejected else "",
@@ -274,13 +281,20 @@ def _not_listed_vi(n: dict) -> str:
             f"lại cả tệp (thường do cột bị lệch hoặc xuất sai mẫu).")
 
 
+def _revises_accepted(v: dict, first_accepted_at: dt.datetime | None) -> bool:
+    """The version came after the unit-month's first accepted one: it revises accepted data."""
+    return first_accepted_at is not None and v["submitted_at"] is not None and v["submitted_at"] > first_accepted_at
+
+
 def _status_text(v: dict) -> str:
-    """'được chấp nhận, đang có hiệu lực, nộp sau hạn'."""
+    """'được chấp nhận, đang có hiệu lực, nộp sau hạn'. Late is the month's first accepted
+    version after the deadline (contract §1); a revision of accepted data is not late."""
     parts = [v["status_vi"]]
     if v["status"] == "accepted":
         parts.append("đang có hiệu lực" if v["in_force"] else "đã được thay bằng phiên bản sau")
     if v.get("after_deadline"):
-        parts.append("nộp sau hạn")
+        parts.append("bản sửa đổi nhận sau hạn, không tính là nộp muộn" if v.get("revises_accepted")
+                     else "nộp sau hạn")
     return ", ".join(parts)
 
 

@@ -28,7 +28,7 @@ def con():
     c.execute("""create table marts.fct_quarantined_row_reasons (submission_id varchar, unit_code varchar,
         period varchar, version int, dataset varchar, file_name varchar, source_row bigint, reason varchar)""")
     c.execute("""create table marts.fct_submission_status (unit_code varchar, period varchar, month_start_on date,
-        deadline_at timestamptz, is_missing boolean)""")
+        deadline_at timestamptz, is_missing boolean, first_accepted_submitted_at timestamptz)""")
     at = dt.datetime(2021, 7, 3, 9, 0, tzinfo=TZ)
     c.execute("insert into marts.fct_submission_versions values "
               "('040-2021-06-v1', '040', '2021-06', 1, ?, ?, 'accepted', null, true, false, 5, 1200)", [at, at])
@@ -39,7 +39,7 @@ def con():
               "'job_placements', 'job_placements.csv', r, ? from range(1, 1201) t(r)", [reason])
     for unit, missing in (("040", False), ("053", True)):
         c.execute("insert into marts.fct_submission_status values (?, '2021-06', date '2021-06-01', "
-                  "timestamptz '2021-07-06 00:00:00+07', ?)", [unit, missing])
+                  "timestamptz '2021-07-06 00:00:00+07', ?, ?)", [unit, missing, None if missing else at])
     yield c
     c.close()
 
@@ -90,3 +90,26 @@ def test_a_folder_outside_the_reader_zones_is_refused_before_anything_is_opened(
     assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700 and not (tmp_path / "feedback").exists()
     assert stat.S_IMODE(reader_dir(tmp_path / "reports" / "feedback").stat().st_mode) == 0o755
     assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700  # nothing above the zone is opened
+
+
+def test_a_revision_after_the_deadline_is_not_called_late(con, tmp_path):
+    """Late is the month's first accepted version after the deadline (contract §1): 040's
+    June came on time; its revision in September is not late. 053's June, first sent after
+    the deadline, is."""
+    sept = dt.datetime(2021, 9, 2, 10, 0, tzinfo=TZ)
+    con.execute("insert into marts.fct_submission_versions values "
+                "('040-2021-06-v2', '040', '2021-06', 2, ?, ?, 'accepted', null, true, true, 5, 0), "
+                "('053-2021-06-v1', '053', '2021-06', 1, ?, ?, 'accepted', null, true, true, 5, 0)",
+                [sept, sept, sept, sept])
+    con.execute("update marts.fct_submission_status set is_missing = false, first_accepted_submitted_at = ? "
+                "where unit_code = '053'", [sept])
+    got = {fb.unit_code: fb for fb in feedback.collect(con, dt.datetime(2021, 9, 3, 2, 30, tzinfo=TZ), tmp_path)}
+    by_id = {v["submission_id"]: v for fb in got.values() for v in fb.versions}
+    assert by_id["040-2021-06-v1"]["after_deadline"] is False
+    assert by_id["040-2021-06-v2"]["revises_accepted"] is True
+    assert by_id["053-2021-06-v1"]["revises_accepted"] is False
+    text_040 = feedback.render_text(got["040"])[1]
+    text_053 = feedback.render_text(got["053"])[1]
+    assert "bản sửa đổi nhận sau hạn, không tính là nộp muộn" in text_040 and ", nộp sau hạn" not in text_040
+    assert ", nộp sau hạn" in text_053 and "bản sửa đổi" not in text_053
+
