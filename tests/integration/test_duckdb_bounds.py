@@ -115,4 +115,3 @@ def test_every_stage_the_dag_calls_gives_its_memory_back():
     stages = set(re.findall(r"pipeline\.(\w+)\(", dag_text)) - {"plan_run"}  # plan reads a few rows
     assert {"extract", "load", "transform", "gate", "build_reports", "write_report", "feedback", "publish"} <= stages
     assert [s for s in sorted(stages) if not getattr(getattr(pipeline, s), "releases_memory", False)] == []
-

@@ -112,4 +112,3 @@ def test_a_revision_after_the_deadline_is_not_called_late(con, tmp_path):
     text_053 = feedback.render_text(got["053"])[1]
     assert "bản sửa đổi nhận sau hạn, không tính là nộp muộn" in text_040 and ", nộp sau hạn" not in text_040
     assert ", nộp sau hạn" in text_053 and "bản sửa đổi" not in text_053
-
