@@ -160,19 +160,17 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
     row_totals = {(r["submission_id"], r["file_name"]): int(r["n"]) for r in _rows(con, """
         select submission_id, file_name, count(distinct source_row) as n
         from marts.fct_quarantined_row_reasons group by all""")}
-    # the months of the ledger's range a unit is expected to submit with no accepted version
-    # (dbt's definitions: fct_submission_status), whose month has ended, with their deadlines
-    missing = _rows(con, """
-        select unit_code, period, deadline_at, deadline_at <= ? as overdue
-        from marts.fct_submission_status
-        where is_missing and month_start_on + interval 1 month <= ?::timestamptz
-        order by unit_code, period""", [run_at, run_at])
-
-    # when each unit-month's first accepted version came (dbt's definition of on time / late):
-    # a version after it revises accepted data, so coming after the deadline does not make it late
-    first_accepted = {(r["unit_code"], r["period"]): r["first_accepted_submitted_at"] for r in _rows(con, """
-        select unit_code, period, first_accepted_submitted_at from marts.fct_submission_status
-        where first_accepted_submitted_at is not null""")}
+    # every expected unit-month (dbt's definitions: fct_submission_status), read once:
+    # - missing: no accepted version and the month has ended, with its deadline;
+    # - first_accepted: when its first accepted version came (on time / late); a version after
+    #   it revises accepted data, so coming after the deadline does not make it late
+    status = _rows(con, """
+        select unit_code, period, deadline_at, deadline_at <= ? as overdue, first_accepted_submitted_at,
+               is_missing and month_start_on + interval 1 month <= ?::timestamptz as is_missing_and_ended
+        from marts.fct_submission_status order by unit_code, period""", [run_at, run_at])
+    missing = [r for r in status if r["is_missing_and_ended"]]
+    first_accepted = {(r["unit_code"], r["period"]): r["first_accepted_submitted_at"] for r in status
+                      if r["first_accepted_submitted_at"] is not None}
 
     by_unit: dict[str, UnitFeedback] = {}
 
