@@ -230,7 +230,7 @@ def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> d
         with warehouse.connect(p.warehouse) as con:
             out = pseudonym.rotate(con, p, pseudonym_key)
         out["transform"] = transform(p)
-        out["publish"] = publish(p, full=True)  # a new file: no old pseudonym even in its free blocks
+        out["publish"] = publish(p)
     return out
 
 
@@ -297,11 +297,11 @@ REPORT_SELECTOR = "path:models/reports"
 
 
 @releases_memory
-def publish(p: Paths | None = None, *, full: bool = False) -> dict:
-    """Bring `published/warehouse.duckdb` up to date: see dolisa.snapshot.publish."""
+def publish(p: Paths | None = None) -> dict:
+    """Write `published/warehouse.duckdb` anew, figures only: see dolisa.snapshot.publish."""
     from dolisa import snapshot
 
-    return snapshot.publish(p, full=full)
+    return snapshot.publish(p)
 
 
 @releases_memory
