@@ -218,8 +218,13 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     page.click(f"#by-unit tr[data-unit='{unit}'] a.figure")
     visit("04_by_month")
     assert page.locator("#unit-value").inner_text() == fmt_int(float(figures[(INDICATOR, unit)]["value"]))
-    month_values = [int(t.replace(".", "")) for t in page.locator("#by-month tr[data-period] td.num").all_inner_texts()]
+    month_values = [int(t.replace(".", "")) for t in
+                    page.locator("#by-month tr[data-period] td.month-value").all_inner_texts()]
     assert len(month_values) == 6 and sum(month_values) == int(float(figures[(INDICATOR, unit)]["value"]))
+    contributions = [int(t.replace(".", "")) for t in
+                     page.locator("#by-month tr[data-period] td.contribution").all_inner_texts()]
+    assert contributions == month_values  # a flow: every month adds its own value
+    assert page.locator("#month-total").inner_text() == fmt_int(float(figures[(INDICATOR, unit)]["value"]))
 
     # district -> month -> versions (in force and every earlier one, as in the raw zone's manifests)
     page.click(f"#by-month tr[data-period='{month}'] a.month")
@@ -262,7 +267,7 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
         assert resp.status == 200 and len(resp.body()) > 100, name
 
     # the dbt docs, served over HTTP
-    page.goto(f"{base}/dbt/#!/model/model.dolisa.agg_indicator_unit_months")
+    page.goto(f"{base}/dbt/#!/model/model.dolisa.agg_labour_unit_months")
     page.wait_for_function("document.body.innerText.includes('source_unit_code')", timeout=30000)
     visit("08_dbt_docs")
 

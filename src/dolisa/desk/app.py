@@ -106,6 +106,42 @@ def _findings(gate: dict | None) -> dict[str, list[dict]]:
 # ---------------------------------------------------------------------------
 
 
+# Content-Security-Policy: the desk's own pages load nothing but its own files and run no
+# inline code; the Data Docs (GX) and dbt docs are generated pages full of inline scripts and
+# styles, allowed there, still only from the desk itself, and never framed.
+CSP_DESK = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+COOKIE_SECURE_ENV = "DOLISA_DESK_COOKIE_SECURE"
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Every answer, page or download: CSP with frame-ancestors 'none', nosniff, no referrer;
+    and no-store for everything behind the login (every path but the stylesheet)."""
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        # the decoded path as the router sees it (request.url.path drops a trailing newline)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in request.scope["path"]):
+            # no route has a control character (a decoded %0a or %00): not found, before any
+            # route's pattern can take "2021-H1\n" for "2021-H1"
+            templates: Jinja2Templates = request.app.state.templates
+            response = templates.TemplateResponse(request, "error.html",
+                                                  {"message": "Không tìm thấy trang hoặc số liệu."}, status_code=404)
+        else:
+            response = await call_next(request)
+        docs = path.startswith(("/gx/", "/dbt/"))
+        response.headers["Content-Security-Policy"] = CSP_DOCS if docs else CSP_DESK
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 class LoginRequired(BaseHTTPMiddleware):
     def __init__(self, app, auth: DeskAuth):
         super().__init__(app)
@@ -135,7 +171,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return templates.TemplateResponse(request, name, ctx)
 
     def need(value: str, pattern: re.Pattern) -> str:
-        if not pattern.match(value or ""):
+        # fullmatch: `$` would let a trailing newline through ("2021-H1\n")
+        if not pattern.fullmatch(value or ""):
             raise HTTPException(404)
         return value
 
@@ -146,17 +183,28 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             return render(request, "login.html", next="/", error=None)
         form = await request.form()
         nxt = str(form.get("next") or "/")
-        if not nxt.startswith("/") or nxt.startswith("//"):
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
             nxt = "/"
+        address = request.client.host if request.client else "unknown"
+        wait = auth.throttle.retry_after(address)
+        if wait:  # not even compared: guessing gets no answer while it waits
+            return templates.TemplateResponse(
+                request, "login.html",
+                {"next": nxt, "error": f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait} giây."},
+                status_code=429, headers={"Retry-After": str(wait)})
         if not auth.check_password(str(form.get("password") or "")):
+            auth.throttle.failed(address)
             return templates.TemplateResponse(request, "login.html", {"next": nxt, "error": "Sai mật khẩu."},
                                               status_code=401)
+        auth.throttle.succeeded(address)
         resp = RedirectResponse(nxt, status_code=303)
-        resp.set_cookie(COOKIE, auth.cookie_for(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+        secure = request.url.scheme == "https" or os.environ.get(COOKIE_SECURE_ENV, "").lower() in ("1", "true", "yes")
+        resp.set_cookie(COOKIE, auth.open_session(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                        secure=secure)
         return resp
 
     async def logout(request: Request):
+        auth.close_session(request.cookies.get(COOKIE))  # the session ends on the server, not only in the browser
         resp = RedirectResponse("/dang-nhap", status_code=303)
         resp.delete_cookie(COOKIE)
         return resp
@@ -233,15 +281,17 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         if sub.empty:
             raise HTTPException(404)
         meta = sub.iloc[0]
-        by_month = desk.indicator_by_month(period, code, unit)
+        by_month = desk.indicator_by_month(period, code, unit, meta["area"])
         months = desk.unit_months(period, unit)
-        values = {(r["period"], r["source_unit_code"]): r["value"] for _, r in by_month.iterrows()}
+        values = {(r["period"], r["source_unit_code"]): r for _, r in by_month.iterrows()}
         rows = []
         for _, m in months.iterrows():
+            v = values.get((m["period"], m["source_unit_code"]))
             rows.append({"period": m["period"], "source_unit_code": m["source_unit_code"],
-                         "value": values.get((m["period"], m["source_unit_code"])),
+                         "value": None if v is None else v["month_value"],
+                         "contribution": None if v is None else v["half_year_contribution"],
                          "timeliness": m["timeliness"], "version": m["in_force_version"]})
-        total = by_month["value"].sum() if meta["kind"] == "flow" and len(by_month) else None
+        total = by_month["half_year_contribution"].sum() if len(by_month) else None
         return render(request, "unit.html", period=period, code=code, unit=unit, meta=meta, rows=rows, total=total,
                       by_month=not by_month.empty)
 
@@ -333,7 +383,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         sub = request.query_params.get("ban", "")
         folder = desk.reports / period
         if sub:
-            if not SUB_FOLDER_RE.match(sub):
+            if not SUB_FOLDER_RE.fullmatch(sub):
                 raise HTTPException(404)
             folder = folder / sub
         if name not in DOWNLOADS:
@@ -346,6 +396,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return FileResponse(f, media_type=media, filename=None if inline else f"{period}_{name}")
 
     def _inside(root: Path, rel: str) -> Path:
+        if any(ord(ch) < 32 for ch in rel):  # NUL, newline: no file has such a name here
+            raise HTTPException(404)
         f = (root / rel).resolve()
         if root.resolve() not in f.parents and f != root.resolve():
             raise HTTPException(404)
@@ -409,4 +461,5 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
     app.state.desk = desk
     app.state.auth = auth
     app.add_middleware(LoginRequired, auth=auth)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -43,6 +43,10 @@ DOWNLOADS = {
 }
 
 
+# the area marts of the indicators, by the catalogue's area (models/marts/<area>/)
+AREA_MARTS = {area: f"agg_{area}_unit_months" for area in ("labour", "social_protection", "child_welfare")}
+
+
 class SnapshotMissing(RuntimeError):
     pass
 
@@ -91,7 +95,7 @@ class Desk:
         """Every half-year with a report folder or published figures, newest first."""
         found: set[str] = set()
         if self.reports.is_dir():
-            found |= {p.name for p in self.reports.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)}
+            found |= {p.name for p in self.reports.iterdir() if p.is_dir() and PERIOD_RE.fullmatch(p.name)}
         with contextlib.suppress(SnapshotMissing, duckdb.Error):
             found |= set(self.query("select distinct report_period from reports.rpt_indicators")["report_period"])
         out = []
@@ -112,7 +116,7 @@ class Desk:
             return []
         out = []
         for d in sorted(folder.iterdir()):
-            if d.is_dir() and AS_OF_RE.match(d.name):
+            if d.is_dir() and AS_OF_RE.fullmatch(d.name):
                 out.append({"name": d.name, "date": d.name[len("as_of_"):], "gate": self.gate(report_period, d),
                             "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
                             "revisions": self.revisions(d)})
@@ -125,7 +129,7 @@ class Desk:
             return []
         out = []
         for d in sorted(folder.iterdir(), reverse=True):
-            if not d.is_dir() or not ISSUED_RE.match(d.name):
+            if not d.is_dir() or not ISSUED_RE.fullmatch(d.name):
                 continue
             issued_at = None
             with contextlib.suppress(OSError, ValueError):
@@ -152,12 +156,16 @@ class Desk:
                from reports.rpt_indicators where report_period = ? order by sort_order, unit_code""",
             [report_period])
 
-    def indicator_by_month(self, report_period: str, indicator_code: str, unit_code: str) -> pd.DataFrame:
+    def indicator_by_month(self, report_period: str, indicator_code: str, unit_code: str, area: str) -> pd.DataFrame:
+        """The unit-months a figure is made of (the area mart of the indicator's area): each month's
+        own value and what it adds to the half-year figure, with the version in force."""
+        if area not in AREA_MARTS:
+            raise ValueError(f"unknown area {area!r}")
         return self.query(
-            """select period, source_unit_code, submission_id, version, value
-               from marts.agg_indicator_unit_months
-               where half_year = ? and indicator_code = ? and unit_code = ?
-               order by period, source_unit_code""",
+            f"""select period, source_unit_code, submission_id, version, month_value, half_year_contribution
+                from marts.{AREA_MARTS[area]}
+                where half_year = ? and indicator_code = ? and unit_code = ?
+                order by period, source_unit_code""",
             [report_period, indicator_code, unit_code])
 
     def unit_months(self, report_period: str, unit_code: str) -> pd.DataFrame:
