@@ -3,8 +3,8 @@
 `persons_in_reader_zone(home)` reads every record id of the hub's files as they were landed
 (the raw zone's files, CSV and XLSX, every `*_id` column of the contract: record ids, citizen
 ids, child and household ids), every pseudonym of the warehouse (`person_key`), and looks for
-them in every table of the published snapshot and in every file under reports/ (text files,
-and the XML inside XLSX/DOCX). A birth-date column or a person-level column name in the
+them in every table of the published snapshot, in every file under reports/ (text files,
+and the XML inside XLSX/DOCX), and in what the desk serves besides (Data Docs, dbt docs). A birth-date column or a person-level column name in the
 snapshot counts too. Values are compared as whole tokens, so an id is found wherever it is
 written, but "045" (a unit code) is not taken for part of "045-TE-00309".
 """
@@ -104,9 +104,9 @@ def snapshot_findings(snapshot: Path, needles: set[str]) -> list[str]:
     return found
 
 
-def reports_findings(reports: Path, needles: set[str]) -> list[str]:
+def reports_findings(reports: Path, needles: set[str], names: set[str] | None = None) -> list[str]:
     found = []
-    for f in sorted(p for p in reports.rglob("*") if p.is_file()):
+    for f in sorted(p for p in reports.rglob("*") if p.is_file() and (names is None or p.name in names)):
         suffix = f.suffix.lower()
         if suffix in TEXT_SUFFIXES:
             texts = [f.read_text(encoding="utf-8", errors="replace")]
@@ -128,4 +128,7 @@ def persons_in_reader_zone(home: Path) -> tuple[list[str], int]:
     needles = hub_record_ids(home / "raw") | pseudonyms(home / "warehouse" / "dolisa.duckdb")
     findings = snapshot_findings(home / "published" / "warehouse.duckdb", needles)
     findings += reports_findings(home / "reports", needles)
+    # what the desk serves besides: the Data Docs and the dbt docs
+    findings += reports_findings(home / "data_docs", needles)
+    findings += reports_findings(home / "dbt" / "target", needles, names={"index.html", "manifest.json", "catalog.json"})
     return findings, len(needles)
