@@ -57,8 +57,9 @@ select * from final
 {#- What the breakdown marts break down: per dataset (its fact model), the columns, one
     breakdown each. A register (kind snapshot) counts its ACTIVE rows, the register in
     force in the month; an event dataset counts its rows. `age_band` is derived from
-    birth_date (completed years on the month's last day, seed age_bands). A new
-    breakdown is a column name in this list. -#}
+    birth_date (completed years on the month's last day, seed age_bands); `max_age` leaves
+    out the age bands a dataset's people cannot reach (children: under 16, contract §4). A
+    new breakdown is a column name in this list. -#}
 {% macro breakdown_spec() %}
     {{ return([
         {'area': 'labour', 'dataset': 'vocational_enrolments', 'model': 'fct_vocational_enrolments', 'columns': ['sex', 'age_band', 'training_level']},
@@ -70,8 +71,8 @@ select * from final
         {'area': 'social_protection', 'dataset': 'social_assistance_payments', 'model': 'fct_social_assistance_payments', 'columns': ['kind']},
         {'area': 'social_protection', 'dataset': 'rice_relief', 'model': 'fct_rice_relief_allocations', 'columns': ['occasion']},
         {'area': 'social_protection', 'dataset': 'meritorious_benefits', 'model': 'fct_meritorious_benefits', 'columns': ['benefit']},
-        {'area': 'child_welfare', 'dataset': 'child_protection_register', 'model': 'fct_child_protection_register_snapshots', 'columns': ['sex', 'age_band', 'circumstance'], 'where': "status = 'ACTIVE'"},
-        {'area': 'child_welfare', 'dataset': 'child_support_events', 'model': 'fct_child_support_events', 'columns': ['sex', 'age_band', 'support']},
+        {'area': 'child_welfare', 'dataset': 'child_protection_register', 'model': 'fct_child_protection_register_snapshots', 'columns': ['sex', 'age_band', 'circumstance'], 'where': "status = 'ACTIVE'", 'max_age': 15},
+        {'area': 'child_welfare', 'dataset': 'child_support_events', 'model': 'fct_child_support_events', 'columns': ['sex', 'age_band', 'support'], 'max_age': 15},
     ]) }}
 {% endmacro %}
 
@@ -113,7 +114,8 @@ breakdowns as (
     {%- for column in spec['columns'] -%}
     select
         '{{ spec["dataset"] }}' as dataset,
-        '{{ column }}' as breakdown
+        '{{ column }}' as breakdown,
+        {{ spec.get('max_age', 'cast(null as integer)') }} as max_age
     {% if not loop.last %}union all
     {% endif -%}
     {%- endfor %}
@@ -190,6 +192,11 @@ grid as (
         on
             codes.column_name = breakdowns.breakdown
             and codes.dataset in (breakdowns.dataset, '*')
+    left join age_bands
+        on
+            breakdowns.breakdown = 'age_band'
+            and codes.code = age_bands.code
+    where breakdowns.max_age is null or age_bands.min_age is null or age_bands.min_age <= breakdowns.max_age
 
 ),
 

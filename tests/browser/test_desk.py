@@ -343,3 +343,43 @@ def test_requests_without_the_login_are_refused(desk, browser):
     forged = ctx.request.get(base + "/", headers={"Cookie": "dolisa_desk=eyJ1IjoicmVwb3J0aW5nIn0.forged.sig"})
     assert forged.status == 401
     ctx.close()
+
+
+def test_breakdowns_show_figures_only_with_small_sensitive_cells_marked(desk, browser, home):
+    """A unit's breakdowns as the reporting team sees them: every shown cell is the published
+    figure, no sensitive count from 1 to 4 appears, hidden cells read 'x' with the legend."""
+    base, password = desk
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    _login(page, base, password)
+    con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
+    try:
+        unit, month = con.execute(
+            """select unit_code, max(period) from marts.agg_child_welfare_unit_month_breakdowns
+               where half_year = ? and flag = 'x' group by unit_code order by unit_code limit 1""", [PERIOD]).fetchone()
+        published = {(d, b, c): (n, f) for d, b, c, n, f in con.execute(
+            """select dataset, breakdown, category, records, flag from (
+                   select * from marts.agg_labour_unit_month_breakdowns union all
+                   select * from marts.agg_social_protection_unit_month_breakdowns union all
+                   select * from marts.agg_child_welfare_unit_month_breakdowns)
+               where unit_code = ? and period = ?""", [unit, month]).fetchall()}
+    finally:
+        con.close()
+    page.goto(f"{base}/ky/{PERIOD}/phan-to/{unit}")
+    _shot(page, "09_breakdowns")
+    assert "x: số liệu được ẩn để bảo vệ thông tin cá nhân" in page.locator("#legend").inner_text()
+    shown = 0
+    for table in page.locator("table.breakdown").all():
+        dataset, breakdown = table.get_attribute("data-dataset"), table.get_attribute("data-breakdown")
+        for row in table.locator("tr[data-category]").all():
+            text = row.locator("td.num").inner_text()
+            records, flag = published[(dataset, breakdown, row.get_attribute("data-category"))]
+            if flag == "x":
+                assert text == "x"
+            else:
+                assert text == fmt_int(records), (dataset, breakdown)
+                if "sensitive" in (row.get_attribute("class") or ""):
+                    assert not 1 <= records <= 4
+            shown += 1
+    assert shown == len(published) and "nan" not in page.inner_text("main")
+    ctx.close()

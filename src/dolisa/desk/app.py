@@ -4,6 +4,8 @@
     /ky/<YYYY-Hn>                       the report table (as the XLSX summary), gate findings, downloads
     /ky/<p>/chi-tieu/<CODE>             one figure by district
     /ky/<p>/chi-tieu/<CODE>/don-vi/<U>  a district's figure by month
+    /ky/<p>/phan-to/<unit>              a unit's breakdowns (sex, age band, category ...) in the half's last month,
+                                        small sensitive cells marked x (as published)
     /nop/<unit>/<YYYY-MM>               the month's submission versions (in force and earlier ones)
     /ky/<p>/chat-luong                  the data-quality heatmap
     /tai-ve/<p>/<file>                  report files (CSV, XLSX, DOCX, PNG)
@@ -105,6 +107,13 @@ def _findings(gate: dict | None) -> dict[str, list[dict]]:
 # the app
 # ---------------------------------------------------------------------------
 
+
+# what each breakdown of the area marts is called on the page
+BREAKDOWN_VI = {"sex": "Giới tính", "age_band": "Nhóm tuổi (tuổi tròn vào ngày cuối tháng)",
+                "training_level": "Trình độ đào tạo", "destination": "Nơi làm việc",
+                "borrower_type": "Đối tượng vay vốn", "category": "Nhóm đối tượng", "kind": "Loại trợ giúp",
+                "occasion": "Đợt hỗ trợ", "benefit": "Loại chế độ", "circumstance": "Hoàn cảnh đặc biệt",
+                "support": "Loại hỗ trợ"}
 
 # Content-Security-Policy: the desk's own pages load nothing but its own files and run no
 # inline code; the Data Docs (GX) and dbt docs are generated pages full of inline scripts and
@@ -295,6 +304,23 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return render(request, "unit.html", period=period, code=code, unit=unit, meta=meta, rows=rows, total=total,
                       by_month=not by_month.empty)
 
+    async def breakdown_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        unit = need(request.path_params["unit"], UNIT_RE)
+        month, rows, legend = desk.breakdowns(period, unit)
+        if month is None:
+            raise HTTPException(404)
+        tables = []
+        for (dataset, breakdown), cells in rows.groupby(["dataset", "breakdown"], sort=False):
+            tables.append({"dataset": dataset, "dataset_vi": contract.dataset(dataset).label_vi,
+                           "breakdown": breakdown, "breakdown_vi": BREAKDOWN_VI.get(breakdown, breakdown),
+                           "cells": [{"category": r["category"], "label": r["category_label_vi"],
+                                      "sensitive": bool(r["is_sensitive"]),
+                                      "shown": "x" if r["flag"] == "x" else _int(r["records"])}
+                                     for _, r in cells.iterrows()]})
+        return render(request, "breakdowns.html", period=period, unit=unit, month=month, tables=tables,
+                      legend=legend)
+
     async def submission_page(request: Request):
         unit = need(request.path_params["unit"], UNIT_RE)
         month = need(request.path_params["month"], MONTH_RE)
@@ -445,6 +471,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         Route("/ky/{period}/chi-tieu/{code}", indicator_page),
         Route("/ky/{period}/chi-tieu/{code}/don-vi/{unit}", unit_page),
         Route("/ky/{period}/chat-luong", quality_page),
+        Route("/ky/{period}/phan-to/{unit}", breakdown_page),
         Route("/nop/{unit}/{month}", submission_page),
         Route("/tai-ve/{period}/{name}", download),
         Route("/phan-hoi", feedback_index),

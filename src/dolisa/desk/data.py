@@ -45,6 +45,7 @@ DOWNLOADS = {
 
 # the area marts of the indicators, by the catalogue's area (models/marts/<area>/)
 AREA_MARTS = {area: f"agg_{area}_unit_months" for area in ("labour", "social_protection", "child_welfare")}
+BREAKDOWN_MARTS = {area: f"agg_{area}_unit_month_breakdowns" for area in AREA_MARTS}
 
 
 class SnapshotMissing(RuntimeError):
@@ -167,6 +168,28 @@ class Desk:
                 where half_year = ? and indicator_code = ? and unit_code = ?
                 order by period, source_unit_code""",
             [report_period, indicator_code, unit_code])
+
+    def breakdowns(self, report_period: str, unit_code: str) -> tuple[str | None, pd.DataFrame, str | None]:
+        """(month, rows, legend): a unit's (or the province's) breakdowns in the half's last month
+        with data, as published: suppressed cells have records null and flag 'x'."""
+        months = contract.half_year_periods(report_period)
+        with self.connect() as con:
+            parts = [f"select * from marts.{t}" for t in BREAKDOWN_MARTS.values() if self.has_table(con, "marts", t)]
+            if not parts:
+                return None, pd.DataFrame(), None
+            cells = " union all ".join(parts)
+            month = con.execute(f"select max(period) from ({cells}) where unit_code = ? and period between ? and ?",
+                                [unit_code, months[0], months[-1]]).fetchone()[0]
+            rows = con.execute(
+                f"""select dataset, breakdown, category, category_label_vi, category_sort_order, is_sensitive,
+                           records, flag
+                    from ({cells}) where unit_code = ? and period = ?
+                    order by dataset, case breakdown when 'sex' then 0 when 'age_band' then 1 else 2 end, breakdown,
+                             category_sort_order, category""", [unit_code, month]).df()
+            legend = None
+            if self.has_table(con, "publish", "legend"):
+                legend = con.execute("select meaning_vi from publish.legend").fetchone()[0]
+        return month, rows, legend
 
     def unit_months(self, report_period: str, unit_code: str) -> pd.DataFrame:
         """The unit-months that count towards ``unit_code`` in the half: status and version in force."""
