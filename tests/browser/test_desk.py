@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
@@ -41,8 +40,6 @@ OUT = ROOT / "test-output" / "desk"
 TOKEN = "desk-test-token"
 PERIOD = "2021-H1"
 INDICATOR = "LAB_VOC_NEW_SOCAP"  # a flow count: the half is the sum of its months
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 def _run(env: dict, *args: str) -> None:
@@ -98,19 +95,6 @@ def desk(home):
     yield f"http://127.0.0.1:{port}", password
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _personal_values(home: Path) -> set[str]:

@@ -9,7 +9,6 @@ Screenshots go to test-output/desk/ (git-ignored).
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -22,8 +21,6 @@ from dolisa.desk.auth import LoginThrottle
 pytestmark = pytest.mark.slow
 
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "desk"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -55,43 +52,38 @@ def desk(tmp_path, monkeypatch):
     thread.join(timeout=10)
 
 
-def test_guessing_is_stopped_while_the_right_password_works_for_someone_else(desk):
-    from playwright.sync_api import sync_playwright
-
+def test_guessing_is_stopped_while_the_right_password_works_for_someone_else(desk, browser):
     base, app = desk
     right = app.state.auth.password()
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            attacker = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.7"}).new_page()
-            user = browser.new_context(extra_http_headers={"X-Forwarded-For": "198.51.100.20"}).new_page()
+    contexts = [browser.new_context(extra_http_headers={"X-Forwarded-For": address})
+                for address in ("203.0.113.7", "198.51.100.20")]
+    attacker, user = (c.new_page() for c in contexts)
 
-            def try_password(page, password: str) -> str:
-                page.goto(f"{base}/dang-nhap")
-                page.fill("input[name=password]", password)
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
-                return page.locator("p.error").inner_text() if page.locator("p.error").count() else ""
+    def try_password(page, password: str) -> str:
+        page.goto(f"{base}/dang-nhap")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page.locator("p.error").inner_text() if page.locator("p.error").count() else ""
 
-            for i in range(LoginThrottle.PER_ADDRESS_FREE):
-                assert try_password(attacker, f"guess-{i}") == "Sai mật khẩu."
-            message = try_password(attacker, "guess-x")
-            assert message.startswith("Đăng nhập sai quá nhiều lần") and "30 giây" in message
-            attacker.screenshot(path=str(OUT / "login_throttled.png"))
-            # while it waits, even the right password does not let the guesser in
-            assert try_password(attacker, right).startswith("Đăng nhập sai quá nhiều lần")
-            assert "/dang-nhap" in attacker.url
-            # the colleague behind another address logs in at once and sees the desk
-            assert try_password(user, right) == ""
-            assert user.locator("h1").first.inner_text() != "Đăng nhập"
-            assert user.locator("a[href='/dang-xuat']").count() == 1
-            user.screenshot(path=str(OUT / "login_other_address.png"))
-            # logging out ends the session: the page behind the login is refused again
-            user.click("a[href='/dang-xuat']")
-            assert user.goto(f"{base}/").status == 401
-        finally:
-            browser.close()
+    try:
+        for i in range(LoginThrottle.PER_ADDRESS_FREE):
+            assert try_password(attacker, f"guess-{i}") == "Sai mật khẩu."
+        message = try_password(attacker, "guess-x")
+        assert message.startswith("Đăng nhập sai quá nhiều lần") and "30 giây" in message
+        attacker.screenshot(path=str(OUT / "login_throttled.png"))
+        # while it waits, even the right password does not let the guesser in
+        assert try_password(attacker, right).startswith("Đăng nhập sai quá nhiều lần")
+        assert "/dang-nhap" in attacker.url
+        # the colleague behind another address logs in at once and sees the desk
+        assert try_password(user, right) == ""
+        assert user.locator("h1").first.inner_text() != "Đăng nhập"
+        assert user.locator("a[href='/dang-xuat']").count() == 1
+        user.screenshot(path=str(OUT / "login_other_address.png"))
+        # logging out ends the session: the page behind the login is refused again
+        user.click("a[href='/dang-xuat']")
+        assert user.goto(f"{base}/").status == 401
+    finally:
+        for c in contexts:
+            c.close()
