@@ -341,13 +341,10 @@ def _dbt_warning_findings(p: Paths) -> list:
 
 def _deferred_findings(p: Paths, report_period: str) -> list:
     """Versions the extract could not fetch yet (raw/_deferred.json), as gate findings."""
+    from dolisa.extract import read_deferred
     from dolisa.quality import load_expectations
     from dolisa.quality.report_gate import Finding
 
-    try:
-        from dolisa.extract import read_deferred
-    except ImportError:  # pragma: no cover - older extract without the deferred ledger
-        return []
     declared = load_expectations("report_gate")
     rule = declared.DEFERRED_VERSION
     months = set(contract.half_year_periods(report_period))
