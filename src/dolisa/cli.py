@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             if args.cmd == "report":  # the current report, its issued copy and (--as-of) the re-issue
-                from dolisa import reissue
+                from dolisa import reissue, run_conf
 
-                out = reissue.report_with_as_of(args.report_period, args.as_of and reissue.parse_as_of(args.as_of),
+                out = reissue.report_with_as_of(args.report_period, args.as_of and run_conf.parse_as_of(args.as_of),
                                                 allow_incomplete=args.allow_incomplete)
             else:
                 res = pipeline.gate(args.report_period, allow_incomplete=args.allow_incomplete)
