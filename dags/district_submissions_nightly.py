@@ -56,7 +56,9 @@ default_args = {
     "owner": "dolisa-data",
     # DOLISA_TASK_RETRIES=0 lets `airflow dags test` (demo, tests) fail fast instead of waiting.
     "retries": int(os.environ.get("DOLISA_TASK_RETRIES", "2")),
-    "retry_delay": dt.timedelta(minutes=5),
+    # The delay between tries is the deployment's `[core] default_task_retry_delay` (Airflow's
+    # default 300 s; docker-compose.yml sets 30 s): a task whose worker was lost is retried on a
+    # live worker that soon (docs/deployment.md, "A worker lost mid-night").
     "retry_exponential_backoff": True,
     "on_failure_callback": record_task_failure,  # keeps the exception for the run's notifier
 }
