@@ -21,6 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+try:
+    from . import celery_deployment as cd
+except ImportError:
+    import celery_deployment as cd  # type: ignore[no-redef]
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -248,3 +253,39 @@ def test_desk_serves_the_published_snapshot_read_only(config):
     assert desk["volumes"] and all(v.endswith(":ro") for v in desk["volumes"])  # it never writes the warehouse
     assert any(str(p.get("target", p)).endswith("8800") for p in desk["ports"])
     assert "/dang-nhap" in " ".join(desk["healthcheck"]["test"])
+
+
+def commented_env_values(path: Path) -> dict[str, str]:
+    """`# NAME=value` lines: the optional settings an env file documents with their defaults."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^#\s*([A-Z][A-Z0-9_]*)=(\S*)\s*$", line.strip())
+        if m:
+            out[m[1]] = m[2]
+    return out
+
+
+def test_celery_settings_are_those_the_deployment_test_ran_with(config, tmp_path):
+    """test_celery_deployment.py runs two Celery workers, one SIGKILLed mid-task, with
+    `celery_deployment.compose_settings()` (read from this file's x-airflow-env): compose, given
+    .env.example, must render the same values on every Airflow service, set no other Celery,
+    worker, heartbeat or retry setting, and .env.example must list each with that value."""
+    proven = cd.compose_settings()
+    assert set(proven) == set(cd.PROVEN)
+    assert proven["AIRFLOW__CELERY__TASK_ACKS_LATE"] == "True"  # a lost worker's message stays in Redis
+    assert proven["AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER"] == "1"
+    for name in AIRFLOW_SERVICES:
+        env = {k: str(v) for k, v in config["services"][name]["environment"].items()}
+        assert {k: env.get(k) for k in proven} == proven, name
+        governed = {k for k in env if cd.GOVERNED.search(k)} - cd.NOT_GOVERNED
+        assert governed == set(proven), (name, governed ^ set(proven))
+    listed = commented_env_values(ENV_EXAMPLE)
+    assert {k: listed.get(k) for k in proven} == proven
+    # what a site sets in its env file wins, on every Airflow service
+    values = dict(env_values(ENV_EXAMPLE), AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT="120")
+    site = tmp_path / "site.env"
+    site.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+    rendered = yaml.safe_load(compose_config(site).stdout)
+    for name in AIRFLOW_SERVICES:
+        env = rendered["services"][name]["environment"]
+        assert str(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"]) == "120", name
