@@ -11,12 +11,13 @@ cd "$DOLISA_ROOT"
 
 # Debian's docker-compose validates docker-compose.yml without an engine; PostgreSQL is for
 # the real-scheduler test (scripts/services.sh starts a private server when the test asks);
-# chromium is the real browser of the desk's test (Playwright launches it by its path).
+# chromium is the real browser of the desk's test (Playwright launches it by its path); caddy
+# is the desk's TLS proxy of the compose deployment, run for real by test_desk_proxy.py.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
    && { ! command -v docker-compose >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
-        || ! command -v chromium >/dev/null; }; then
-  echo "test: installing docker-compose, postgresql and chromium (Debian packages)"
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql chromium >/dev/null
+        || ! command -v chromium >/dev/null || ! command -v caddy >/dev/null; }; then
+  echo "test: installing docker-compose, postgresql, chromium and caddy (Debian packages)"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql chromium caddy >/dev/null
 fi
 
 if [ -f .sqlfluff ]; then

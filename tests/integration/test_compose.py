@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer", "airflow-worker"}
-SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "demo-hub", "desk"}
+SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", "demo-hub", "desk", "desk-proxy"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PSEUDONYM_KEY|AIRFLOW_CONN_|BROKER_URL|RESULT_BACKEND|SQL_ALCHEMY_CONN")
 
 pytestmark = pytest.mark.skipif(
@@ -191,7 +191,8 @@ def test_no_secret_is_hard_coded():
         for k, v in items:
             if SECRET_NAME.search(k) and not k.endswith("_FILE"):
                 assert "${" in str(v), f"{name}: {k} is hard-coded"
-        assert s.get("env_file") == "${DOLISA_ENV_FILE:-.env}", name
+        if name != "desk-proxy":  # the TLS proxy needs no secret and is given none
+            assert s.get("env_file") == "${DOLISA_ENV_FILE:-.env}", name
     # .env is git-ignored, so a filled-in copy is never committed
     if (ROOT / ".git").exists():
         assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode == 0
@@ -251,8 +252,27 @@ def test_desk_serves_the_published_snapshot_read_only(config):
     assert desk["command"][:3] == ["python", "-m", "dolisa.desk"]
     assert desk["environment"]["DOLISA_HOME"] == "/data"
     assert desk["volumes"] and all(v.endswith(":ro") for v in desk["volumes"])  # it never writes the warehouse
-    assert any(str(p.get("target", p)).endswith("8800") for p in desk["ports"])
     assert "/dang-nhap" in " ".join(desk["healthcheck"]["test"])
+
+
+def test_the_desk_is_reached_only_through_its_tls_proxy_whose_headers_alone_it_believes(config):
+    services = config["services"]
+    desk, proxy = services["desk"], services["desk-proxy"]
+    assert not desk.get("ports")  # nothing reaches the desk but the proxy
+    assert set(desk["networks"]) == {"desk"} and set(proxy["networks"]) == {"desk"}
+    proxy_ip = proxy["networks"]["desk"]["ipv4_address"]
+    assert desk["environment"]["DOLISA_DESK_TRUSTED_PROXIES"] == proxy_ip  # that one address, no other
+    assert desk["networks"]["desk"]["ipv4_address"] != proxy_ip
+    assert str(desk["environment"]["DOLISA_DESK_COOKIE_SECURE"]).lower() == "true"
+    assert any(str(p.get("target", p)).endswith("8443") for p in proxy["ports"])
+    subnet = config["networks"]["desk"]["ipam"]["config"][0]["subnet"]
+    import ipaddress
+    assert ipaddress.ip_address(proxy_ip) in ipaddress.ip_network(subnet)
+    cmd = proxy["command"]
+    assert cmd[:2] == ["caddy", "reverse-proxy"] and cmd[cmd.index("--to") + 1] == "desk:8800"
+    assert cmd[cmd.index("--from") + 1].startswith("https://") and "--internal-certs" in cmd
+    assert "env_file" not in proxy  # it needs no secret, so it is given none
+    assert "/dang-nhap" in " ".join(proxy["healthcheck"]["test"])
 
 
 def commented_env_values(path: Path) -> dict[str, str]:

@@ -85,3 +85,63 @@ def test_behind_the_trusted_proxy_the_client_address_counts_and_the_cookie_is_se
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert "failed login from 203.0.113.7" in out and "proxy-test-pw" not in out
+
+
+@pytest.fixture
+def behind_caddy(home, tmp_path):
+    """The desk (trusting 127.0.0.1) behind a real Caddy with its own certificate, as in the
+    compose deployment's desk-proxy (Debian's caddy package here). Yields (https base, desk)."""
+    import shutil
+
+    import urllib3
+
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.fail("Debian's caddy is not installed (scripts/test.sh installs it)")
+    desk, base = start_desk(home, "127.0.0.1")
+    port = _free_port()
+    (tmp_path / "Caddyfile").write_text(
+        "{\n\tadmin off\n\tskip_install_trust\n}\n"
+        f"https://localhost:{port} {{\n\ttls internal\n\treverse_proxy {base.removeprefix('http://')}\n}}\n")
+    env = dict(os.environ, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proxy = subprocess.Popen([caddy, "run", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    urllib3.disable_warnings()
+    front = f"https://localhost:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{front}/dang-nhap", timeout=1, verify=False)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield front, desk
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+        desk.terminate()
+        desk.wait(10)
+
+
+def test_through_a_real_caddy_a_client_cannot_choose_its_address(behind_caddy):
+    front, desk = behind_caddy
+
+    def via_proxy(password: str, spoof: str) -> requests.Response:
+        return requests.post(f"{front}/dang-nhap", data={"password": password, "next": "/"}, verify=False,
+                             headers={"X-Forwarded-For": spoof}, allow_redirects=False, timeout=10)
+
+    for i in range(LoginThrottle.PER_ADDRESS_FREE):  # a new made-up address on every guess
+        assert via_proxy("guess", f"10.8.0.{i}").status_code == 401
+    assert via_proxy("guess", "10.8.1.1").status_code == 429  # still one client to the desk
+    assert via_proxy("proxy-test-pw-8c1", "10.8.2.2").status_code == 429
+    desk.terminate()
+    out, _ = desk.communicate(timeout=10)
+    assert "failed login from 127.0.0.1" in out and "10.8." not in out
+
+
+def test_through_a_real_caddy_the_cookie_is_secure(behind_caddy):
+    front, _ = behind_caddy
+    ok = requests.post(f"{front}/dang-nhap", data={"password": "proxy-test-pw-8c1", "next": "/"}, verify=False,
+                       allow_redirects=False, timeout=10)
+    assert ok.status_code == 303 and "secure" in ok.headers["set-cookie"].lower()
