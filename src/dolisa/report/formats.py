@@ -45,6 +45,7 @@ __all__ = [
     "fmt_money",
     "fmt_money_trieu",
     "fmt_value",
+    "fmt_share",
 ]
 
 
@@ -151,6 +152,21 @@ def fmt_pct(x: Any, *, always_decimal: bool = False, sign: str = "%", empty: str
     if is_missing(x):
         return empty
     return fmt_number(x, 1, strip_zero_decimals=not always_decimal) + sign
+
+
+def fmt_share(part: Any, *, empty: str = "") -> str:
+    """A share (0..1) as a percentage that never hides a non-zero part: ``0.012`` → ``'1,2%'``,
+    ``1/22 230`` → ``'<0,1%'`` (not ``'0%'``), ``0`` → ``'0%'``, and just under the whole
+    ``'>99,9%'`` (not ``'100%'``)."""
+    if is_missing(part):
+        return empty
+    pct = to_decimal(part) * 100
+    shown = _quantize(pct, 1)
+    if pct > 0 and shown == 0:
+        return "<" + fmt_number(Decimal("0.1"), 1) + "%"
+    if pct < 100 and shown == 100:
+        return ">" + fmt_number(Decimal("99.9"), 1) + "%"
+    return fmt_pct(pct)
 
 
 def fmt_money_trieu(x: Any, *, empty: str = "") -> str:

@@ -47,6 +47,7 @@ class RuleMessage:
     patterns: tuple[str, ...] = ()
     converters: Mapping[str, Any] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)  # template field -> finding field
+    derive: Any = None  # values -> extra template fields (from the finding's structured values)
 
 
 def _time_vi(text: str) -> str:
@@ -143,13 +144,24 @@ RULES_VI: dict[str, RuleMessage] = {
     ),
     "outlier": RuleMessage(
         "Số liệu bất thường",
-        ("{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
+        ("{unit}, {dataset}, tháng {month}: {detail} — cần kiểm tra lại.",
+         # quality_gate.json of reports written before the rule knew the season (kept readable)
+         "{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
          "trước — cần kiểm tra lại.",
-         "{unit}, tháng {month}: số dòng bất thường so với 12 tháng trước — cần kiểm tra lại."),
+         "{unit}, tháng {month}: số dòng bất thường so với lịch sử của đơn vị — cần kiểm tra lại."),
         patterns=(r"^\S+ \S+ (?P<dataset>\S+): (?P<n>\d+) rows, more than (?P<factor>[\d.]+)x the median "
                   r"\((?P<median>[^)]+)\)",),
         converters={"dataset": lambda s: dataset_vi(s), "n": _number_vi, "median": _number_vi},
         aliases={"dataset": "item", "n": "rows_loaded", "median": "history_median"},
+        derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
+    ),
+    "missing_dataset": RuleMessage(
+        "Thiếu bộ dữ liệu",
+        ("{unit}, tháng {month}: {detail} — cần hỏi lại đơn vị.",
+         "{unit}, tháng {month}: phiên bản có hiệu lực không có tệp {dataset} — cần hỏi lại đơn vị."),
+        converters={"dataset": lambda s: dataset_vi(s)},
+        aliases={"dataset": "item"},
+        derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
     ),
     "same_period_gap": RuleMessage(
         "Thiếu số liệu cùng kỳ",
@@ -274,9 +286,11 @@ def finding_vi(finding: Any) -> str:
         values["current_unit"] = unit_name_vi(values["current_unit_code"], None)
     if values.get("quarantine_share") is not None:
         try:
-            values["share"] = formats_pct(100 * float(values["quarantine_share"]))
+            values["share"] = share_vi(float(values["quarantine_share"]))
         except (TypeError, ValueError):
             pass
+    if spec is not None and spec.derive is not None:
+        values.update(spec.derive(values))
     for k, conv in (spec.converters.items() if spec else ()):
         if k in values:
             values[k] = conv(values[k])
@@ -292,6 +306,54 @@ def formats_pct(x: float) -> str:
     from .formats import fmt_pct
 
     return fmt_pct(x)
+
+
+def share_vi(share: float) -> str:
+    """0.012 → '1,2%'; one row in 22 230 → '<0,1%', never '0%'."""
+    from .formats import fmt_share
+
+    return fmt_share(share)
+
+
+def basis_vi(basis: str | None, months: Any) -> str:
+    """What a month was compared with (fct_dataset_month_rows.basis), truthfully:
+    'cùng tháng năm trước', 'cùng tháng của 2 năm trước', '6 tháng gần nhất'."""
+    try:
+        n = int(months)
+    except (TypeError, ValueError):
+        n = 0
+    if basis == "same_month":
+        return "cùng tháng năm trước" if n <= 1 else f"cùng tháng của {n} năm trước"
+    if basis == "recent_months":
+        return f"{n} tháng gần nhất" if n else "các tháng gần nhất"
+    return "lịch sử"
+
+
+def outlier_detail_vi(values: Mapping[str, Any]) -> str:
+    """One month of an outlier or a missing dataset, from fct_dataset_month_rows' values:
+    '30 dòng, chỉ bằng 39% mức dự kiến (khoảng 78 dòng, theo cùng tháng năm trước của đơn vị,
+    tính cả mức tăng giảm chung của các đơn vị khác)'; without a file: 'phiên bản có hiệu lực
+    không có tệp Đăng ký ... (dự kiến khoảng 1.216 dòng, theo ...)'."""
+    from .formats import fmt_int, fmt_number
+
+    rows = values.get("rows_loaded")
+    expected = values.get("expected_rows")
+    basis = (f"theo {basis_vi(values.get('basis'), values.get('basis_months'))} của đơn vị, tính cả mức tăng giảm "
+             "chung của các đơn vị khác trong tháng")
+    if values.get("file_present") is False or values.get("file_present") == 0:
+        name = dataset_vi(values.get("item") or values.get("dataset") or "")
+        return f"phiên bản có hiệu lực không có tệp {name} (dự kiến khoảng {fmt_int(expected)} dòng, {basis})"
+    try:
+        ratio = float(rows) / float(expected) if float(expected) > 0 else float(values.get("ratio_to_expected"))
+    except (TypeError, ValueError):
+        ratio = None
+    if ratio is None:
+        how = "khác xa mức dự kiến"
+    elif ratio >= 1:
+        how = f"gấp {fmt_number(ratio, 1, strip_zero_decimals=True)} lần mức dự kiến"
+    else:
+        how = f"chỉ bằng {share_vi(ratio)} mức dự kiến"
+    return f"{fmt_int(rows)} dòng, {how} (khoảng {fmt_int(expected)} dòng, {basis})"
 
 
 def findings_vi(findings) -> list[str]:

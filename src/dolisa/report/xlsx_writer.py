@@ -12,7 +12,8 @@ Sheets, in order:
 * ``Chất lượng dữ liệu`` — per district months expected / received / on time /
   late / missing, versions, rows loaded / quarantined; the month-by-month
   status; the quarantine reasons;
-* ``Cảnh báo`` — the warnings published with the report;
+* ``Cảnh báo`` — the warnings published with the report, the list of
+  :mod:`dolisa.report.warnings` (grouped by unit and dataset, most severe first);
 * ``Số liệu`` — the same figures as real numbers (VND in đồng), one row per
   indicator and unit, for anyone who needs to compute.
 
@@ -62,13 +63,12 @@ from ._common import (
     unit_label,
     unit_names,
     unit_sort_key,
-    warning_title_vi,
-    warning_vi,
     revision_lines,
     same_period_notes,
 )
 from .formats import fmt_pct, fmt_value, is_missing
 from .messages_vi import dataset_vi, reason_vi
+from .warnings import ReportWarning, as_warnings, summary_vi
 
 SUMMARY_HEADERS = [
     "STT",
@@ -403,20 +403,24 @@ def _quality_sheet(
     ws.set_column(1, max(ncols - 1, 1), MONTH_COL, book.wrap)
 
 
-def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[str], banner: str | None) -> None:
-    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}", 3, banner)
-    row = _header(book, ws, row, ["STT", "Loại cảnh báo", "Nội dung cảnh báo"])
+def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[ReportWarning], banner: str | None) -> None:
+    """Every line of the report's warnings (the same list as warnings.csv and the annex)."""
+    headers = ["STT", "Mức độ", "Loại cảnh báo", "Đơn vị", "Bộ dữ liệu", "Tháng", "Nội dung cảnh báo"]
+    widths = [6, 11, 20, 22, 24, 14, 80]
+    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}",
+                         len(headers), banner, subtitle=summary_vi(warnings))
+    row = _header(book, ws, row, headers)
     if not warnings:
-        ws.write(row, 2, "Không có cảnh báo.", book.warning)
+        ws.write(row, 6, "Không có cảnh báo.", book.warning)
     for i, w in enumerate(warnings, start=1):
+        cells = [w.severity_vi, w.title_vi, w.unit_vi, w.dataset_vi, w.months_vi, w.message_vi]
         ws.write(row, 0, i, book.center)
-        ws.write_string(row, 1, warning_title_vi(w), book.warning)
-        ws.write_string(row, 2, warning_vi(w), book.warning)
-        _fit_row(ws, row, (warning_title_vi(w), 24), (warning_vi(w), 100))
+        for c, text in enumerate(cells, start=1):
+            ws.write_string(row, c, text, book.warning)
+        _fit_row(ws, row, *zip(cells, widths[1:]))
         row += 1
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 24, book.wrap)
-    ws.set_column(2, 2, 100, book.wrap)
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w, book.wrap if c else None)
 
 
 def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame,
@@ -494,8 +498,8 @@ def write_indicators_xlsx(
     """Write ``indicators.xlsx`` (atomically); returns the path.
 
     ``report_period`` defaults to the (single) ``report_period`` of
-    ``indicators``. ``warnings`` are gate findings (or ``"[rule] message"`` strings),
-    written in Vietnamese through :mod:`dolisa.report.messages_vi`. An as-of report
+    ``indicators``. ``warnings``: the list of :mod:`dolisa.report.warnings` (or the gate's
+    findings it is built from). An as-of report
     passes ``as_of`` (a date, printed on every sheet's face) and ``revisions`` (columns
     :data:`dolisa.report._common.REVISION_COLUMNS`), written to the sheet
     "Điều chỉnh số liệu"."""
@@ -510,7 +514,7 @@ def write_indicators_xlsx(
             _summary_sheet(book, report_period, indicators, banner)
             _area_sheets(book, report_period, indicators, units, banner)
             _quality_sheet(book, report_period, quality, quarantine_reasons, units, banner)
-            _warnings_sheet(book, report_period, list(warnings or ()), banner)
+            _warnings_sheet(book, report_period, as_warnings(warnings), banner)
             if revisions is not None:
                 _revisions_sheet(book, report_period, indicators, revisions, banner)
             _numbers_sheet(book, report_period, indicators, units, banner)
