@@ -277,32 +277,6 @@ def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) ->
     return g[list(QUALITY_SUMMARY_COLUMNS)]
 
 
-def warning_vi(w) -> str:
-    """A warning for the report files, in Vietnamese: a gate finding (``Finding``, its dict,
-    or the ``"[rule] message"`` string the pipeline passes) through the message catalogue
-    (:mod:`dolisa.report.messages_vi`); any other string is taken as already written."""
-    import re
-
-    from .messages_vi import finding_vi
-
-    if isinstance(w, str) and not re.match(r"^\[[^\]]+\]", w):
-        return w
-    return finding_vi(w)
-
-
-def warning_title_vi(w) -> str:
-    """The rule's short Vietnamese title ('Nộp muộn'), or '' for a free-text warning."""
-    import re
-
-    from .messages_vi import rule_title_vi
-
-    if isinstance(w, str):
-        m = re.match(r"^\[([^\]]+)\]", w)
-        return rule_title_vi(m[1]) if m else ""
-    rule = w.get("rule") if isinstance(w, dict) else getattr(w, "rule", None)
-    return rule_title_vi(rule) if rule else ""
-
-
 REVISION_COLUMNS = ["indicator_code", "unit_code", "source_unit_code", "source_period", "version_as_of",
                     "version_now", "contribution"]
 
