@@ -31,6 +31,7 @@ from ._common import (
     has_unit_groups,
     month_label,
     ordered_units,
+    period_dates_vi,
     period_title,
     quality_summary,
     unit_label,
@@ -42,7 +43,7 @@ from ._common import (
     units_phrase,
 )
 from .formats import fmt_int, fmt_pct, fmt_value, is_missing
-from .messages_vi import dataset_vi, reason_vi
+from .messages_vi import dataset_vi, reason_readable_vi
 from .warnings import CSV_NAME as WARNINGS_CSV, SEVERITY_VI, as_warnings, summary_vi
 
 FONT = "Times New Roman"
@@ -220,8 +221,8 @@ def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[li
             rows.append([
                 str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u),
                 fmt_value(g("value"), u, empty=MISSING_CELL), fmt_value(g("plan_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL, always_decimal=True), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL, always_decimal=True),
+                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
+                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
             ])
     return rows, groups
 
@@ -359,8 +360,9 @@ def write_annex_docx(
     _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
           italic=True, align=centre, space_after=2)
     as_of_line = as_of_text(as_of)
-    _para(doc, f"Kỳ báo cáo: {report_period}. {as_of_line + '. ' if as_of_line else ''}Số tiền tính bằng triệu đồng.",
-          size=12, italic=True, align=centre, space_after=10)
+    dates = period_dates_vi(report_period)
+    _para(doc, f"Kỳ báo cáo: {when}{f' ({dates})' if dates else ''}. {as_of_line + '. ' if as_of_line else ''}"
+               "Số tiền tính bằng triệu đồng.", size=12, italic=True, align=centre, space_after=10)
 
     # I. summary
     _para(doc, f"I. TỔNG HỢP KẾT QUẢ CÁC CHỈ TIÊU TOÀN TỈNH {when.upper()}", bold=True, space_after=6)
@@ -423,7 +425,7 @@ def write_annex_docx(
         qr["_k"] = qr["unit_code"].map(unit_sort_key)
         qr = qr.sort_values(["_k", "period", "rows"], ascending=[True, True, False], kind="stable")
         body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]),
-                 dataset_vi(str(r["dataset"])), reason_vi(str(r["reason"])), fmt_int(r["rows"])]
+                 dataset_vi(str(r["dataset"])), reason_readable_vi(str(r["reason"])), fmt_int(r["rows"])]
                 for i, (_, r) in enumerate(qr.iterrows(), start=1)]
         _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
                [1.2, 4.5, 2.2, 5.0, 10.8, 2.0], numeric_from=5, center=(0, 2))

@@ -5,12 +5,12 @@ report (``shared/reference/000_d544923548a3d98b.txt``):
 
 * thousands are grouped with ``.`` and the decimal mark is ``,``:
   ``1.700 người``, ``16.835 người``, ``30,9%``, ``1,6 tỷ đồng``;
-* a percentage carries one decimal. In running text a ``,0`` is *not* printed
-  — the report writes "đạt 130% so với cùng kỳ", "18% kế hoạch", "33% kế
-  hoạch" next to "30,9%" — so ``fmt_pct(130.0) == '130%'`` (used for the
-  "Diễn giải" sentences and chart titles). Table cells use
-  ``fmt_pct(x, always_decimal=True)`` → ``'130,0%'`` so a column lines up, as
-  statistical tables print ``100,0``;
+* a percentage carries one decimal, and a ``,0`` is *not* printed — the report
+  writes "đạt 130% so với cùng kỳ", "18% kế hoạch", "33% kế hoạch" next to
+  "30,9%" — so ``fmt_pct(130.0) == '130%'``, in the sentences and in the table
+  cells alike (a cell reading 130,0% beside a sentence reading 130% made the
+  reader wonder which was right; issue 31). ``always_decimal=True`` (``'130,0%'``)
+  remains for whoever needs a column of fixed width;
 * money is printed in ``triệu đồng`` / ``tỷ đồng``: "11 tỷ đồng",
   "1,6 tỷ đồng", "406 triệu đồng", but "5.721 triệu đồng" (not "5,7 tỷ"): an
   amount of a milliard or more is printed in tỷ only when that loses nothing
@@ -206,10 +206,9 @@ def fmt_money(x: Any, *, empty: str = "", currency: str = "đồng") -> str:
     return f"{fmt_number(trieu, 0)} triệu {currency}"
 
 
-def fmt_value(x: Any, unit_vi: str | None, *, empty: str = "", always_decimal: bool = True) -> str:
+def fmt_value(x: Any, unit_vi: str | None, *, empty: str = "", always_decimal: bool = False) -> str:
     """Format an indicator value for a table cell by its unit: ``'%'`` →
-    :func:`fmt_pct` (one decimal always by default, as statistical tables
-    print ``100,0``), ``'đồng'`` → :func:`fmt_money_trieu` (the table's unit
+    :func:`fmt_pct` (one decimal, ``,0`` dropped as in the text), ``'đồng'`` → :func:`fmt_money_trieu` (the table's unit
     is then ``triệu đồng``), anything else → :func:`fmt_int`."""
     u = (unit_vi or "").strip()
     if u == "%":

@@ -371,6 +371,52 @@ _VI_FIELDS = {
     "bounds": lambda v: v.replace(" and ", " và "),
 }
 
+# The contract's columns in a reader's words (the report's annex, workbook and desk; the feedback
+# to a unit keeps the column names of its own file, which is what it must correct).
+COLUMN_LABELS_VI = {
+    "allocation_id": "mã lượt cấp gạo", "amount_vnd": "số tiền", "approved_on": "ngày được duyệt",
+    "beneficiary_id": "mã đối tượng", "benefit": "loại chế độ", "benefit_months": "số tháng hưởng",
+    "birth_date": "ngày sinh", "borrower_citizen_id": "số định danh người vay", "borrower_type": "loại đối tượng vay",
+    "case_id": "mã hồ sơ", "category": "nhóm đối tượng", "child_id": "mã trẻ em", "circumstance": "hoàn cảnh",
+    "citizen_id": "số định danh cá nhân", "contract_months": "thời hạn hợp đồng (tháng)",
+    "country_code": "mã quốc gia", "decided_on": "ngày quyết định", "decision_id": "mã quyết định",
+    "departed_on": "ngày xuất cảnh", "departure_id": "mã lượt xuất cảnh", "destination": "nơi làm việc",
+    "disbursed_on": "ngày giải ngân", "distributed_on": "ngày cấp gạo", "employer_name": "tên đơn vị tuyển dụng",
+    "enrolled_on": "ngày nhập học", "enrolment_id": "mã tuyển sinh", "event_id": "mã lượt hỗ trợ",
+    "event_on": "ngày hỗ trợ", "full_name": "họ và tên", "household_id": "mã hộ", "household_size": "số nhân khẩu",
+    "identified_on": "ngày phát hiện", "institution_code": "mã cơ sở đào tạo",
+    "is_receiving_support": "đang được trợ giúp", "is_rural_worker": "lao động nông thôn",
+    "jobs_created": "số lao động được tạo việc làm", "kind": "loại trợ cấp", "loan_id": "mã khoản vay",
+    "monthly_amount_vnd": "mức trợ cấp hằng tháng", "occasion": "dịp cấp gạo", "occupation": "nghề đào tạo",
+    "paid_on": "ngày chi trả", "payment_id": "mã lượt chi trả", "placed_on": "ngày giới thiệu việc làm",
+    "placement_id": "mã lượt giới thiệu việc làm", "rice_kg": "số gạo (kg)", "sex": "giới tính",
+    "status": "trạng thái", "stopped_on": "ngày thôi hưởng", "support": "hình thức hỗ trợ",
+    "total_amount_vnd": "tổng số tiền", "training_level": "trình độ đào tạo",
+}
+# The codes a reason can name (the conditions of the contract's required_when columns)
+CODE_LABELS_VI = {("destination", "ABROAD"): "ngoài nước", ("destination", "DOMESTIC"): "trong nước",
+                  ("status", "STOPPED"): "thôi hưởng", ("status", "ACTIVE"): "đang hưởng",
+                  ("status", "CLOSED"): "đã kết thúc"}
+
+
+def column_label_vi(column: str) -> str:
+    """'training_level' → 'trình độ đào tạo' (an unknown column as it is)."""
+    return COLUMN_LABELS_VI.get(str(column), str(column))
+
+
+def _readable_fields(fields: dict[str, str]) -> dict[str, str]:
+    """A reason's fields in a reader's words: columns by their Vietnamese name, a condition's code
+    by its label («ngoài nước»)."""
+    out = dict(fields)
+    for key in ("column", "other"):
+        if key in out:
+            out[key] = column_label_vi(out[key])
+    if "value" in fields and "other" in fields:
+        out["value"] = f"«{CODE_LABELS_VI.get((fields['other'], fields['value']), fields['value'])}»"
+    if "columns" in fields:
+        out["columns"] = ", ".join(column_label_vi(c.strip()) for c in fields["columns"].split(","))
+    return out
+
 
 def column_note_vi(dataset: str | None, column: str) -> str | None:
     """When a contract column's cells may be empty, in the sender's words, from the
@@ -407,7 +453,7 @@ def _derived_fields_vi(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
+def _reason_parts_vi(reason: str | None, attr: str, readable: bool = False) -> list[str]:
     from dolisa import contract
 
     out = []
@@ -418,7 +464,14 @@ def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
             continue
         kind, fields = parsed
         values = {k: _VI_FIELDS.get(k, str)(v) for k, v in fields.items()}
-        out.append(getattr(kind, attr).format(**{**_derived_fields_vi(fields), **values}))
+        template = getattr(kind, attr)
+        if readable:
+            values = _readable_fields(values)
+            template = template.replace(" = {value}", " là {value}").replace("mã bản ghi {column}", "{column}")
+            if "bounds" in values:
+                values["bounds"] = values["bounds"].replace("<=", "≤").replace(">=", "≥")
+        text = template.format(**{**_derived_fields_vi(fields), **values})
+        out.append(text[:1].upper() + text[1:] if readable else text)
     return out
 
 
@@ -429,6 +482,16 @@ def reason_vi(reason: str | None) -> str:
     if reason is None:
         return ""
     return "; ".join(_reason_parts_vi(reason, "vi"))
+
+
+def reason_readable_vi(reason: str | None) -> str:
+    """A reason in a reader's words, for the report's annex, workbook and desk: the columns by
+    their Vietnamese names and a condition's code by its label — 'Ngày thôi hưởng: bắt buộc
+    khi trạng thái là «thôi hưởng»' (reason_vi keeps 'stopped_on ... status = STOPPED', the
+    names of the unit's own file, for the feedback it must act on)."""
+    if reason is None:
+        return ""
+    return "; ".join(_reason_parts_vi(reason, "vi", readable=True))
 
 
 def reason_fix_vi(reason: str | None) -> str:

@@ -239,6 +239,15 @@ def read_warnings_csv(path: str | os.PathLike) -> list[ReportWarning]:
                 for r in csv.DictReader(fh)]
 
 
+def report_warnings(folder: str | os.PathLike, gate: dict | None = None) -> list[ReportWarning]:
+    """The list a report folder published (its warnings.csv); for a folder written before
+    warnings.csv existed, the same list built from its quality_gate.json's warnings."""
+    path = Path(folder) / CSV_NAME
+    if path.is_file():
+        return read_warnings_csv(path)
+    return build_warnings((gate or {}).get("warnings") or [])
+
+
 def summary_vi(warnings: Sequence[ReportWarning]) -> str:
     """'59 cảnh báo: 3 mức cao, 19 trung bình, 37 thấp.' (empty list: 'Không có cảnh báo.')"""
     if not warnings:
