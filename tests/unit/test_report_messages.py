@@ -93,9 +93,9 @@ def test_structured_fields_fill_the_sentence():
     old_outlier, outlier = (finding_vi(f) for f in NEW_FINDINGS if f["rule"] == "outlier")
     assert "40 dòng" in old_outlier and "7,5" in old_outlier
     assert outlier.startswith("Huyện Trùng Khánh, Tuyển sinh giáo dục nghề nghiệp, tháng 1/2021: 30 dòng, chỉ bằng")
-    assert "khoảng 78 dòng, theo cùng tháng năm trước của đơn vị" in outlier  # the basis, truthfully
+    assert "mức dự kiến khoảng 78 dòng (tính theo cùng tháng năm trước và" in outlier  # the basis, truthfully
     assert "không có tệp Danh sách đối tượng hưởng trợ cấp xã hội" in by_rule["missing_dataset"]
-    assert "khoảng 1.216 dòng, theo 6 tháng gần nhất" in by_rule["missing_dataset"]
+    assert "dự kiến khoảng 1.216 dòng (tính theo 6 tháng gần nhất" in by_rule["missing_dataset"]
     assert "LAB_JOB_PLACEMENTS" in by_rule["indicators_computable"]
 
 

@@ -329,20 +329,23 @@ def basis_vi(basis: str | None, months: Any) -> str:
     return "lịch sử"
 
 
-def outlier_detail_vi(values: Mapping[str, Any]) -> str:
-    """One month of an outlier or a missing dataset, from fct_dataset_month_rows' values:
-    '30 dòng, chỉ bằng 39% mức dự kiến (khoảng 78 dòng, theo cùng tháng năm trước của đơn vị,
-    tính cả mức tăng giảm chung của các đơn vị khác)'; without a file: 'phiên bản có hiệu lực
-    không có tệp Đăng ký ... (dự kiến khoảng 1.216 dòng, theo ...)'."""
+def outlier_basis_vi(values: Mapping[str, Any]) -> str:
+    """What the expected rows of an outlier come from: 'tính theo cùng tháng năm trước và mức tăng
+    giảm chung của các đơn vị khác'."""
+    return (f"tính theo {basis_vi(values.get('basis'), values.get('basis_months'))} và mức tăng giảm chung "
+            "của các đơn vị khác")
+
+
+def outlier_numbers_vi(values: Mapping[str, Any]) -> str:
+    """One month's figures: '30 dòng, chỉ bằng 39% mức dự kiến khoảng 78 dòng'; without a file:
+    'phiên bản có hiệu lực không có tệp Danh sách ..., dự kiến khoảng 1.216 dòng'."""
     from .formats import fmt_int, fmt_number
 
     rows = values.get("rows_loaded")
     expected = values.get("expected_rows")
-    basis = (f"theo {basis_vi(values.get('basis'), values.get('basis_months'))} của đơn vị, tính cả mức tăng giảm "
-             "chung của các đơn vị khác trong tháng")
     if values.get("file_present") is False or values.get("file_present") == 0:
         name = dataset_vi(values.get("item") or values.get("dataset") or "")
-        return f"phiên bản có hiệu lực không có tệp {name} (dự kiến khoảng {fmt_int(expected)} dòng, {basis})"
+        return f"phiên bản có hiệu lực không có tệp {name}, dự kiến khoảng {fmt_int(expected)} dòng"
     try:
         ratio = float(rows) / float(expected) if float(expected) > 0 else float(values.get("ratio_to_expected"))
     except (TypeError, ValueError):
@@ -351,9 +354,18 @@ def outlier_detail_vi(values: Mapping[str, Any]) -> str:
         how = "khác xa mức dự kiến"
     elif ratio >= 1:
         how = f"gấp {fmt_number(ratio, 1, strip_zero_decimals=True)} lần mức dự kiến"
+    elif ratio >= 0.01:
+        how = f"chỉ bằng {fmt_number(100 * ratio, 0)}% mức dự kiến"
     else:
         how = f"chỉ bằng {share_vi(ratio)} mức dự kiến"
-    return f"{fmt_int(rows)} dòng, {how} (khoảng {fmt_int(expected)} dòng, {basis})"
+    return f"{fmt_int(rows)} dòng, {how} khoảng {fmt_int(expected)} dòng"
+
+
+def outlier_detail_vi(values: Mapping[str, Any]) -> str:
+    """One month of an outlier or a missing dataset, from fct_dataset_month_rows' values:
+    '30 dòng, chỉ bằng 39% mức dự kiến khoảng 78 dòng (tính theo cùng tháng năm trước và mức tăng
+    giảm chung của các đơn vị khác)'."""
+    return f"{outlier_numbers_vi(values)} ({outlier_basis_vi(values)})"
 
 
 def findings_vi(findings) -> list[str]:

@@ -34,7 +34,9 @@ from .messages_vi import (
     dataset_vi,
     finding_vi,
     month_vi,
+    outlier_basis_vi,
     outlier_detail_vi,
+    outlier_numbers_vi,
     rule_title_vi,
     share_vi,
     unit_name_vi,
@@ -135,8 +137,12 @@ def _message(rule: str, unit_code: str | None, dataset: str | None, members: lis
     periods = [m.get("period") for m in members]
     unit = unit_name_vi(unit_code, periods[-1]) if unit_code else None
     if rule in ("outlier", "missing_dataset") and all(m.get("expected_rows") is not None for m in members):
-        parts = [f"tháng {month_vi(m['period'])}: {outlier_detail_vi({**m, 'item': dataset})}" for m in members]
         tail = " — cần hỏi lại đơn vị." if rule == "missing_dataset" else " — cần kiểm tra lại."
+        bases = {outlier_basis_vi(m) for m in members}
+        if len(bases) == 1:  # the basis said once, the months' figures after it
+            parts = [f"tháng {month_vi(m['period'])}: {outlier_numbers_vi({**m, 'item': dataset})}" for m in members]
+            return f"{unit}, {dataset_vi(dataset or '')} (mức dự kiến {bases.pop()}): " + "; ".join(parts) + tail
+        parts = [f"tháng {month_vi(m['period'])}: {outlier_detail_vi({**m, 'item': dataset})}" for m in members]
         return f"{unit}, {dataset_vi(dataset or '')}: " + "; ".join(parts) + tail
     if rule in ("quarantine_share", "quarantined_rows"):
         parts = []

@@ -241,6 +241,9 @@ final as (
         scored.basis,
         coalesce(scored.basis_months, 0) as basis_months,
         scored.peer_units,
+        scored.basis_rows,
+        scored.peer_centre,
+        scored.extra_variance,
         greatest(0, (scored.basis_rows + 0.5) * exp(scored.peer_centre) - 0.5) as expected_rows,
         exp(scored.log_ratio - scored.peer_centre) as ratio_to_expected,
         (scored.log_ratio - scored.peer_centre)
