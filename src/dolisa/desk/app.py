@@ -181,7 +181,10 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             for a in item["as_of"]:
                 a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
                 a["main"] = [f for f in MAIN_FILES if f in a["files"]]
+        latest = next((p["gate"] for p in periods if p["gate"]), None)
+        warning_rules = [rule_title_vi(r["rule"]) for r in (latest or {}).get("rules", []) if r["severity"] == "warning"]
         return render(request, "index.html", periods=periods, labels=FILE_LABELS_VI, main_files=MAIN_FILES,
+                      warning_rules=list(dict.fromkeys(warning_rules)),
                       has_gx=(desk.data_docs / "index.html").exists(),
                       has_dbt=(desk.dbt_target / "index.html").exists())
 
@@ -233,6 +236,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
         return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
                       findings=_findings(gate), files=files, labels=FILE_LABELS_VI, warnings=warnings,
+                      warning_rules=list(dict.fromkeys(rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", [])
+                                                       if r["severity"] == "warning")),
                       warnings_summary=summary_vi(warnings),
                       incomplete=incomplete_note_vi((gate or {}).get("waived")),
                       as_of=as_of, issued=issued)
