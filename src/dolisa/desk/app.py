@@ -298,7 +298,9 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             for _, f in files[files["submission_id"] == sid].iterrows():
                 f = clean(f)
                 f["status_vi"] = contract.status_vi("file", f["file_status"])
-                f["reason_vi"] = reason_vi(f["rejection_reason"]) if f["rejection_reason"] else ""
+                # the file is named in its own column: its reason does not name it again
+                f["reason_vi"] = fb._without_file(reason_vi(f["rejection_reason"]), f["file_name"]) \
+                    if f["rejection_reason"] else ""
                 version_files.append(f)
             items.append({
                 "v": v,
