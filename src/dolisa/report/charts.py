@@ -178,9 +178,10 @@ def area_chart(
             note = (f"Hình vẽ {len(codes)}/{total} chỉ tiêu của lĩnh vực. Không vẽ (xem bảng số liệu theo đơn vị): "
                     + "; ".join(others) + ".")
             lines = textwrap.wrap(note, 150)
-            fig.text(0.01, 0.005, "\n".join(lines), ha="left", va="bottom", fontsize=10, style="italic",
+            height = fig.get_figheight()  # inches: the note keeps its own strip under the panels
+            fig.text(0.01, 0.08 / height, "\n".join(lines), ha="left", va="bottom", fontsize=10, style="italic",
                      transform=fig.transFigure)
-            bottom = min(0.3, (0.22 * len(lines) + 0.15) / fig.get_figheight())
+            bottom = min(0.3, (0.19 * len(lines) + 0.45) / height)
         fig.tight_layout(rect=(0, bottom, 1, 0.975 if not incomplete_note else 0.955))
         try:
             return _save(fig, path)
