@@ -136,7 +136,8 @@ RULES_VI: dict[str, RuleMessage] = {
         "Phiên bản bị từ chối",
         ("{unit}, tháng {month}: phiên bản {version} bị từ chối ({reason}).",
          "{unit}, tháng {month}: phiên bản {version} bị từ chối.",
-         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối.",
+         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối; phiên bản được chấp nhận trước đó vẫn có "
+         "hiệu lực (xem phản hồi gửi đơn vị).",
          "{unit}, tháng {month}: có phiên bản bị từ chối."),
         patterns=(r"version \S+-v(?P<version>\d+) rejected: (?P<reason>.*)$", r"version \S+-v(?P<version>\d+) rejected",
                   r": (?P<versions_rejected>\d+) version\(s\) rejected"),
