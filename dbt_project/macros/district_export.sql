@@ -4,7 +4,7 @@
     models only (the only layer that calls source()). -#}
 {% macro in_force_rows(dataset) -%}
     select raw_rows.*
-    from {{ source('raw', dataset) }} as raw_rows
+    from {{ source('district_export', dataset) }} as raw_rows
     inner join ({{ in_force_submissions() }}) as in_force
         on raw_rows.submission_id = in_force.submission_id
 {%- endmacro %}
@@ -27,7 +27,7 @@
     select counted.submission_id, counted.unit_code, counted.period, counted.version
     from (
         select submission_id, unit_code, period, version
-        from {{ source('meta', 'submissions') }}
+        from {{ source('district_export_ledger', 'submissions') }}
         where status = 'accepted' and {{ counts_as_of('submitted_at') }}
         qualify row_number() over (
             partition by unit_code, period order by version desc
@@ -41,7 +41,7 @@
     )
     union all
     select chosen.submission_id, chosen.unit_code, chosen.period, chosen.version
-    from {{ source('meta', 'submissions') }} as chosen
+    from {{ source('district_export_ledger', 'submissions') }} as chosen
     inner join ({{ in_force_overrides_sql(overrides, from_table) }}) as moved
         on
             chosen.unit_code = moved.unit_code
@@ -84,7 +84,7 @@
     (cast(year({{ date_expr }}) as varchar) || '-H' || case when month({{ date_expr }}) <= 6 then '1' else '2' end)
 {%- endmacro %}
 
-{#- Records of a staging dataset model mapped to their CURRENT district.
+{#- Records of a staging dataset model mapped to their CURRENT reporting unit.
     The submitting unit (unit_code) is only unique with the period: the join uses
     the admin unit valid in the record's month, then follows successor_code
     (int_admin_units_resolved). origin_unit_code keeps the submitting unit. -#}

@@ -34,20 +34,108 @@
     {{ return(rows) }}
 {% endmacro %}
 
-{#- Aggregate expression of one catalogue row over `records`. A distinct count
-    counts distinct (unit of origin, id) pairs: ids are unique only within a unit. -#}
-{% macro indicator_aggregate(indicator) -%}
-    {%- set measure = 'records.' ~ indicator['measure_column'] -%}
-    {%- if indicator['aggregate'] == 'count' -%}
-        count({{ measure }})
-    {%- elif indicator['aggregate'] == 'sum' -%}
-        coalesce(sum({{ measure }}), 0)
-    {%- else -%}
-        count(distinct records.origin_unit_code || ':' || {{ measure }})
-    {%- endif -%}
-{%- endmacro %}
-
 {#- a + b as sum() over the two parts gives it: null only when both are null. -#}
 {% macro sum_of_parts(a, b) -%}
     (case when {{ a }} is null and {{ b }} is null then null else coalesce({{ a }}, 0) + coalesce({{ b }}, 0) end)
+{%- endmacro %}
+
+{#- The models the catalogue's source_model column may name. dbt resolves ref() when it
+    parses a model, before any seed is loaded, so it cannot read them from the catalogue:
+    the one model that reads the catalogue's source models (int_indicator_unit_months)
+    declares these dependencies with indicator_depends_on(), and a catalogue row that
+    names a model not listed here stops the build with a message that says so. -#}
+{% macro indicator_source_models() %}
+    {{ return([
+        'fct_vocational_enrolments',
+        'fct_job_placements',
+        'fct_overseas_departures',
+        'fct_employment_fund_loans',
+        'fct_unemployment_benefit_decisions',
+        'fct_social_allowance_register_snapshots',
+        'fct_social_assistance_payments',
+        'fct_rice_relief_allocations',
+        'fct_meritorious_benefits',
+        'fct_child_protection_register_snapshots',
+        'fct_child_support_events',
+        'int_rice_relief_households_by_half',
+    ]) }}
+{% endmacro %}
+
+{#- `-- depends_on:` lines (read by dbt at parse time) for the catalogue and every model
+    of indicator_source_models(). -#}
+{% macro indicator_depends_on() -%}
+-- depends_on: {{ ref('indicator_catalogue') }}
+{% for model in indicator_source_models() -%}
+-- depends_on: {{ ref(model) }}
+{% endfor -%}
+{%- endmacro %}
+
+{#- THE catalogue-to-SQL macro. For every catalogue row but ratios: one select over its
+    source model, all unioned. Grain of the result: indicator x origin unit version x month
+    with records of it (indicator_code, period, origin_unit_code, origin_unit_valid_from):
+      month_value             the month's own figure: records counted or summed in the
+                              month (flow, household_persons, stock), distinct ids in the
+                              month (distinct);
+      half_year_contribution  what the month adds to its half-year's figure, so that every
+                              kind is a plain sum over the half's months and units:
+                              flow and household_persons: the month's value;
+                              stock: the value in the half's last month, 0 in the others;
+                              distinct: the ids first seen in the half in this month (ids
+                              are (origin unit code, id) pairs: unique only within a unit).
+    `months` must be a CTE of dim_months in the calling model. -#}
+{% macro indicator_unit_month_values(indicators) -%}
+    {%- for indicator in indicators %}
+        {%- if indicator['source_model'] not in indicator_source_models() -%}
+            {{ exceptions.raise_compiler_error("indicator_catalogue: " ~ indicator['indicator_code'] ~ " reads " ~ indicator['source_model'] ~ ", which is not in indicator_source_models() (macros/indicators.sql): add it there") }}
+        {%- endif -%}
+        {%- if (indicator['kind'] == 'distinct') != (indicator['aggregate'] == 'count_distinct') -%}
+            {{ exceptions.raise_compiler_error("indicator_catalogue: " ~ indicator['indicator_code'] ~ ": kind distinct goes with aggregate count_distinct, and only with it") }}
+        {%- endif -%}
+        {%- set measure = 'records.' ~ indicator['measure_column'] -%}
+        {%- set where = indicator['filter_sql'] if indicator['filter_sql'] else 'true' %}
+    select
+        '{{ indicator["indicator_code"] }}' as indicator_code,
+        records.period,
+        records.origin_unit_code,
+        records.origin_unit_valid_from,
+        {%- if indicator['kind'] == 'distinct' %}
+        count(distinct records.item) as month_value,
+        count(distinct records.item) filter (where records.is_first_in_half) as half_year_contribution
+    from (
+        select
+            records.period,
+            records.origin_unit_code,
+            records.origin_unit_valid_from,
+            {{ measure }} as item,
+            records.period = min(records.period) over (
+                partition by months.half_year, records.origin_unit_code, {{ measure }}
+            ) as is_first_in_half
+        from {{ ref(indicator['source_model']) }} as records
+        inner join months on records.period = months.period
+        where ({{ where }})
+    ) as records
+        {%- else %}
+            {%- set value = ('count(' ~ measure ~ ')') if indicator['aggregate'] == 'count' else ('coalesce(sum(' ~ measure ~ '), 0)') %}
+        {{ value }} as month_value,
+        {%- if indicator['kind'] == 'stock' %}
+        case when any_value(months.is_half_year_end_month) then {{ value }} else 0 end as half_year_contribution
+        {%- else %}
+        {{ value }} as half_year_contribution
+        {%- endif %}
+    from {{ ref(indicator['source_model']) }} as records
+    inner join months on records.period = months.period
+    where ({{ where }})
+        {%- endif %}
+    group by records.period, records.origin_unit_code, records.origin_unit_valid_from
+    {% if not loop.last %}union all{% endif %}
+    {%- else %}
+    select
+        cast(null as varchar) as indicator_code,
+        cast(null as varchar) as period,
+        cast(null as varchar) as origin_unit_code,
+        cast(null as date) as origin_unit_valid_from,
+        cast(null as bigint) as month_value,
+        cast(null as bigint) as half_year_contribution
+    where false
+    {%- endfor %}
 {%- endmacro %}

@@ -30,7 +30,7 @@ counts as (
         '{{ dataset }}' as dataset,
         (
             select count(*)
-            from {{ source('raw', dataset) }} as raw_rows
+            from {{ source('district_export', dataset) }} as raw_rows
             inner join in_force on raw_rows.submission_id = in_force.submission_id
         ) as raw_in_force_rows,
         (select count(*) from {{ ref(fact) }}) as fact_rows

@@ -3,9 +3,9 @@
 -- No model of the marts or reports (nor staging / intermediate) exposes a name
 -- or a raw citizen id. The depends_on lines make this test run after the marts.
 -- depends_on: {{ ref('rpt_indicators') }}
--- depends_on: {{ ref('agg_labour_monthly') }}
--- depends_on: {{ ref('agg_social_protection_monthly') }}
--- depends_on: {{ ref('agg_child_welfare_monthly') }}
+-- depends_on: {{ ref('agg_labour_unit_months') }}
+-- depends_on: {{ ref('agg_social_protection_unit_months') }}
+-- depends_on: {{ ref('agg_child_welfare_unit_months') }}
 -- depends_on: {{ ref('fct_submission_status') }}
 -- depends_on: {{ ref('fct_quarantine_reasons') }}
 -- depends_on: {{ ref('dim_codes') }}

@@ -12,7 +12,7 @@
     dolisa transform --full-refresh                # every model rebuilt from the ledger
     dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
     dolisa rotate-key                              # new pseudonym key; every pseudonym re-keyed
-    dolisa publish                                 # read-only snapshot of the marts
+    dolisa publish                                 # read-only snapshot of the marts, figures only
     dolisa feedback [--date 2021-07-10] [--no-send] # each unit's Vietnamese feedback sheet (+ e-mail)
     dolisa hub generate|serve ...                  # the demo export hub
 """
@@ -84,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--allow-incomplete", action="store_true")
     sub.add_parser("rebuild", help="rebuild the warehouse from the raw zone, beside the live one, then swap it in")
     sub.add_parser("rotate-key", help="re-key every citizen-id pseudonym and rebuild the models that hold one")
-    pu = sub.add_parser("publish", help="publish the read-only snapshot of the marts")
-    pu.add_argument("--full", action="store_true",
-                    help="copy every table whole (what publishing only the changes always equals)")
+    sub.add_parser("publish", help="publish the read-only snapshot of the marts (figures only)")
     fb = sub.add_parser("feedback", help="write (and send) each reporting unit's Vietnamese feedback of a night")
     fb.add_argument("--date", help="YYYY-MM-DD: the night (default: today in Asia/Ho_Chi_Minh)")
     fb.add_argument("--no-send", action="store_true", help="write the sheets only")
@@ -110,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             if args.cmd == "report":  # the current report, its issued copy and (--as-of) the re-issue
-                from dolisa import reissue
+                from dolisa import reissue, run_conf
 
-                out = reissue.report_with_as_of(args.report_period, args.as_of and reissue.parse_as_of(args.as_of),
+                out = reissue.report_with_as_of(args.report_period, args.as_of and run_conf.parse_as_of(args.as_of),
                                                 allow_incomplete=args.allow_incomplete)
             else:
                 res = pipeline.gate(args.report_period, allow_incomplete=args.allow_incomplete)
@@ -145,11 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         when = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(pipeline.HCM)
         out = pipeline.feedback(when, send=not args.no_send)
     elif args.cmd == "rebuild":
-        out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish(full=True)}
+        out = {"rebuild": pipeline.rebuild_from_raw(), "publish": pipeline.publish()}
     elif args.cmd == "rotate-key":
         out = pipeline.rotate_key()
     elif args.cmd == "publish":
-        out = pipeline.publish(full=args.full)
+        out = pipeline.publish()
     else:  # pragma: no cover
         ap.error(args.cmd)
     print(json.dumps(out, ensure_ascii=False, indent=2, default=str))

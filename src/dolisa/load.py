@@ -239,7 +239,7 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
             con.execute("create or replace temp table _reloaded (submission_id varchar)")
             insert_rows(con, "_reloaded", [[sid] for sid in reloaded])
             for t in [f"raw.{ds}" for ds in contract.datasets()] + [
-                    f"meta.{t}" for t in ("quarantined_rows", "files", "validations", "submissions")]:
+                    f"meta.{t}" for t in ("quarantined_rows", "files", "submissions")]:
                 con.execute(f"delete from {t} where submission_id in (select submission_id from _reloaded)")
         for vi, (vdir, manifest) in enumerate(versions):
             sid, unit, version = manifest["submission_id"], manifest["unit_code"], int(manifest["version"])

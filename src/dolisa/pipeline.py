@@ -16,6 +16,7 @@ from typing import Any
 from dolisa import contract, warehouse
 from dolisa.faults import crash_point
 from dolisa.memory import releases_memory
+from dolisa.run_conf import RUN_PARAMS, parse_as_of  # the DAG's Params and the as_of option, declared once
 from dolisa.settings import Paths, paths as default_paths, reader_dir
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,9 @@ def resolve_report_period(conf: dict | None) -> str | None:
     return rp or None
 
 
-from dolisa.run_conf import RUN_PARAMS  # noqa: E402  (the DAG's Params, declared once)
-
-
 def plan_run(conf: dict | None, run_date: dt.datetime | dt.date) -> dict:
     """What a run does, from its conf (RUN_PARAMS) and its date. A malformed conf raises
     ValueError naming the key; keys the conf does not know are refused too."""
-    from dolisa import reissue
-
     conf = dict(conf or {})
     unknown = sorted(set(conf) - set(RUN_PARAMS))
     if unknown:
@@ -82,7 +78,7 @@ def plan_run(conf: dict | None, run_date: dt.datetime | dt.date) -> dict:
     allow = conf.get("allow_incomplete", False)
     if not isinstance(allow, bool):
         raise ValueError(f"run conf 'allow_incomplete': true or false, got {allow!r}")
-    as_of = check("as_of", lambda: reissue.parse_as_of(conf["as_of"]).isoformat()) if "as_of" in conf else None
+    as_of = check("as_of", lambda: parse_as_of(conf["as_of"]).isoformat()) if "as_of" in conf else None
     if as_of and not report_period:
         raise ValueError("run conf 'as_of': needs 'report_period' (the half-year to re-issue)")
     auto = report_period is None and "periods" not in conf
@@ -230,7 +226,7 @@ def rotate_key(p: Paths | None = None, *, pseudonym_key: str | None = None) -> d
         with warehouse.connect(p.warehouse) as con:
             out = pseudonym.rotate(con, p, pseudonym_key)
         out["transform"] = transform(p)
-        out["publish"] = publish(p, full=True)  # a new file: no old pseudonym even in its free blocks
+        out["publish"] = publish(p)
     return out
 
 
@@ -297,11 +293,11 @@ REPORT_SELECTOR = "path:models/reports"
 
 
 @releases_memory
-def publish(p: Paths | None = None, *, full: bool = False) -> dict:
-    """Bring `published/warehouse.duckdb` up to date: see dolisa.snapshot.publish."""
+def publish(p: Paths | None = None) -> dict:
+    """Write `published/warehouse.duckdb` anew, figures only: see dolisa.snapshot.publish."""
     from dolisa import snapshot
 
-    return snapshot.publish(p, full=full)
+    return snapshot.publish(p)
 
 
 @releases_memory
@@ -321,53 +317,7 @@ def feedback(run_at: dt.datetime | dt.date, p: Paths | None = None, *, send: Any
 #   transform (marts) -> gate -> build_reports (rpt_ models) -> write_report (files) -> publish
 # ---------------------------------------------------------------------------
 
-INDICATOR_COLUMNS = [
-    "report_period", "indicator_code", "unit_code", "value", "plan_value", "pct_of_plan",
-    "same_period_value", "pct_of_same_period", "sort_order", "area", "label_vi", "unit_vi", "kind",
-    "has_same_period_basis", "unit_valid_from",
-]
 GATE_FILE = "quality_gate.json"
-
-
-def _report_frames(con, report_period: str):
-    """DataFrames the report writers take, read from the marts."""
-    indicators = con.execute(
-        f"select {', '.join(INDICATOR_COLUMNS)} from reports.rpt_indicators where report_period = ? "
-        "order by sort_order, unit_code",
-        [report_period],
-    ).df()
-    units, quality, reasons = _quality_frames(con, report_period)
-    return indicators, units, quality, reasons
-
-
-def _quality_frames(con, report_period: str):
-    """Units, data quality per expected unit-month and quarantine reasons, from the marts."""
-    months = contract.half_year_periods(report_period)
-    # the units of the report are defined once, in dbt (dim_report_units: valid on the half's
-    # last day); the province first
-    units = con.execute(
-        """select unit_code, name_vi, cast(null as varchar) as former_district_code,
-                  cast(null as varchar) as former_district_name_vi
-           from reference.admin_units where unit_type = 'province'
-           union all
-           select unit_code, unit_name_vi, former_district_code, former_district_name_vi
-           from marts.dim_report_units where report_period = ?""",
-        [report_period],
-    ).df()
-    # expected unit-months (fct_expected_submissions), so a month nobody submitted still shows as missing
-    quality = con.execute(
-        """select unit_code, unit_name_vi as name_vi, period, timeliness as status, versions_received,
-                  rows_loaded, rows_quarantined
-           from marts.fct_unit_month_completeness where half_year = ? order by period, unit_code""",
-        [report_period],
-    ).df()
-    for c in ("versions_received", "rows_loaded", "rows_quarantined"):
-        quality[c] = quality[c].fillna(0).astype("int64")
-    reasons = con.execute(
-        f"""select unit_code, period, dataset, reason, rows from marts.fct_quarantine_reasons
-            where period in {tuple(months)} and is_in_force order by unit_code, period, dataset, rows desc"""
-    ).df()
-    return units, quality, reasons
 
 
 def _dbt_warning_findings(p: Paths) -> list:
@@ -391,13 +341,10 @@ def _dbt_warning_findings(p: Paths) -> list:
 
 def _deferred_findings(p: Paths, report_period: str) -> list:
     """Versions the extract could not fetch yet (raw/_deferred.json), as gate findings."""
+    from dolisa.extract import read_deferred
     from dolisa.quality import load_expectations
     from dolisa.quality.report_gate import Finding
 
-    try:
-        from dolisa.extract import read_deferred
-    except ImportError:  # pragma: no cover - older extract without the deferred ledger
-        return []
     declared = load_expectations("report_gate")
     rule = declared.DEFERRED_VERSION
     months = set(contract.half_year_periods(report_period))
@@ -430,6 +377,7 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
     from dolisa.lock import writer_lock
     from dolisa.quality import decisions
     from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
+    from dolisa.report.frames import quality_frames
     from dolisa.settings import reader_dir, share
 
     p = (p or default_paths()).ensure()
@@ -440,7 +388,7 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
         decisions.record(con, result)
         if not result.passed:
             decisions.remove_period(con, report_period)
-        units, quality, _ = _quality_frames(con, report_period)
+        units, quality, _ = quality_frames(con, report_period)
     (out_dir / GATE_FILE).write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str),
                                      encoding="utf-8")
     writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
@@ -467,7 +415,7 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
 def _remove_report_files(out_dir: Path) -> None:
     from dolisa import report as writers
 
-    for name in ("indicators.csv", "INCOMPLETE.txt", QUARANTINE_REASONS_FILE, *writers.HUMAN_FILES):
+    for name in ("indicators.csv", "INCOMPLETE.txt", writers.QUARANTINE_REASONS_FILE, *writers.HUMAN_FILES):
         if name not in ("data_quality.csv", "data_quality_heatmap.png"):
             (out_dir / name).unlink(missing_ok=True)
 
@@ -502,6 +450,7 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
 
     from dolisa import report as writers
     from dolisa.lock import writer_lock
+    from dolisa.report.frames import report_frames
     from dolisa.settings import reader_dir, share
 
     p = (p or default_paths()).ensure()
@@ -513,14 +462,14 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     # (not read_only: in one process DuckDB refuses a second, differently configured handle;
     # so under the writer lock, as any handle that may write)
     with writer_lock(p, "write_report"), warehouse.connect(warehouse_path or p.warehouse) as con:
-        indicators, units, quality, reasons = _report_frames(con, report_period)
+        indicators, units, quality, reasons = report_frames(con, report_period)
     from dolisa.report.messages_vi import incomplete_note_vi
 
     note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
     files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
                                        warnings=decided.get("warnings") or [], incomplete_note=note)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
-    _write_quarantine_reasons(out_dir / QUARANTINE_REASONS_FILE, reasons)
+    writers.write_quarantine_reasons(out_dir / writers.QUARANTINE_REASONS_FILE, reasons)
     if note:
         (out_dir / "INCOMPLETE.txt").write_text(note + "\n", encoding="utf-8")
     else:
@@ -535,23 +484,6 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
         "warnings": len(decided.get("warnings") or []),
         "incomplete": bool(note),
     }
-
-
-QUARANTINE_REASONS_FILE = "quarantine_reasons.csv"
-
-
-def _write_quarantine_reasons(path: Path, reasons) -> None:
-    """Rows quarantined per unit, month, dataset and reason, with the loader's own reason text
-    (the same words as meta.quarantined_rows and marts.fct_quarantine_reasons)."""
-    import csv
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["unit_code", "period", "dataset", "reason", "rows"])
-        for r in reasons.itertuples(index=False):
-            w.writerow([r.unit_code, r.period, r.dataset, r.reason, int(r.rows)])
-    os.replace(tmp, path)
 
 
 def report(

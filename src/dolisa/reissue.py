@@ -40,7 +40,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dolisa import contract, warehouse
+from dolisa import contract, pipeline, warehouse
+from dolisa.run_conf import parse_as_of
 from dolisa.settings import Paths, paths as default_paths, share
 
 log = logging.getLogger(__name__)
@@ -56,22 +57,6 @@ COPIED_SCHEMAS = ("raw", "meta")
 SCENARIO_SELECT = ["+rpt_indicators"]
 ISSUED_DIR = "issued"
 READ_ONLY = 0o444
-
-
-def parse_as_of(value: str | dt.date) -> dt.date:
-    """`YYYY-MM-DD` (run conf / CLI) → date; anything else is an error."""
-    if isinstance(value, dt.datetime):
-        raise ValueError(f"as_of must be a date YYYY-MM-DD, not a timestamp: {value!r}")
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as e:
-        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}") from e
-    if day.isoformat() != text:
-        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}")
-    return day
 
 
 def today_hcm(now: dt.datetime | None = None) -> dt.date:
@@ -313,7 +298,6 @@ def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.da
                allow_incomplete: bool = False, docs_dir: Path | None = None):
     """The report gate of the current report (pipeline.gate), over the as-of marts and ledger.
     Returns the GateResult, or None when it blocked (quality_gate.json in `out_dir` says why)."""
-    from dolisa import pipeline
     from dolisa.quality.report_gate import ReportGateBlocked
 
     with warehouse.connect(scratch.warehouse) as con:
@@ -344,18 +328,18 @@ def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.da
 def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, revisions) -> dict:
     """The report files of a gated as-of report, by the same writers as the current report
     (pipeline.write_report's frames and files), each stating the as-of date, plus revisions.csv."""
-    from dolisa import pipeline
     from dolisa import report as writers
+    from dolisa.report.frames import report_frames
     from dolisa.report.messages_vi import incomplete_note_vi
 
     decided = json.loads((out_dir / pipeline.GATE_FILE).read_text(encoding="utf-8"))
     with warehouse.connect(scratch.warehouse) as con:
-        indicators, units, quality, reasons = pipeline._report_frames(con, report_period)
+        indicators, units, quality, reasons = report_frames(con, report_period)
     note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
     files = _write_human(writers, out_dir, report_period, indicators, units, quality, reasons,
                          decided.get("warnings") or [], note, as_of, revisions)
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
-    pipeline._write_quarantine_reasons(out_dir / pipeline.QUARANTINE_REASONS_FILE, reasons)
+    writers.write_quarantine_reasons(out_dir / writers.QUARANTINE_REASONS_FILE, reasons)
     (out_dir / "revisions.csv").write_text(revisions_csv_text(revisions), encoding="utf-8")
     (out_dir / "AS_OF.txt").write_text(as_of_note(as_of) + "\n", encoding="utf-8")
     if note:
@@ -413,7 +397,6 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
 
     Reads the live warehouse (its current report model and versions in force: run after the
     current report's dbt build) and never writes it. Never raises for a blocked gate."""
-    from dolisa import pipeline
     from dolisa.lock import writer_lock
     from dolisa.settings import reader_dir
 
@@ -536,8 +519,6 @@ def report_with_as_of(report_period: str, as_of: str | dt.date | None = None, *,
     """The report task: the current report (pipeline.report; raises when its gate blocks),
     its issued copy, and, with `as_of`, the as-of report and revisions (never raises for a
     blocked as-of gate)."""
-    from dolisa import pipeline
-
     p = p or default_paths()
     out = pipeline.report(report_period, allow_incomplete=allow_incomplete,
                           skip_if_incomplete=skip_if_incomplete, p=p)

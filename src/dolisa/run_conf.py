@@ -2,11 +2,14 @@
 
 The DAG makes its Airflow Params (the trigger form's fields, with their types, patterns and
 descriptions) from `RUN_PARAMS`; `dolisa.pipeline.plan_run` checks a conf against the same
-keys and names the key of anything malformed. No imports: the DAG file reads this at parse time.
+keys and names the key of anything malformed; `parse_as_of` reads the `as_of` option (the run
+conf's and the CLI's `--as-of`). Nothing but the standard library: the DAG file reads this at
+parse time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 RUN_PARAMS: dict[str, dict[str, Any]] = {
@@ -30,3 +33,17 @@ RUN_PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
+def parse_as_of(value: str | dt.date) -> dt.date:
+    """`YYYY-MM-DD` (run conf / CLI) → date; anything else is an error."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"as_of must be a date YYYY-MM-DD, not a timestamp: {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}") from e
+    if day.isoformat() != text:
+        raise ValueError(f"as_of must be a date YYYY-MM-DD: {value!r}")
+    return day

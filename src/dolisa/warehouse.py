@@ -65,16 +65,7 @@ META_DDL = [
         reasons varchar not null,
         record json
     )""",
-    """create table if not exists meta.validations (
-        submission_id varchar not null,
-        dataset varchar not null,
-        suite varchar not null,
-        success boolean not null,
-        n_expectations integer,
-        n_failed integer,
-        result_path varchar,
-        validated_at timestamptz
-    )""",
+    "drop table if exists meta.validations",  # the old door gate's results: no longer written
     """create table if not exists meta.ledger_vocabulary (
         subject varchar not null,         -- version_status | file_status | row_status | <level>_reason
         value varchar not null,

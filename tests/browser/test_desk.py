@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
@@ -41,8 +40,6 @@ OUT = ROOT / "test-output" / "desk"
 TOKEN = "desk-test-token"
 PERIOD = "2021-H1"
 INDICATOR = "LAB_VOC_NEW_SOCAP"  # a flow count: the half is the sum of its months
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 def _run(env: dict, *args: str) -> None:
@@ -98,19 +95,6 @@ def desk(home):
     yield f"http://127.0.0.1:{port}", password
     server.should_exit = True
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.fail("Debian's chromium is not installed (scripts/test.sh installs it)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _personal_values(home: Path) -> set[str]:
@@ -227,8 +211,13 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     page.click(f"#by-unit tr[data-unit='{unit}'] a.figure")
     visit("04_by_month")
     assert page.locator("#unit-value").inner_text() == fmt_int(float(figures[(INDICATOR, unit)]["value"]))
-    month_values = [int(t.replace(".", "")) for t in page.locator("#by-month tr[data-period] td.num").all_inner_texts()]
+    month_values = [int(t.replace(".", "")) for t in
+                    page.locator("#by-month tr[data-period] td.month-value").all_inner_texts()]
     assert len(month_values) == 6 and sum(month_values) == int(float(figures[(INDICATOR, unit)]["value"]))
+    contributions = [int(t.replace(".", "")) for t in
+                     page.locator("#by-month tr[data-period] td.contribution").all_inner_texts()]
+    assert contributions == month_values  # a flow: every month adds its own value
+    assert page.locator("#month-total").inner_text() == fmt_int(float(figures[(INDICATOR, unit)]["value"]))
 
     # district -> month -> versions (in force and every earlier one, as in the raw zone's manifests)
     page.click(f"#by-month tr[data-period='{month}'] a.month")
@@ -288,7 +277,7 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
         assert resp.status == 200 and len(resp.body()) > 100, name
 
     # the dbt docs, served over HTTP
-    page.goto(f"{base}/dbt/#!/model/model.dolisa.agg_indicator_unit_months")
+    page.goto(f"{base}/dbt/#!/model/model.dolisa.agg_labour_unit_months")
     page.wait_for_function("document.body.innerText.includes('source_unit_code')", timeout=30000)
     visit("08_dbt_docs")
 
@@ -363,4 +352,44 @@ def test_requests_without_the_login_are_refused(desk, browser):
     assert page.locator(".error").inner_text() == "Sai mật khẩu."
     forged = ctx.request.get(base + "/", headers={"Cookie": "dolisa_desk=eyJ1IjoicmVwb3J0aW5nIn0.forged.sig"})
     assert forged.status == 401
+    ctx.close()
+
+
+def test_breakdowns_show_figures_only_with_small_sensitive_cells_marked(desk, browser, home):
+    """A unit's breakdowns as the reporting team sees them: every shown cell is the published
+    figure, no sensitive count from 1 to 4 appears, hidden cells read 'x' with the legend."""
+    base, password = desk
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    _login(page, base, password)
+    con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
+    try:
+        unit, month = con.execute(
+            """select unit_code, max(period) from marts.agg_child_welfare_unit_month_breakdowns
+               where half_year = ? and flag = 'x' group by unit_code order by unit_code limit 1""", [PERIOD]).fetchone()
+        published = {(d, b, c): (n, f) for d, b, c, n, f in con.execute(
+            """select dataset, breakdown, category, records, flag from (
+                   select * from marts.agg_labour_unit_month_breakdowns union all
+                   select * from marts.agg_social_protection_unit_month_breakdowns union all
+                   select * from marts.agg_child_welfare_unit_month_breakdowns)
+               where unit_code = ? and period = ?""", [unit, month]).fetchall()}
+    finally:
+        con.close()
+    page.goto(f"{base}/ky/{PERIOD}/phan-to/{unit}")
+    _shot(page, "09_breakdowns")
+    assert "x: số liệu được ẩn để bảo vệ thông tin cá nhân" in page.locator("#legend").inner_text()
+    shown = 0
+    for table in page.locator("table.breakdown").all():
+        dataset, breakdown = table.get_attribute("data-dataset"), table.get_attribute("data-breakdown")
+        for row in table.locator("tr[data-category]").all():
+            text = row.locator("td.num").inner_text()
+            records, flag = published[(dataset, breakdown, row.get_attribute("data-category"))]
+            if flag == "x":
+                assert text == "x"
+            else:
+                assert text == fmt_int(records), (dataset, breakdown)
+                if "sensitive" in (row.get_attribute("class") or ""):
+                    assert not 1 <= records <= 4
+            shown += 1
+    assert shown == len(published) and "nan" not in page.inner_text("main")
     ctx.close()

@@ -20,6 +20,7 @@ import pytest
 from dolisa_demo.hub.generator import generate
 from dolisa_demo.hub.server import start_server
 from dolisa_demo.hub.store import HubStore
+from reader_zone import persons_in_reader_zone
 
 pytestmark = pytest.mark.slow
 
@@ -232,6 +233,11 @@ def test_demo_run_through_airflow_matches_the_reference_report(full_store, tmp_p
     with open(home / "reports" / "2021-H1" / "quarantine_reasons.csv", encoding="utf-8", newline="") as fh:
         assert any(r["dataset"] == dataset and r["reason"] == reason for r in csv.DictReader(fh))
     assert rpt_tables(home / "published" / "warehouse.duckdb") == ["rpt_indicators"]
+
+    # nobody in what the reporting team reads: no record id of the hub's files, no pseudonym,
+    # no birth date in the published snapshot or anywhere under reports/
+    findings, looked_for = persons_in_reader_zone(home)
+    assert looked_for > 100_000 and findings == [], findings[:10]
 
     # a rerun of the same run leaves the same warehouse
     before = mart_digest(home / "warehouse" / "dolisa.duckdb")

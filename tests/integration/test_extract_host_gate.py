@@ -9,7 +9,8 @@ import time
 import pytest
 
 from dolisa import limits
-from dolisa.extract import ExportApiClient, HubConfig, RetryPolicy, _HostGate
+from dolisa.extract import ExportApiClient, HubConfig, RetryPolicy
+from dolisa.extract.client import _HostGate
 from dolisa_demo.hub.server import start_server
 from dolisa_demo.hub.store import HubStore
 

@@ -294,10 +294,10 @@ def test_scheduler_runs_the_nightly_dag_on_its_schedule(metadata_db, tmp_path):
                 assert (unit.unit_code, period) in accepted, (unit.unit_code, period)
         marts = {t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
-        for t in ("agg_labour_monthly", "agg_social_protection_monthly", "agg_child_welfare_monthly",
+        for t in ("agg_labour_unit_months", "agg_social_protection_unit_months", "agg_child_welfare_unit_months",
                   "fct_submission_status"):
             assert t in marts, t
-        got = {p for (p,) in con.execute("select distinct period from marts.agg_labour_monthly").fetchall()}
+        got = {p for (p,) in con.execute("select distinct period from marts.agg_labour_unit_months").fetchall()}
         assert set(window) <= got
         in_force = con.execute(
             "select count(*) from marts.fct_submission_status where is_expected and versions_received > 0 "

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from dolisa import reissue
+from dolisa.run_conf import parse_as_of
 
 META = {
     "LAB_JOB_PLACEMENTS": {"sort_order": 30, "label_vi": "Giới thiệu việc làm", "unit_vi": "người", "kind": "flow"},
@@ -18,10 +19,10 @@ META = {
 
 
 def test_parse_as_of_accepts_only_a_plain_date():
-    assert reissue.parse_as_of("2021-07-10") == dt.date(2021, 7, 10)
+    assert parse_as_of("2021-07-10") == dt.date(2021, 7, 10)
     for bad in ("2021-7-10", "10/07/2021", "2021-07-10T00:00", "", "2021-02-30"):
         with pytest.raises(ValueError):
-            reissue.parse_as_of(bad)
+            parse_as_of(bad)
 
 
 def test_today_is_the_date_in_viet_nam():

@@ -1,9 +1,9 @@
-"""Publishing only what changed: the snapshot of a fact that changes by whole submissions is
-brought up to date by submission, and always equals a whole copy; a re-created table, other
-columns, a missing dbt manifest or a broken assumption mean a whole copy.
+"""The published snapshot holds figures only: the models declared for readers (dbt meta
+`published`), the gated report tables, with small sensitive cells suppressed; never a model
+that is not declared, and never a column about one person or one record.
 
 The warehouse is a real DuckDB file in a temporary DOLISA_HOME with hand-made marts, and a
-dbt manifest.json that declares which model changes by submission (as dbt writes it).
+dbt manifest.json that declares the models as dbt writes it.
 """
 
 from __future__ import annotations
@@ -14,178 +14,125 @@ import logging
 import duckdb
 import pytest
 
-from dolisa import snapshot
+from dolisa import disclosure, snapshot
 from dolisa.settings import paths
 
-FACT = "marts.fct_events"
-T0, T1 = "2026-01-01 00:00:00+00", "2026-02-01 00:00:00+00"
+BREAKDOWNS = "agg_child_welfare_unit_month_breakdowns"
 
 
-def manifest(p, *, keyed: bool = True) -> None:
-    nodes = {
-        "model.dolisa.fct_events": {"resource_type": "model", "schema": "marts", "alias": "fct_events",
-                                    "config": {"materialized": "incremental",
-                                               "meta": {snapshot.CHANGES_BY_SUBMISSION: keyed}}},
-        "model.dolisa.agg_events": {"resource_type": "model", "schema": "marts", "alias": "agg_events",
-                                    "config": {"materialized": "table", "meta": {}}},
-    }
+def manifest(p, models: dict[str, dict]) -> None:
+    nodes = {f"model.dolisa.{name}": {"resource_type": "model", "schema": "marts", "alias": name,
+                                      "config": {"materialized": "table", "meta": meta}}
+             for name, meta in models.items()}
     p.dbt_target.mkdir(parents=True, exist_ok=True)
     (p.dbt_target / "manifest.json").write_text(json.dumps({"nodes": nodes}))
 
 
-def add(con, submission: str, loaded_at: str, values: list[int]) -> None:
-    con.executemany(f"insert into {FACT} values (?, ?::timestamptz, ?)", [(submission, loaded_at, v) for v in values])
-
-
-def rebuild_agg(con) -> None:
-    con.execute(f"create or replace table marts.agg_events as select submission_id, sum(value) as total "
-                f"from {FACT} group by all")
+MODELS = {
+    "fct_child_protection_register_snapshots": {},  # person-level: not declared
+    "agg_child_welfare_unit_months": {"published": True},
+    BREAKDOWNS: {"published": True, "disclosure": "breakdown"},
+}
 
 
 @pytest.fixture
 def home(dolisa_home):
     p = paths(dolisa_home).ensure()
-    manifest(p)
+    manifest(p, MODELS)
     con = duckdb.connect(str(p.warehouse))
     con.execute("create schema marts")
-    con.execute(f"create table {FACT} (submission_id varchar, loaded_at timestamptz, value integer)")
-    add(con, "040-2021-04-v1", T0, [1, 2, 3])
-    add(con, "041-2021-04-v1", T0, [4, 5])
-    rebuild_agg(con)
+    con.execute("""create table marts.fct_child_protection_register_snapshots as
+                   select * from (values ('01273-2026-03-v1', '01273', 'C-001', date '2015-04-02', 'HIV'),
+                                         ('01279-2026-03-v1', '01279', 'C-002', date '2012-09-30', 'ABUSED'))
+                   as t(submission_id, unit_code, child_id, birth_date, circumstance)""")
+    con.execute("""create table marts.agg_child_welfare_unit_months as
+                   select * from (values ('2026-03', '01273', 'CH_SPECIAL_ACTIVE', 9),
+                                         ('2026-03', '01279', 'CH_SPECIAL_ACTIVE', 30))
+                   as t(period, unit_code, indicator_code, month_value)""")
+    rows = [("01273", "HIV", 1), ("01273", "ORPHAN", 8), ("01279", "HIV", 12), ("01279", "ORPHAN", 18),
+            ("04", "HIV", 13), ("04", "ORPHAN", 26)]
+    con.execute(f"""create table marts.{BREAKDOWNS} (period varchar, unit_code varchar, dataset varchar,
+                    breakdown varchar, category varchar, is_sensitive boolean, records bigint)""")
+    con.executemany(f"insert into marts.{BREAKDOWNS} values ('2026-03', ?, 'child_protection_register', "
+                    "'circumstance', ?, true, ?)", rows)
     con.close()
     return p
 
 
-def warehouse(p):
-    return duckdb.connect(str(p.warehouse))
-
-
-def rows(db, table: str = FACT) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(f"select * from {table} order by all").fetchall()
-    finally:
-        con.close()
-
-
-def book(p) -> dict[str, tuple]:
+def published(p, sql: str):
     con = duckdb.connect(str(snapshot.snapshot_path(p)), read_only=True)
     try:
-        return {f"{s}.{t}": (c, n, a, r) for s, t, c, n, a, r in con.execute(
-            f"select table_schema, table_name, copied, row_count, rows_added, rows_removed from {snapshot.BOOK_TABLE}"
-        ).fetchall()}
+        return con.execute(sql).fetchall()
     finally:
         con.close()
 
 
-def test_only_the_submissions_added_and_removed_are_copied(home):
-    first = snapshot.publish(home)
-    assert first["by_submission"] == {}  # nothing to start from: a whole copy
-    assert book(home)[FACT] == ("whole", 5, 5, 0)
-    con = warehouse(home)
-    con.execute(f"delete from {FACT} where submission_id = '040-2021-04-v1'")  # superseded ...
-    add(con, "040-2021-04-v2", T1, [10, 20])                                   # ... by its v2
-    con.execute(f"delete from {FACT} where submission_id = '041-2021-04-v1'")  # reloaded: new loaded_at
-    add(con, "041-2021-04-v1", T1, [4, 5])
-    add(con, "042-2021-05-v1", T1, [7])                                        # a new month
-    rebuild_agg(con)
-    con.close()
+def tables(p) -> set[str]:
+    return {f"{s}.{t}" for s, t in published(p, "select table_schema, table_name from information_schema.tables")}
 
+
+def test_only_the_models_declared_for_readers_are_published(home):
     out = snapshot.publish(home)
-    assert out["by_submission"] == {FACT: {"added": 5, "removed": 5}}
-    assert out["copied_whole"] == ["marts.agg_events"]
-    assert book(home)[FACT] == ("by_submission", 5, 5, 5)
-    published = snapshot.snapshot_path(home)
-    assert rows(published) == rows(home.warehouse)
-    assert rows(published, "marts.agg_events") == rows(home.warehouse, "marts.agg_events")
-
-    # nothing changed: nothing added or removed, and a whole copy gives the same snapshot
-    assert snapshot.publish(home)["by_submission"] == {FACT: {"added": 0, "removed": 0}}
-    assert rows(published) == rows(home.warehouse)
-    snapshot.publish(home, full=True)
-    assert book(home)[FACT][0] == "whole" and rows(published) == rows(home.warehouse)
+    assert "marts.agg_child_welfare_unit_months" in tables(home) and f"marts.{BREAKDOWNS}" in tables(home)
+    assert "marts.fct_child_protection_register_snapshots" not in tables(home)
+    assert {"publish.snapshot_tables", "publish.legend", "reports.report_gate_decisions"} <= tables(home)
+    assert out["tables"] == 2
+    assert published(home, "select count(*) from marts.agg_child_welfare_unit_months") == [(2,)]
 
 
-def test_a_re_created_table_is_copied_whole(home):
-    """A full refresh (or a key rotation, or a rebuild) re-creates the model: the same
-    submissions may now hold other values, so the delta by submission is not valid."""
-    snapshot.publish(home)
-    con = warehouse(home)
-    con.execute(f"create or replace table {FACT} as select submission_id, loaded_at, value * 100 as value from {FACT}")
-    con.close()
+def test_small_sensitive_cells_are_suppressed_in_the_snapshot_not_in_the_warehouse(home):
     out = snapshot.publish(home)
-    assert FACT in out["copied_whole"]
-    assert rows(snapshot.snapshot_path(home)) == rows(home.warehouse)
-    # the new table carries a new generation: the next publish goes by submission again
-    assert snapshot.publish(home)["by_submission"] == {FACT: {"added": 0, "removed": 0}}
-
-
-def test_other_columns_mean_a_whole_copy(home):
-    snapshot.publish(home)
-    con = warehouse(home)
-    con.execute(f"alter table {FACT} add column note varchar")  # dbt's on_schema_change: append_new_columns
-    add_sql = f"insert into {FACT} values ('043-2021-05-v1', '{T1}'::timestamptz, 8, 'new')"
-    con.execute(add_sql)
+    assert out["cells_suppressed"] == {f"marts.{BREAKDOWNS}": 4}  # 1 HIV, and what would give it away
+    cells = dict(((u, c), (n, f)) for u, c, n, f in published(
+        home, f"select unit_code, category, records, flag from marts.{BREAKDOWNS}"))
+    assert cells[("01273", "HIV")] == (None, disclosure.MARK)
+    assert cells[("01273", "ORPHAN")] == (None, disclosure.MARK)  # its row's total is published
+    assert cells[("01279", "HIV")] == (None, disclosure.MARK)  # the province's HIV cell is published
+    assert cells[("04", "HIV")] == (13, None)
+    assert published(home, "select mark, threshold from publish.legend") == [("x", 5)]
+    assert published(home, f"select copied, cells_suppressed from publish.snapshot_tables "
+                           f"where table_name = '{BREAKDOWNS}'") == [("disclosure", 4)]
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    assert con.execute(f"select records from marts.{BREAKDOWNS} where unit_code = '01273' and category = 'HIV'"
+                       ).fetchall() == [(1,)]
     con.close()
+
+
+def test_the_threshold_setting_is_applied(home, monkeypatch):
+    monkeypatch.setenv(disclosure.THRESHOLD_ENV, "10")
     out = snapshot.publish(home)
-    assert FACT in out["copied_whole"]
-    assert rows(snapshot.snapshot_path(home)) == rows(home.warehouse)
+    assert out["disclosure_threshold"] == 10
+    assert published(home, f"select count(*) from marts.{BREAKDOWNS} where unit_code = '01273' and flag = 'x'"
+                     ) == [(2,)]  # 1 and 8 are both under 10
 
 
-def test_a_submission_changed_in_place_is_caught_by_the_row_count(home, caplog):
-    """The delta assumes a submission's rows never change in place. A model that broke that
-    (here: a row added to a submission the snapshot holds) is copied whole, with a warning."""
+def test_a_declared_model_with_a_person_level_column_stops_the_publish(home):
     snapshot.publish(home)
-    con = warehouse(home)
-    add(con, "040-2021-04-v1", T0, [99])
+    before = snapshot.snapshot_path(home).read_bytes()
+    manifest(home, {**MODELS, "fct_child_protection_register_snapshots": {"published": True}})
+    with pytest.raises(snapshot.PersonalDataInReaderZone, match="birth_date, child_id"):
+        snapshot.publish(home)
+    assert snapshot.snapshot_path(home).read_bytes() == before  # the previous snapshot stays
+    assert not list(home.published.glob(".warehouse.*"))
+
+
+def test_a_new_snapshot_carries_nothing_of_the_previous_one(home):
+    snapshot.publish(home)
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("drop table marts.agg_child_welfare_unit_months")
     con.close()
+    snapshot.publish(home)
+    assert "marts.agg_child_welfare_unit_months" not in tables(home)
+
+
+def test_without_a_dbt_manifest_no_mart_is_published(home, caplog):
+    (home.dbt_target / "manifest.json").unlink()
     with caplog.at_level(logging.WARNING, logger="dolisa.snapshot"):
         out = snapshot.publish(home)
-    assert FACT in out["copied_whole"]
-    assert rows(snapshot.snapshot_path(home)) == rows(home.warehouse)
-    assert any("copied whole" in r.getMessage() for r in caplog.records)
+    assert out["tables"] == 0 and not any(t.startswith("marts.") for t in tables(home))
+    assert "no mart is published" in caplog.text
 
 
-def test_without_the_declaration_or_a_manifest_every_table_is_copied_whole(home):
-    manifest(home, keyed=False)
+def test_the_snapshot_is_readable_by_the_reporting_team(home):
     snapshot.publish(home)
-    assert snapshot.publish(home)["by_submission"] == {}
-    (home.dbt_target / "manifest.json").unlink()
-    assert snapshot.publish(home)["by_submission"] == {}
-    assert rows(snapshot.snapshot_path(home)) == rows(home.warehouse)
-
-
-def test_a_failed_publish_leaves_the_previous_snapshot(home, monkeypatch):
-    snapshot.publish(home)
-    published = snapshot.snapshot_path(home)
-    (home.published / ".warehouse.999999.tmp.duckdb").write_bytes(b"left by a publisher that died")
-    before = published.read_bytes()
-    con = warehouse(home)
-    add(con, "042-2021-05-v1", T1, [7])
-    con.close()
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(snapshot, "_copy_whole", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        snapshot.publish(home)
-    assert published.read_bytes() == before
-    assert sorted(f.name for f in home.published.iterdir()) == ["warehouse.duckdb"]
-
-
-def test_a_snapshot_from_before_the_book_is_replaced_whole(home):
-    published = snapshot.snapshot_path(home)
-    con = duckdb.connect(str(published))  # what publish wrote before it kept publish.snapshot_tables
-    con.execute("create schema marts")
-    con.execute(f"create table {FACT} as select 'stale' as submission_id")
-    con.execute("create table marts.dropped_model as select 1 as x")
-    con.close()
-    out = snapshot.publish(home)
-    assert out["by_submission"] == {}
-    assert rows(published) == rows(home.warehouse)
-    con = duckdb.connect(str(published), read_only=True)
-    try:
-        assert "dropped_model" not in {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    finally:
-        con.close()
+    assert snapshot.snapshot_path(home).stat().st_mode & 0o777 == 0o644

@@ -10,7 +10,7 @@
         {{ column_name }} is not null
         and {{ column_name }} not in (
             select vocabulary.value
-            from {{ source('meta', 'ledger_vocabulary') }} as vocabulary
+            from {{ source('district_export_ledger', 'ledger_vocabulary') }} as vocabulary
             where vocabulary.subject = '{{ subject }}'
         )
 {% endtest %}

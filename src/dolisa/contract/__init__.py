@@ -130,6 +130,22 @@ def datasets() -> dict[str, Dataset]:
     return out
 
 
+# What the pipeline adds per record above the hub's columns: the citizen-id pseudonym, the
+# raw cells of a quarantined row, the record's row number in its file.
+PIPELINE_PERSON_LEVEL_COLUMNS = ("person_key", "record", "source_row")
+
+
+@functools.cache
+def person_level_columns() -> frozenset[str]:
+    """Names of the columns that hold one person or one record, which never reach the reader
+    zone (published/, reports/): every `*_id` column of the contract's datasets (record ids,
+    citizen ids, child_id, household_id), every personal column (names), every birth date,
+    and PIPELINE_PERSON_LEVEL_COLUMNS."""
+    names = {c.name for ds in datasets().values() for c in ds.columns
+             if c.name.endswith("_id") or c.personal or c.name == "birth_date"}
+    return frozenset(names | set(PIPELINE_PERSON_LEVEL_COLUMNS))
+
+
 def dataset(name: str) -> Dataset:
     try:
         return datasets()[name]

@@ -4,6 +4,8 @@
     /ky/<YYYY-Hn>                       the report table (as the XLSX summary), gate findings, downloads
     /ky/<p>/chi-tieu/<CODE>             one figure by district
     /ky/<p>/chi-tieu/<CODE>/don-vi/<U>  a district's figure by month
+    /ky/<p>/phan-to/<unit>              a unit's breakdowns (sex, age band, category ...) in the half's last month,
+                                        small sensitive cells marked x (as published)
     /nop/<unit>/<YYYY-MM>               the month's submission versions (in force and earlier ones)
     /ky/<p>/chat-luong                  the data-quality heatmap
     /tai-ve/<p>/<file>                  report files (CSV, XLSX, DOCX, PNG)
@@ -65,7 +67,7 @@ def _value(x, unit_vi=None) -> str:
 
 
 def _pct(x) -> str:
-    return formats.fmt_pct(x, empty="—")
+    return formats.fmt_pct(x, empty="—", always_decimal=True)
 
 
 def _int(x) -> str:
@@ -106,6 +108,49 @@ def _findings(gate: dict | None) -> dict[str, list[dict]]:
 # ---------------------------------------------------------------------------
 
 
+# what each breakdown of the area marts is called on the page
+BREAKDOWN_VI = {"sex": "Giới tính", "age_band": "Nhóm tuổi (tuổi tròn vào ngày cuối tháng)",
+                "training_level": "Trình độ đào tạo", "destination": "Nơi làm việc",
+                "borrower_type": "Đối tượng vay vốn", "category": "Nhóm đối tượng", "kind": "Loại trợ giúp",
+                "occasion": "Đợt hỗ trợ", "benefit": "Loại chế độ", "circumstance": "Hoàn cảnh đặc biệt",
+                "support": "Loại hỗ trợ"}
+
+# Content-Security-Policy: the desk's own pages load nothing but its own files and run no
+# inline code; the Data Docs (GX) and dbt docs are generated pages full of inline scripts and
+# styles, allowed there, still only from the desk itself, and never framed.
+CSP_DESK = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+COOKIE_SECURE_ENV = "DOLISA_DESK_COOKIE_SECURE"
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """Every answer, page or download: CSP with frame-ancestors 'none', nosniff, no referrer;
+    and no-store for everything behind the login (every path but the stylesheet)."""
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        # the decoded path as the router sees it (request.url.path drops a trailing newline)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in request.scope["path"]):
+            # no route has a control character (a decoded %0a or %00): not found, before any
+            # route's pattern can take "2021-H1\n" for "2021-H1"
+            templates: Jinja2Templates = request.app.state.templates
+            response = templates.TemplateResponse(request, "error.html",
+                                                  {"message": "Không tìm thấy trang hoặc số liệu."}, status_code=404)
+        else:
+            response = await call_next(request)
+        docs = path.startswith(("/gx/", "/dbt/"))
+        response.headers["Content-Security-Policy"] = CSP_DOCS if docs else CSP_DESK
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 class LoginRequired(BaseHTTPMiddleware):
     def __init__(self, app, auth: DeskAuth):
         super().__init__(app)
@@ -135,7 +180,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return templates.TemplateResponse(request, name, ctx)
 
     def need(value: str, pattern: re.Pattern) -> str:
-        if not pattern.match(value or ""):
+        # fullmatch: `$` would let a trailing newline through ("2021-H1\n")
+        if not pattern.fullmatch(value or ""):
             raise HTTPException(404)
         return value
 
@@ -146,17 +192,28 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             return render(request, "login.html", next="/", error=None)
         form = await request.form()
         nxt = str(form.get("next") or "/")
-        if not nxt.startswith("/") or nxt.startswith("//"):
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
             nxt = "/"
+        address = request.client.host if request.client else "unknown"
+        wait = auth.throttle.retry_after(address)
+        if wait:  # not even compared: guessing gets no answer while it waits
+            return templates.TemplateResponse(
+                request, "login.html",
+                {"next": nxt, "error": f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait} giây."},
+                status_code=429, headers={"Retry-After": str(wait)})
         if not auth.check_password(str(form.get("password") or "")):
+            auth.throttle.failed(address)
             return templates.TemplateResponse(request, "login.html", {"next": nxt, "error": "Sai mật khẩu."},
                                               status_code=401)
+        auth.throttle.succeeded(address)
         resp = RedirectResponse(nxt, status_code=303)
-        resp.set_cookie(COOKIE, auth.cookie_for(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+        secure = request.url.scheme == "https" or os.environ.get(COOKIE_SECURE_ENV, "").lower() in ("1", "true", "yes")
+        resp.set_cookie(COOKIE, auth.open_session(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+                        secure=secure)
         return resp
 
     async def logout(request: Request):
+        auth.close_session(request.cookies.get(COOKIE))  # the session ends on the server, not only in the browser
         resp = RedirectResponse("/dang-nhap", status_code=303)
         resp.delete_cookie(COOKIE)
         return resp
@@ -235,6 +292,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         for a in as_of:
             a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
         return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
+                      # a percentage cell reads like the Diễn giải beside it (130%, not 130,0%), as in the workbook
+                      pct=lambda x: formats.fmt_pct(x, empty="—"),
                       findings=_findings(gate), files=files, labels=FILE_LABELS_VI, warnings=warnings,
                       warning_rules=list(dict.fromkeys(rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", [])
                                                        if r["severity"] == "warning")),
@@ -263,17 +322,36 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         if sub.empty:
             raise HTTPException(404)
         meta = sub.iloc[0]
-        by_month = desk.indicator_by_month(period, code, unit)
+        by_month = desk.indicator_by_month(period, code, unit, meta["area"])
         months = desk.unit_months(period, unit)
-        values = {(r["period"], r["source_unit_code"]): r["value"] for _, r in by_month.iterrows()}
+        values = {(r["period"], r["source_unit_code"]): r for _, r in by_month.iterrows()}
         rows = []
         for _, m in months.iterrows():
+            v = values.get((m["period"], m["source_unit_code"]))
             rows.append({"period": m["period"], "source_unit_code": m["source_unit_code"],
-                         "value": values.get((m["period"], m["source_unit_code"])),
+                         "value": None if v is None else v["month_value"],
+                         "contribution": None if v is None else v["half_year_contribution"],
                          "timeliness": m["timeliness"], "version": m["in_force_version"]})
-        total = by_month["value"].sum() if meta["kind"] == "flow" and len(by_month) else None
+        total = by_month["half_year_contribution"].sum() if len(by_month) else None
         return render(request, "unit.html", period=period, code=code, unit=unit, meta=meta, rows=rows, total=total,
                       by_month=not by_month.empty)
+
+    async def breakdown_page(request: Request):
+        period = need(request.path_params["period"], PERIOD_RE)
+        unit = need(request.path_params["unit"], UNIT_RE)
+        month, rows, legend = desk.breakdowns(period, unit)
+        if month is None:
+            raise HTTPException(404)
+        tables = []
+        for (dataset, breakdown), cells in rows.groupby(["dataset", "breakdown"], sort=False):
+            tables.append({"dataset": dataset, "dataset_vi": contract.dataset(dataset).label_vi,
+                           "breakdown": breakdown, "breakdown_vi": BREAKDOWN_VI.get(breakdown, breakdown),
+                           "cells": [{"category": r["category"], "label": r["category_label_vi"],
+                                      "sensitive": bool(r["is_sensitive"]),
+                                      "shown": "x" if r["flag"] == "x" else _int(r["records"])}
+                                     for _, r in cells.iterrows()]})
+        return render(request, "breakdowns.html", period=period, unit=unit, month=month, tables=tables,
+                      legend=legend)
 
     async def submission_page(request: Request):
         from dolisa.report.messages_vi import dataset_vi
@@ -383,7 +461,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         sub = request.query_params.get("ban", "")
         folder = desk.reports / period
         if sub:
-            if not SUB_FOLDER_RE.match(sub):
+            if not SUB_FOLDER_RE.fullmatch(sub):
                 raise HTTPException(404)
             folder = folder / sub
         if name not in DOWNLOADS:
@@ -396,6 +474,8 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return FileResponse(f, media_type=media, filename=None if inline else f"{period}_{name}")
 
     def _inside(root: Path, rel: str) -> Path:
+        if any(ord(ch) < 32 for ch in rel):  # NUL, newline: no file has such a name here
+            raise HTTPException(404)
         f = (root / rel).resolve()
         if root.resolve() not in f.parents and f != root.resolve():
             raise HTTPException(404)
@@ -443,6 +523,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         Route("/ky/{period}/chi-tieu/{code}", indicator_page),
         Route("/ky/{period}/chi-tieu/{code}/don-vi/{unit}", unit_page),
         Route("/ky/{period}/chat-luong", quality_page),
+        Route("/ky/{period}/phan-to/{unit}", breakdown_page),
         Route("/nop/{unit}/{month}", submission_page),
         Route("/tai-ve/{period}/{name}", download),
         Route("/phan-hoi", feedback_index),
@@ -459,4 +540,5 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
     app.state.desk = desk
     app.state.auth = auth
     app.add_middleware(LoginRequired, auth=auth)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -44,6 +44,11 @@ DOWNLOADS = {
 }
 
 
+# the area marts of the indicators, by the catalogue's area (models/marts/<area>/)
+AREA_MARTS = {area: f"agg_{area}_unit_months" for area in ("labour", "social_protection", "child_welfare")}
+BREAKDOWN_MARTS = {area: f"agg_{area}_unit_month_breakdowns" for area in AREA_MARTS}
+
+
 class SnapshotMissing(RuntimeError):
     pass
 
@@ -92,7 +97,7 @@ class Desk:
         """Every half-year with a report folder or published figures, newest first."""
         found: set[str] = set()
         if self.reports.is_dir():
-            found |= {p.name for p in self.reports.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)}
+            found |= {p.name for p in self.reports.iterdir() if p.is_dir() and PERIOD_RE.fullmatch(p.name)}
         with contextlib.suppress(SnapshotMissing, duckdb.Error):
             found |= set(self.query("select distinct report_period from reports.rpt_indicators")["report_period"])
         out = []
@@ -113,7 +118,7 @@ class Desk:
             return []
         out = []
         for d in sorted(folder.iterdir()):
-            if d.is_dir() and AS_OF_RE.match(d.name):
+            if d.is_dir() and AS_OF_RE.fullmatch(d.name):
                 out.append({"name": d.name, "date": d.name[len("as_of_"):], "gate": self.gate(report_period, d),
                             "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
                             "revisions": self.revisions(d)})
@@ -126,7 +131,7 @@ class Desk:
             return []
         out = []
         for d in sorted(folder.iterdir(), reverse=True):
-            if not d.is_dir() or not ISSUED_RE.match(d.name):
+            if not d.is_dir() or not ISSUED_RE.fullmatch(d.name):
                 continue
             issued_at = None
             with contextlib.suppress(OSError, ValueError):
@@ -153,13 +158,39 @@ class Desk:
                from reports.rpt_indicators where report_period = ? order by sort_order, unit_code""",
             [report_period])
 
-    def indicator_by_month(self, report_period: str, indicator_code: str, unit_code: str) -> pd.DataFrame:
+    def indicator_by_month(self, report_period: str, indicator_code: str, unit_code: str, area: str) -> pd.DataFrame:
+        """The unit-months a figure is made of (the area mart of the indicator's area): each month's
+        own value and what it adds to the half-year figure, with the version in force."""
+        if area not in AREA_MARTS:
+            raise ValueError(f"unknown area {area!r}")
         return self.query(
-            """select period, source_unit_code, submission_id, version, value
-               from marts.agg_indicator_unit_months
-               where half_year = ? and indicator_code = ? and unit_code = ?
-               order by period, source_unit_code""",
+            f"""select period, source_unit_code, submission_id, version, month_value, half_year_contribution
+                from marts.{AREA_MARTS[area]}
+                where half_year = ? and indicator_code = ? and unit_code = ?
+                order by period, source_unit_code""",
             [report_period, indicator_code, unit_code])
+
+    def breakdowns(self, report_period: str, unit_code: str) -> tuple[str | None, pd.DataFrame, str | None]:
+        """(month, rows, legend): a unit's (or the province's) breakdowns in the half's last month
+        with data, as published: suppressed cells have records null and flag 'x'."""
+        months = contract.half_year_periods(report_period)
+        with self.connect() as con:
+            parts = [f"select * from marts.{t}" for t in BREAKDOWN_MARTS.values() if self.has_table(con, "marts", t)]
+            if not parts:
+                return None, pd.DataFrame(), None
+            cells = " union all ".join(parts)
+            month = con.execute(f"select max(period) from ({cells}) where unit_code = ? and period between ? and ?",
+                                [unit_code, months[0], months[-1]]).fetchone()[0]
+            rows = con.execute(
+                f"""select dataset, breakdown, category, category_label_vi, category_sort_order, is_sensitive,
+                           records, flag
+                    from ({cells}) where unit_code = ? and period = ?
+                    order by dataset, case breakdown when 'sex' then 0 when 'age_band' then 1 else 2 end, breakdown,
+                             category_sort_order, category""", [unit_code, month]).df()
+            legend = None
+            if self.has_table(con, "publish", "legend"):
+                legend = con.execute("select meaning_vi from publish.legend").fetchone()[0]
+        return month, rows, legend
 
     def unit_months(self, report_period: str, unit_code: str) -> pd.DataFrame:
         """The unit-months that count towards ``unit_code`` in the half: status and version in force."""

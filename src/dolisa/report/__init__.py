@@ -16,6 +16,10 @@ the reporting team reads and pastes into the official report:
                                   :mod:`dolisa.report.warnings`), machine-readable
 ================================  =============================================
 
+``write_quarantine_reasons`` writes ``quarantine_reasons.csv`` (rows quarantined per unit,
+month, dataset and reason). The frames they all take are read from the marts by
+:mod:`dolisa.report.frames`.
+
 Input frames are described in ``docs`` of each writer; see also
 :mod:`dolisa.report.formats` for the Vietnamese number formats.
 """
@@ -47,6 +51,7 @@ __all__ = [
     "write_data_quality_csv",
     "build_warnings",
     "write_warnings_csv",
+    "write_quarantine_reasons",
     "area_chart",
     "quality_heatmap",
     "fmt_int",
@@ -54,6 +59,7 @@ __all__ = [
     "fmt_money",
     "round_half_away",
     "HUMAN_FILES",
+    "QUARANTINE_REASONS_FILE",
 ]
 
 DATA_QUALITY_COLUMNS = [
@@ -74,6 +80,8 @@ HUMAN_FILES = (
     "data_quality.csv",
     WARNINGS_CSV,
 )
+
+QUARANTINE_REASONS_FILE = "quarantine_reasons.csv"
 
 
 def write_data_quality_csv(path: str | os.PathLike, quality: pd.DataFrame) -> Path:
@@ -100,6 +108,19 @@ def write_data_quality_csv(path: str | os.PathLike, quality: pd.DataFrame) -> Pa
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return path
+
+
+def write_quarantine_reasons(path: str | os.PathLike, reasons: pd.DataFrame) -> None:
+    """Rows quarantined per unit, month, dataset and reason, with the loader's own reason text
+    (the same words as meta.quarantined_rows and marts.fct_quarantine_reasons)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["unit_code", "period", "dataset", "reason", "rows"])
+        for r in reasons.itertuples(index=False):
+            w.writerow([r.unit_code, r.period, r.dataset, r.reason, int(r.rows)])
+    os.replace(tmp, path)
 
 
 def write_human_report(

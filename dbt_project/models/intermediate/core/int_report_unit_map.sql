@@ -15,41 +15,33 @@ lineage as (
 
 ),
 
-months as (
+half_years as (
 
-    select * from {{ ref('dim_months') }}
-
-),
-
-halves as (
-
-    select distinct
-        half_year as report_period,
-        half_start_on,
-        half_end_on
-    from months
+    select * from {{ ref('dim_half_years') }}
 
 ),
 
 bases as (
 
     select
-        report_period,
+        half_year as report_period,
         half_end_on as report_end_on,
         'current' as basis,
+        half_year as basis_half_year,
         half_start_on as basis_start_on,
         half_end_on as basis_end_on
-    from halves
+    from half_years
 
     union all
 
     select
-        report_period,
+        half_year as report_period,
         half_end_on as report_end_on,
         'same_period' as basis,
-        cast(half_start_on - interval 1 year as date) as basis_start_on,
-        cast(half_end_on - interval 1 year as date) as basis_end_on
-    from halves
+        same_period_half_year as basis_half_year,
+        same_period_start_on as basis_start_on,
+        same_period_end_on as basis_end_on
+    from half_years
 
 ),
 
@@ -70,7 +62,7 @@ overlapping as (
         bases.report_period,
         bases.report_end_on,
         bases.basis,
-        {{ half_year('bases.basis_start_on') }} as basis_half_year,
+        bases.basis_half_year,
         origins.unit_code as origin_unit_code,
         origins.unit_valid_from as origin_unit_valid_from
     from bases

@@ -1,5 +1,5 @@
 -- Every submission of the ledger with the admin unit valid in its month and the
--- current district it counts towards.
+-- current reporting unit it counts towards.
 with
 
 submissions as (

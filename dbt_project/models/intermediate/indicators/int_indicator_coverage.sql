@@ -26,6 +26,12 @@ report_units as (
 
 ),
 
+half_years as (
+
+    select * from {{ ref('dim_half_years') }}
+
+),
+
 report_periods as (
 
     select distinct half_year as report_period
@@ -50,7 +56,7 @@ accepted as (
         unit_map.report_unit_code,
         count(*) as submissions_in_force,
         count(distinct submissions.period) as months_accepted,
-        bool_or(month(submissions.month_start_on) in (6, 12)) as has_accepted_last_month
+        bool_or(submissions.period = half_years.last_period) as has_accepted_last_month
     from submissions
     inner join unit_map
         on
@@ -59,6 +65,8 @@ accepted as (
             and submissions.origin_unit_valid_from = unit_map.origin_unit_valid_from
     inner join report_periods
         on unit_map.report_period = report_periods.report_period
+    inner join half_years
+        on unit_map.basis_half_year = half_years.half_year
     where submissions.is_in_force
     group by unit_map.report_period, unit_map.basis, unit_map.report_unit_code
 

@@ -26,29 +26,26 @@ months as (
 
 ),
 
-halves as (
+half_years as (
 
-    select distinct
-        half_year as report_period,
-        half_end_on
-    from months
+    select * from {{ ref('dim_half_years') }}
 
 ),
 
 report_units as (
 
     select
-        halves.report_period,
-        halves.half_end_on as report_end_on,
+        half_years.half_year as report_period,
+        half_years.half_end_on as report_end_on,
         admin_units.unit_code,
         admin_units.valid_from as unit_valid_from,
         admin_units.name_vi as unit_name_vi,
         admin_units.unit_type,
         admin_units.former_district_code
-    from halves
+    from half_years
     inner join admin_units
         on
-            halves.half_end_on between admin_units.valid_from
+            half_years.half_end_on between admin_units.valid_from
             and coalesce(admin_units.valid_to, date '9999-12-31')
             and admin_units.unit_type != 'province'
 

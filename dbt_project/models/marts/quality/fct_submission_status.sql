@@ -1,4 +1,4 @@
--- Grain: one row per district-level unit valid in the month x month, for every
+-- Grain: one row per reporting unit valid in the month x month, for every
 -- month from the first to the last month of the ledger (meta.submissions).
 -- on_time: the first accepted version was submitted before the deadline (end of
 -- the 5th day of the next month, UTC+7); late: accepted, but after it; missing:

@@ -1,5 +1,5 @@
 -- Grain: one row per submission version of the ledger (accepted or rejected), with
--- its times, the district it counts towards and the rows of its files. For the
+-- its times, the reporting unit it counts towards and the rows of its files. For the
 -- reporting team's desk: which version of a unit-month is in force, and every
 -- earlier one. No record content.
 with

@@ -2,7 +2,7 @@ with
 
 files as (
 
-    select * from {{ source('meta', 'files') }}
+    select * from {{ source('district_export_ledger', 'files') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 plan_targets as (
 
-    select * from {{ source('meta', 'plan_targets') }}
+    select * from {{ source('district_export_ledger', 'plan_targets') }}
 
 ),
 

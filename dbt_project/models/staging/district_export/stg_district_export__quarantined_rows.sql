@@ -4,7 +4,7 @@ with
 
 quarantined_rows as (
 
-    select * from {{ source('meta', 'quarantined_rows') }}
+    select * from {{ source('district_export_ledger', 'quarantined_rows') }}
 
 ),
 

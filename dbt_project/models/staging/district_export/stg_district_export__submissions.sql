@@ -8,7 +8,7 @@ with
 
 submissions as (
 
-    select * from {{ source('meta', 'submissions') }}
+    select * from {{ source('district_export_ledger', 'submissions') }}
 
 ),
 
