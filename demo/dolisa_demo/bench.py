@@ -17,6 +17,10 @@ Prints a plain-text table of figures (see docs/performance.md for what they mean
 7. extract-latency -- (only when asked: --sections extract-latency) `dolisa extract` of 18 months of
                10 and of 56 units against the demo hub delaying every response (--latency-ms 200),
                sequentially and concurrently (--latency-concurrency 1,8): wall / network bound.
+9. warnings  (only when named in --sections) -- what the report gate's outlier rule flags on the demo's
+               2021-H1 and 2026-H1, and on the same stores with the generator's injected true anomalies:
+               the warnings each report publishes, precision and recall (dolisa_demo.warnings_bench;
+               docs/warnings.md). A count, not an assertion: the test pins recall only.
 8. national-airflow (only when named in --sections) -- the same 18 months at scale 60 and the
                2021-H1 report through `airflow dags test` (fresh DOLISA_HOME, fresh SQLite
                AIRFLOW_HOME): the tree's peak RSS, its peak PSS/USS, the largest single process
@@ -1180,6 +1184,12 @@ def render(results: dict) -> str:
     if r56:
         out.append("\n6. Across the 2025 reform: 10 districts to 2025-06, 56 communes and wards from 2025-07")
         out.append(_reform_table(r56))
+    warn = results.get("warnings")
+    if warn:
+        from dolisa_demo import warnings_bench
+
+        out.append("\n9. Warnings: the report gate's outlier rule on the demo (docs/warnings.md)")
+        out.append(warnings_bench.render(warn, table, sec))
     lat = results.get("extract_latency")
     if lat:
         out.append(f"\n7. Extract under latency: 18 months, every hub response delayed {lat['latency_ms']:g} ms "
@@ -1219,11 +1229,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-scale", type=float, default=None, help="default 10 (quick: 5)")
     ap.add_argument("--sections", default="nightly,ingest,national,growth,growth36,reform56",
                     help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56,"
-                         "extract-latency,national-airflow (growth36: month 36 vs month 1 over 2020-01..2022-12, "
+                         "extract-latency,national-airflow,warnings (growth36: month 36 vs month 1 over 2020-01..2022-12, "
                          "scale 1; reform56: 2024-07..2026-06 across the 2025 reform, 56 units from 2025-07; not in "
                          "the default list: extract-latency (about 55 minutes, the sequential runs): 18 months of 10 "
                          "and of 56 units against a hub delaying every response, sequential and concurrent; "
-                         "national-airflow: the scale-60 18-month run through airflow dags test)")
+                         "national-airflow: the scale-60 18-month run through airflow dags test; warnings: the outlier "
+                         "rule's warnings, precision and recall on the demo, about 20 minutes)")
     ap.add_argument("--latency-ms", type=float, default=200.0, help="extract-latency: delay of every response")
     ap.add_argument("--latency-units", default="10,56", help="extract-latency: 10 and/or 56 units")
     ap.add_argument("--latency-concurrency", default="1,8",
@@ -1291,6 +1302,16 @@ def main(argv: list[str] | None = None) -> int:
         if "national-airflow" in sections:
             results["national_airflow"] = national_airflow(work, a.national_scale, results)
             save()
+        if "warnings" in sections:
+            from dolisa_demo import warnings_bench
+
+            results["warnings"] = []
+            for variant in warnings_bench.VARIANTS:
+                print(f"bench: warnings: {variant[0]}", flush=True)
+                results["warnings"].append(warnings_bench.run_variant(
+                    work, *variant, stage=stage, base_env=base_env, dolisa_cmd=dolisa_cmd, hub=hub, rmtree=rmtree,
+                    run_tree=run_tree))
+                save()
     finally:
         results["loadavg_end"] = os.getloadavg()
         results["total_wall"] = time.perf_counter() - t0

@@ -210,7 +210,9 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
                 "status_vi": contract.status_vi("file", f["file_status"]),
                 "rows_in": _int(f["rows_in"]), "rows_loaded": _int(f["rows_loaded"]),
                 "rows_quarantined": _int(f["rows_quarantined"]),
-                "reason_vi": reason_vi(f["rejection_reason"]) if f["rejection_reason"] else "",
+                # the file is named beside it: its reason does not name it again
+                "reason_vi": _without_file(reason_vi(f["rejection_reason"]), f["file_name"])
+                if f["rejection_reason"] else "",
                 "fix_vi": reason_fix_vi(f["rejection_reason"]) if f["rejection_reason"] else "",
             })
         for f in files_of.get(v["submission_id"], []):
@@ -248,6 +250,18 @@ def collect(con, run_at: dt.datetime, root: Path) -> list[UnitFeedback]:
 
 def _int(x: Any) -> int | None:
     return None if x is None else int(x)
+
+
+def _without_file(text: str, file_name: str) -> str:
+    """'Tệp job_placements.csv: thiếu cột ...' -> 'thiếu cột ...' where the file is named beside it
+    (issue 31: "Tệp job_placements.csv: Tệp job_placements.csv: ..."); each '; '-joined part."""
+    prefix = f"Tệp {file_name}: "
+    return "; ".join(p[len(prefix):] if p.startswith(prefix) else p for p in text.split("; "))
+
+
+def _has_problem(f: dict) -> bool:
+    """A file the sender must look at: rejected with a reason of its own, or with quarantined rows."""
+    return bool(f["reason_vi"]) or bool(f.get("rows_quarantined"))
 
 
 # ---------------------------------------------------------------------------
@@ -342,62 +356,103 @@ def render_html(text: str) -> str:
             f"<pre style=\"font-family: sans-serif; white-space: pre-wrap\">{html.escape(text)}</pre></body></html>")
 
 
+LINE_POINTS = 13  # one line of the sheet's 10-point text
+
+
+def _row_height(cells: list, widths: list[int]) -> float | None:
+    """The height that shows a row's wrapped text whole (LibreOffice and Excel printing a file
+    they have not laid out keep the default height and clip it): None for one line."""
+    import math
+
+    lines = 1
+    for value, width in zip(cells, widths):
+        chars = max(int(width * 1.05) - 1, 1)
+        text = "" if value is None else str(value)
+        lines = max(lines, sum(max(1, math.ceil(len(part) / chars)) for part in text.split("\n")))
+    return LINE_POINTS * lines + 3 if lines > 1 else None
+
+
 def write_xlsx(fb: UnitFeedback, path: Path) -> None:
+    """The sheet: a one-page portrait summary, then one table a sheet (landscape, fitted to the
+    page's width, rows as tall as their text); the files' table lists the files with a problem."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    # Arial: the widths below are in its characters, in Excel and in LibreOffice (Liberation Sans has
+    # its metrics); with the default Calibri, LibreOffice without Carlito drew wider text than the page
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "default_format_properties": {"font_name": "Arial", "font_size": 10}})
     try:
         title = wb.add_format({"bold": True, "font_size": 13})
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
         cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
         bad = wb.add_format({"border": 1, "text_wrap": True, "valign": "top", "font_color": "#9C0006",
                              "bg_color": "#FFC7CE"})
+        who = f"{fb.unit_name} (mã {fb.unit_code}) – ngày {_vi_date(fb.date)}"
 
-        def sheet(name: str, heading: str, headers: list[str], widths: list[int], rows: list[list], flag=None):
+        def page(ws, *, landscape: bool) -> None:
+            ws.set_paper(9)  # A4
+            ws.set_landscape() if landscape else ws.set_portrait()
+            ws.fit_to_pages(1, 0)
+            ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+            ws.set_footer("&CTrang &P/&N")
+
+        def sheet(name: str, heading: str, headers: list[str], widths: list[int], rows: list[list], flag=None,
+                  note: str | None = None):
             ws = wb.add_worksheet(name)
+            page(ws, landscape=True)
             ws.write(0, 0, heading, title)
-            ws.write(1, 0, f"{fb.unit_name} (mã {fb.unit_code}) – ngày {_vi_date(fb.date)}")
+            ws.write(1, 0, who)
+            if note:
+                ws.write(2, 0, note)
             for c, (h, w) in enumerate(zip(headers, widths)):
                 ws.write(3, c, h, head)
                 ws.set_column(c, c, w)
+            ws.set_row(3, _row_height(headers, widths))
             for r, values in enumerate(rows, start=4):
                 fmt = bad if flag and flag(values) else cell
                 for c, v in enumerate(values):
                     ws.write(r, c, "" if v is None else v, fmt)
+                ws.set_row(r, _row_height(values, widths))
             if not rows:
                 ws.write(4, 0, "Không có.", cell)
             ws.freeze_panes(4, 0)
-            ws.set_landscape()
-            ws.fit_to_pages(1, 0)
             ws.repeat_rows(3)
             return ws
 
         ws = wb.add_worksheet("Tóm tắt")
-        ws.set_column(0, 0, 110)
+        page(ws, landscape=False)
+        width = 92  # characters: A4 portrait, 11 points
+        ws.set_column(0, 0, width, wrap)
         ws.write(0, 0, "PHẢN HỒI VỀ SỐ LIỆU ĐÃ NỘP", title)
-        ws.write(1, 0, f"{fb.unit_name} (mã {fb.unit_code}) – ngày {_vi_date(fb.date)}")
+        ws.write(1, 0, who)
         for i, line in enumerate(_summary_lines(fb) + [
-                "", "Các trang sau liệt kê từng phiên bản, từng tệp, từng dòng bị cách ly (theo số thứ tự bản ghi trong "
-                "tệp của đơn vị, không tính dòng tiêu đề) và các tháng còn thiếu, kèm cách khắc phục.",
+                "", "Các trang sau liệt kê từng phiên bản, các tệp có lỗi, từng dòng bị cách ly (theo số thứ tự bản "
+                "ghi trong tệp của đơn vị, không tính dòng tiêu đề) và các tháng còn thiếu, kèm cách khắc phục.",
                 "Số liệu sửa lại được gửi thành một phiên bản mới của cùng tháng; phiên bản mới thay thế toàn bộ "
                 "phiên bản trước."], start=3):
-            ws.write(i, 0, line)
+            ws.write(i, 0, line, wrap)
+            ws.set_row(i, _row_height([line], [width]))
         sheet("Phiên bản", "CÁC PHIÊN BẢN ĐÃ NHẬN",
               ["Tháng", "Phiên bản", "Mã lần nộp", "Thời điểm nộp", "Trạng thái", "Số dòng đã nạp",
-               "Số dòng bị cách ly", "Lý do", "Cách khắc phục"], [9, 9, 24, 18, 26, 12, 12, 50, 50],
+               "Số dòng bị cách ly", "Lý do", "Cách khắc phục"], [9, 9, 17, 20, 26, 10, 10, 45, 45],
               [[_month_vi(v["period"]), v["version"], v["submission_id"],
                 _vi_date(dt.datetime.fromisoformat(v["submitted_at"])) if v["submitted_at"] else "", _status_text(v),
                 v["rows_loaded"], v["rows_quarantined"], v["reason_vi"], v["fix_vi"]] for v in fb.versions],
               flag=lambda r: bool(r[7]))
-        sheet("Tệp", "CÁC TỆP CỦA CÁC PHIÊN BẢN",
+        problems = [f for f in fb.files if _has_problem(f)]
+        fine = len(fb.files) - len(problems)
+        sheet("Tệp", "CÁC TỆP CÓ LỖI",
               ["Tháng", "Phiên bản", "Tệp", "Trạng thái", "Số dòng trong tệp", "Đã nạp", "Bị cách ly", "Lý do",
-               "Cách khắc phục"], [9, 9, 34, 12, 12, 10, 10, 50, 50],
+               "Cách khắc phục"], [9, 9, 30, 12, 11, 10, 10, 45, 45],
               [[_month_vi(f["period"]), f["version"], f["file_name"], f["status_vi"], f["rows_in"], f["rows_loaded"],
-                f["rows_quarantined"], f["reason_vi"], f["fix_vi"]] for f in fb.files],
-              flag=lambda r: bool(r[7]))
+                f["rows_quarantined"], f["reason_vi"], f["fix_vi"]] for f in problems],
+              flag=lambda r: bool(r[7]),
+              note=(f"{fine} tệp khác của các phiên bản trên không có lỗi nên không liệt kê ở đây."
+                    if fine else None))
         sheet("Dòng bị cách ly", "DÒNG BỊ CÁCH LY (không được tính vào số liệu)",
               ["Tháng", "Phiên bản", "Tệp", "Bản ghi số (không tính dòng tiêu đề)", "Cột", "Lỗi", "Cách sửa"],
-              [9, 9, 30, 14, 22, 50, 50],
+              [9, 9, 28, 14, 20, 45, 45],
               [[_month_vi(r["period"]), r["version"], r["file_name"], r["row"], r["column"], r["problem_vi"],
                 r["fix_vi"]] for r in fb.rows])
         sheet("Tháng còn thiếu", "THÁNG CHƯA CÓ SỐ LIỆU ĐƯỢC CHẤP NHẬN",

@@ -165,6 +165,10 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     visit("01_periods")
     row = page.locator("#periods tr", has_text=PERIOD)
     assert "Đạt" in row.inner_text()
+    import re
+
+    home_text = page.inner_text("body")  # a person's words: no raw ISO timestamp, no technical file name
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", home_text) and "indicators.xlsx" not in home_text
 
     page.click(f"#periods a[href='/ky/{PERIOD}']")
     visit("02_report")
@@ -173,6 +177,11 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     assert cell.inner_text() == fmt_int(float(province["value"]))
     warnings = page.locator("#findings-warnings").inner_text()
     assert "[" not in warnings and "submitted" not in warnings  # Vietnamese, not the gate's English
+    # the same list the report folder published (warnings.csv), in its order
+    with open(home / "reports" / PERIOD / "warnings.csv", encoding="utf-8") as fh:
+        published = [r["message_vi"] for r in csv.DictReader(fh)]
+    shown = page.locator("#findings-warnings tbody tr td:last-child").all_inner_texts()
+    assert shown == published and published
 
     # the report table's figures, every one of them, are indicators.csv's
     for code_row in page.locator("#summary tr[data-code]").all():
@@ -220,6 +229,7 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     assert [int(v) for v in shown_versions] == expected_versions
     in_force = page.locator("section.version.in-force")
     assert in_force.count() == 1 and "đang có hiệu lực" in in_force.inner_text()
+    assert "nan" not in page.inner_text("body").split() and "lỗi kỹ thuật" not in page.inner_text("body")
     for m in manifests:
         info = json.loads(m.read_text())
         section = page.locator(f"section.version[data-version='{info['version']}']")
@@ -230,6 +240,22 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
             if name:
                 assert name in text, name
 
+    # a rejected version: every file says what happened to it, in Vietnamese (issue 31: "not_loaded:
+    # lỗi kỹ thuật: nan" on every row, and "Được chấp nhận: lỗi kỹ thuật: nan" on the version in force)
+    page.goto(f"{base}/nop/045/2021-04")
+    visit("05b_rejected_version")
+    text = page.inner_text("body")
+    assert "nan" not in text.split() and "lỗi kỹ thuật" not in text and "not_loaded" not in text
+    assert page.locator("section.version[data-version='2'] tr[data-status='not_loaded']").count() > 0
+    assert "Không nạp" in page.locator("section.version[data-version='2'] .files").inner_text()
+    assert page.locator("section.version.in-force .version-status").inner_text() == "Được chấp nhận"
+
+    # the feedback text in a font that has the Vietnamese letters (a <pre> took the monospace one)
+    page.goto(f"{base}/phan-hoi/045")
+    visit("05c_feedback")
+    font = page.locator("pre.feedback-text").first.evaluate("e => getComputedStyle(e).fontFamily")
+    assert "DejaVu Sans" in font and "Mono" not in font and "monospace" not in font
+
     # the heatmap
     page.goto(f"{base}/ky/{PERIOD}/chat-luong")
     visit("06_quality")
@@ -238,7 +264,7 @@ def test_trace_a_figure_download_and_no_personal_data(home, desk, browser, tmp_p
     # downloads: the XLSX opens, with the province figure in the summary
     page.goto(f"{base}/ky/{PERIOD}")
     with page.expect_download() as dl:
-        page.click("a.dl:text-is('indicators.xlsx')")
+        page.click("a.dl[data-file='indicators.xlsx']")
     xlsx = tmp_path / "downloaded.xlsx"
     dl.value.save_as(xlsx)
     wb = openpyxl.load_workbook(xlsx)

@@ -25,7 +25,9 @@ def home(tmp_path, monkeypatch) -> Path:
     rep = home / "reports" / "2021-H1"
     rep.mkdir(parents=True)
     (rep / "indicators.csv").write_text("report_period,indicator_code\n", encoding="utf-8")
-    (rep / "quality_gate.json").write_text(json.dumps({"passed": True, "waived": [], "blocking": [], "warnings": [
+    (rep / "quality_gate.json").write_text(json.dumps({"passed": True, "waived": [], "blocking": [], "rules": [
+        {"rule": "completeness", "severity": "blocking"}, {"rule": "late_submission", "severity": "warning"},
+        {"rule": "outlier", "severity": "warning"}], "warnings": [
         {"rule": "late_submission", "severity": "warning", "message": "049 2021-01: first accepted version submitted "
          "2021-02-12 13:43 (after the 5th)", "unit_code": "049", "period": "2021-01"}]}), encoding="utf-8")
     as_of = rep / "as_of_2021-07-15"
@@ -98,10 +100,17 @@ def test_login_then_pages_downloads_and_docs(home):
     assert "httponly" in cookie and "samesite=strict" in cookie
     page = client.get("/")
     assert page.status_code == 200
-    assert "Đạt" in page.text and "Chốt ngày 2021-07-15" in page.text
+    assert "Đạt" in page.text and "Số liệu chốt ngày 15/07/2021" in page.text
     # the revision, as the report words it (no snapshot here: the indicator is named by its code)
     assert "Huyện Hà Quảng, tháng 5/2021: phiên bản 1 → 2, +34" in page.text
-    assert "Đã phát hành 2021-07-16T09:00:00+07:00" in page.text
+    assert "Đã phát hành lúc 16/07/2021 09:00" in page.text
+    # a person's words: no raw ISO timestamp, no technical file name as a link's text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}", page.text)
+    assert ">Số liệu theo mẫu của hợp đồng (CSV)</a>" in page.text and ">indicators.csv</a>" not in page.text
+    # the warnings: counted as the report's list (one line per unit and kind), with its Data Docs note
+    assert 'href="/ky/2021-H1#canh-bao">1</a>' in page.text
+    # Data Docs mark a suite ✗ whatever the severity: the page says so, and which checks only warn
+    assert "Data Docs không phân biệt" in page.text and "(nộp muộn, số liệu bất thường)" in page.text
     assert client.get("/tai-ve/2021-H1/indicators.csv").text.startswith("report_period")
     assert client.get("/tai-ve/2021-H1/indicators.xlsx", params={"ban": "as_of_2021-07-15"}).content == b"PK as-of"
     assert client.get("/tai-ve/2021-H1/indicators.csv", params={"ban": "issued/20210716T090000+0700"}).text == "x\n"

@@ -112,3 +112,51 @@ def test_a_revision_after_the_deadline_is_not_called_late(con, tmp_path):
     text_053 = feedback.render_text(got["053"])[1]
     assert "bản sửa đổi nhận sau hạn, không tính là nộp muộn" in text_040 and ", nộp sau hạn" not in text_040
     assert ", nộp sau hạn" in text_053 and "bản sửa đổi" not in text_053
+
+
+def test_the_sheet_prints_on_its_pages_and_lists_only_the_files_with_a_problem(tmp_path):
+    """Issue 31: p.1 ran off the portrait page, wrapped rows were not heightened (dates clipped),
+    "Tệp job_placements.csv: Tệp job_placements.csv: ..." named the file twice, and five pages
+    listed files with no problem."""
+    import openpyxl
+
+    from dolisa.report.messages_vi import reason_vi
+
+    reason = contract.reason("missing_columns", file="job_placements.csv", columns="destination")
+    assert feedback._without_file("Tệp job_placements.csv: thiếu cột bắt buộc destination",
+                                  "job_placements.csv") == "thiếu cột bắt buộc destination"
+    ok = [{"submission_id": "045-2021-04-v1", "period": "2021-04", "version": 1, "file_name": f"{ds}.csv",
+           "dataset": ds, "status": "accepted", "status_vi": "đã nạp", "rows_in": 10, "rows_loaded": 10,
+           "rows_quarantined": 0, "reason_vi": "", "fix_vi": ""} for ds in contract.datasets()]
+    bad = {"submission_id": "045-2021-04-v2", "period": "2021-04", "version": 2, "file_name": "job_placements.csv",
+           "dataset": "job_placements", "status": "rejected", "status_vi": "bị từ chối", "rows_in": None,
+           "rows_loaded": None, "rows_quarantined": None,
+           "reason_vi": feedback._without_file(reason_vi(reason), "job_placements.csv"),
+           "fix_vi": "Thêm cột destination vào dòng tiêu đề của tệp, rồi gửi lại thành một phiên bản mới."}
+    versions = [{"submission_id": f"045-2021-04-v{v}", "period": "2021-04", "version": v,
+                 "submitted_at": "2021-05-20T15:30:00+07:00", "status": "accepted" if v == 1 else "rejected",
+                 "status_vi": "được chấp nhận" if v == 1 else "bị từ chối", "in_force": v == 1,
+                 "after_deadline": v == 2, "revises_accepted": v == 2, "rows_loaded": 110 if v == 1 else 0,
+                 "rows_quarantined": 0, "reason_vi": "" if v == 1 else "Tệp job_placements.csv: thiếu cột bắt buộc "
+                 "destination", "fix_vi": "" if v == 1 else bad["fix_vi"]} for v in (1, 2)]
+    fb = feedback.UnitFeedback("045", "Huyện Hà Quảng", dt.date(2021, 7, 10), versions=versions, files=ok + [bad])
+    path = tmp_path / fb.xlsx_name
+    feedback.write_xlsx(fb, path)
+    wb = openpyxl.load_workbook(path)
+    summary = wb["Tóm tắt"]
+    assert summary.page_setup.orientation == "portrait" and int(summary.page_setup.paperSize) == 9
+    assert summary.sheet_properties.pageSetUpPr.fitToPage and summary.column_dimensions["A"].width <= 95
+    for ws in wb:
+        assert int(ws.page_setup.paperSize) == 9 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+    files = wb["Tệp"]
+    listed = [r for r in files.iter_rows(min_row=5, values_only=True) if r[2]]
+    assert [r[2] for r in listed] == ["job_placements.csv"]  # only the file with a problem
+    assert listed[0][7] == "thiếu cột bắt buộc destination"  # the file is not named twice
+    assert files["A3"].value == f"{len(ok)} tệp khác của các phiên bản trên không có lỗi nên không liệt kê ở đây."
+    # every row whose text wraps is as tall as its lines (LibreOffice keeps the default height)
+    versions_ws = wb["Phiên bản"]
+    wrapped = [r for r in range(5, versions_ws.max_row + 1) if len(str(versions_ws.cell(r, 5).value or "")) > 26]
+    assert wrapped and all((versions_ws.row_dimensions[r].height or 0) >= 2 * feedback.LINE_POINTS for r in wrapped)
+    _, text = feedback.render_text(fb)
+    assert "tệp job_placements.csv: thiếu cột bắt buộc destination" in text
+    assert "Tệp job_placements.csv: Tệp job_placements.csv" not in text

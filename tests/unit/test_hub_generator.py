@@ -435,3 +435,23 @@ def test_reference_totals_2021_h1(tmp_path):
     for code, want in m["province_targets"]["2020-H1"].items():
         if code != "CH_SPECIAL_SUPPORTED_PCT":
             assert prev[code] == want, code
+
+
+def test_injected_anomalies_change_only_their_files(tmp_path):
+    """`anomalies=True` changes the planned files of the version in force and nothing else, and the
+    manifest says what each became (docs/warnings.md; the gate's recall: test_outlier_recall.py)."""
+    clean, injected = tmp_path / "clean", tmp_path / "injected"
+    generate(clean, first="2021-04", last="2021-04")
+    generate(injected, first="2021-04", last="2021-04", anomalies=True)
+    a, b = _fingerprint(clean), _fingerprint(injected)
+    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"index.json", "demo_manifest.json"}
+    assert changed and all(k.startswith(("051/2021-04/", "052/2021-04/")) for k in changed)
+    assert "052/2021-04/052-2021-04-v1/social_allowance_register.csv" in a.keys() - b.keys()  # dataset_missing
+    m = manifest(injected)["anomalies"]
+    assert "anomalies" not in manifest(clean)
+    store = HubStore(injected)
+    listed = {f["dataset"]: f["rows"] for f in store.listing("051", "2021-04")[0]["files"]}
+    near_zero = {x["dataset"]: x for x in m if x["unit_code"] == "051"}
+    assert {ds: x["rows_after"] for ds, x in near_zero.items() if ds in listed} == listed
+    assert near_zero["social_allowance_register"]["rows_after"] <= 0.06 * near_zero["social_allowance_register"]["rows_before"]
+    assert [x["expect"] for x in m if x["unit_code"] == "052"] == ["missing_dataset"]

@@ -78,7 +78,7 @@ def test_xlsx_sheets_headers_and_values(tmp_path):
     assert ws.print_title_rows == f"${header_idx + 1}:${header_idx + 1}"
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9
     soc = next(r for r in rows if r[1] == "Tuyển mới đào tạo trình độ sơ cấp")
-    assert soc[2:8] == ["người", "1.700", "5.500", "30,9%", "1.308", "130,0%"]
+    assert soc[2:8] == ["người", "1.700", "5.500", "30,9%", "1.308", "130%"]  # as the Diễn giải says it
     assert soc[8] == "1.700 người, đạt 30,9% so với kế hoạch năm 2021, đạt 130% so với cùng kỳ"
     money = next(r for r in rows if r[1] == "Kinh phí mai táng phí")
     assert money[2:4] == ["triệu đồng", "1.600"] and money[4] == "—" and money[8] == "1,6 tỷ đồng"
@@ -91,7 +91,8 @@ def test_xlsx_sheets_headers_and_values(tmp_path):
     assert [1, "Tuyển mới đào tạo trình độ sơ cấp", "người", "1.700", "1.000", "700"] in lab
 
     dq = [list(r) for r in wb["Chất lượng dữ liệu"].iter_rows(values_only=True)]
-    assert ["Huyện Bảo Lâm", 6, 5, 4, 1, 1, 6, 500, 5] == dq[[r[0] for r in dq].index("Huyện Bảo Lâm")][:9]
+    # counts as Vietnamese text, whatever the reader's spreadsheet locale (issue 31: "22,230" beside "1.700")
+    assert ["Huyện Bảo Lâm", "6", "5", "4", "1", "1", "6", "500", "5"] == dq[[r[0] for r in dq].index("Huyện Bảo Lâm")][:9]
     assert any(r[4] == "lỗi kỹ thuật: unknown training_level" for r in dq)  # an unknown wording, marked as such
     assert any("Cảnh báo thử" in str(c) for r in wb["Cảnh báo"].iter_rows(values_only=True) for c in r)
 
@@ -125,14 +126,15 @@ def test_docx_has_tables_images_and_repeated_headers(tmp_path):
     d = docx.Document(p)
     text = "\n".join(par.text for par in d.paragraphs)
     assert "PHỤ LỤC SỐ LIỆU 6 THÁNG ĐẦU NĂM 2021" in text
-    assert "Cảnh báo thử" in text and "CHƯA ĐẦY ĐỦ" not in text
+    assert "CHƯA ĐẦY ĐỦ" not in text
     headers = [[c.text for c in t.rows[0].cells] for t in d.tables]
+    assert ["1", "Thấp", "", "Cảnh báo thử"] in [[c.text for c in r.cells] for t in d.tables for r in t.rows]
     assert headers[0] == ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả 6 tháng", "Kế hoạch năm", "% kế hoạch",
                           "Cùng kỳ", "% cùng kỳ"]
     assert ["STT", "Chỉ tiêu", "ĐVT", "Toàn tỉnh", "TP. Cao Bằng", "Bảo Lâm"] in headers
     assert any(h[:3] == ["Đơn vị", "Tháng phải nộp", "Đã nhận"] for h in headers)
     summary = [[c.text for c in r.cells] for r in d.tables[0].rows]
-    assert ["1", "Tuyển mới đào tạo trình độ sơ cấp", "người", "1.700", "5.500", "30,9%", "1.308", "130,0%"] in summary
+    assert ["1", "Tuyển mới đào tạo trình độ sơ cấp", "người", "1.700", "5.500", "30,9%", "1.308", "130%"] in summary
     for t in d.tables:
         assert t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
     assert len(d.inline_shapes) == 1
@@ -169,4 +171,41 @@ def test_write_human_report_full_sample(tmp_path):
     assert dq.loc[(dq.unit_code == "048") & (dq.period == "2021-06"), "status"].item() == "missing"
     import docx
 
-    assert len(docx.Document(paths["indicators_annex.docx"]).inline_shapes) == 4
+    annex = docx.Document(paths["indicators_annex.docx"])
+    captions = [p.text for p in annex.paragraphs if p.text.startswith("Hình ")]
+    assert len(captions) == 4 and len(annex.inline_shapes) >= 4  # a tall chart is cut over pages
+
+
+def test_a_chart_names_what_it_does_not_draw(tmp_path):
+    """Issue 31: the labour chart showed 6 of its 9 indicators and said nothing of the other 3."""
+    from dolisa.report.charts import default_chart_indicators, not_drawn
+
+    from pathlib import Path
+
+    seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "indicator_catalogue.csv"
+    ind = pd.read_csv(seed)[["indicator_code", "sort_order", "area", "label_vi", "unit_vi", "kind"]]
+    labour = ind[ind["area"] == "labour"]
+    drawn = default_chart_indicators(ind, "labour")
+    assert len(labour) == 9 and len(drawn) == 8  # every count; the amount is not a bar of people
+    assert not_drawn(ind, "labour", drawn) == ["Số tiền trợ cấp thất nghiệp"]
+    for area in ("social_protection", "child_welfare"):
+        drawn = default_chart_indicators(ind, area)
+        others = not_drawn(ind, area, drawn)
+        assert len(drawn) + len(others) == (ind.drop_duplicates("indicator_code")["area"] == area).sum()
+
+
+def test_annex_first_page_names_the_period_in_words_and_section_three_in_a_readers_words(tmp_path):
+    import docx
+
+    ind, units, quality, _ = _small()
+    reasons = pd.DataFrame([("040", "2021-05", "social_allowance_register", "stopped_on: required when status = STOPPED", 1),
+                            ("042", "2021-01", "job_placements", "country_code: must be empty unless destination = ABROAD",
+                             1)], columns=["unit_code", "period", "dataset", "reason", "rows"])
+    d = docx.Document(write_annex_docx(tmp_path / "a.docx", "2021-H1", ind, units, quality, [], None, [],
+                                       quarantine_reasons=reasons))
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "Kỳ báo cáo: 6 tháng đầu năm 2021 (từ 01/01/2021 đến 30/06/2021)." in text and "2021-H1" not in text
+    cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
+    assert "Ngày thôi hưởng: bắt buộc khi trạng thái là «thôi hưởng»" in cells
+    assert "Mã quốc gia: phải để trống trừ khi nơi làm việc là «ngoài nước»" in cells
+    assert not any(word in c for c in cells for word in ("stopped_on", "STOPPED", "ABROAD", "destination"))

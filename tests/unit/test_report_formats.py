@@ -41,10 +41,21 @@ def test_fmt_pct_reference_style(x, expected):
     assert fmt_pct(x) == expected
 
 
-def test_fmt_pct_always_decimal_for_tables():
+def test_fmt_pct_always_decimal_on_request():
     assert fmt_pct(130.0, always_decimal=True) == "130,0%"
     assert fmt_pct(30.9, always_decimal=True) == "30,9%"
-    assert fmt_value(96.0, "%") == "96,0%"
+
+
+def test_a_table_cell_reads_like_the_sentence_beside_it():
+    """Issue 31: the workbook's '% cùng kỳ' said 130,0% beside the Diễn giải's 130%."""
+    assert fmt_value(96.0, "%") == "96%" and fmt_value(95.25, "%") == "95,3%"
+
+
+def test_a_share_is_never_shown_as_zero():
+    from dolisa.report.formats import fmt_share
+
+    assert fmt_share(1 / 22230) == "<0,1%" and fmt_share(0) == "0%" and fmt_share(0.012) == "1,2%"
+    assert fmt_share(0.9996) == ">99,9%" and fmt_share(1) == "100%"
 
 
 @pytest.mark.parametrize(

@@ -43,8 +43,8 @@ def healthy_marts(con: duckdb.DuckDBPyConnection) -> None:
         dataset varchar, unit_code varchar, period varchar, half_year varchar, is_in_force boolean,
         file_status varchar, rows_in bigint, rows_loaded bigint, rows_quarantined bigint, rows_unaccounted bigint)""")
     con.execute("""create table marts.fct_dataset_month_rows (unit_code varchar, period varchar, half_year varchar,
-        dataset varchar, rows_loaded bigint, history_median double, history_months bigint,
-        ratio_to_history_median double)""")
+        dataset varchar, rows_loaded bigint, file_present boolean, basis varchar, basis_months bigint,
+        peer_units bigint, expected_rows double, ratio_to_expected double, deviation_score double)""")
     con.execute("""create table marts.fct_indicator_computability (half_year varchar, indicator_code varchar,
         unit_code varchar, kind varchar, numerator_value bigint, denominator_value bigint, is_computable boolean)""")
     con.execute("""create table marts.fct_job_placements (placement_id varchar, person_key varchar,
@@ -58,7 +58,8 @@ def healthy_marts(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute("insert into marts.fct_file_row_conservation values "
                             "(?, 'job_placements.csv', 'job_placements', ?, ?, ?, true, 'accepted', 100, 100, 0, 0)",
                             [sid, unit, period, half])
-                con.execute("insert into marts.fct_dataset_month_rows values (?, ?, ?, 'job_placements', 100, 100, 12, 1)",
+                con.execute("insert into marts.fct_dataset_month_rows values "
+                            "(?, ?, ?, 'job_placements', 100, true, 'recent_months', 6, 10, 100, 1, 0)",
                             [unit, period, half])
                 con.execute("insert into marts.fct_job_placements values (?, 'c0ffee0123456789abcdef', ?, ?)",
                             [f"{unit}-VL-{period}", unit, period])
@@ -114,9 +115,15 @@ BREAKS = [
     ("row_conservation", BLOCKING, "042", "2021-06",
      "update marts.fct_file_row_conservation set rows_loaded = 98, rows_unaccounted = 2 "
      "where unit_code = '042' and period = '2021-06'"),
-    ("outlier", WARNING, "040", "2021-01",
-     "update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_history_median = 4 "
+    ("outlier", WARNING, "040", "2021-01",  # an inflated file
+     "update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_expected = 4, deviation_score = 9 "
      "where unit_code = '040' and period = '2021-01'"),
+    ("outlier", WARNING, "042", "2021-03",  # a register cut to a fraction: looks both ways
+     "update marts.fct_dataset_month_rows set rows_loaded = 5, ratio_to_expected = 0.05, deviation_score = -9 "
+     "where unit_code = '042' and period = '2021-03'"),
+    ("missing_dataset", WARNING, "040", "2021-05",  # the version in force has no file of it
+     "update marts.fct_dataset_month_rows set rows_loaded = 0, file_present = false, ratio_to_expected = 0.005, "
+     "deviation_score = -10 where unit_code = '040' and period = '2021-05'"),
     ("indicators_computable", BLOCKING, "042", HALF,
      "update marts.fct_indicator_computability set is_computable = false, numerator_value = null "
      "where unit_code = '042' and indicator_code = 'LAB_JOB_PLACEMENTS'"),
@@ -148,9 +155,32 @@ def test_findings_carry_the_models_values(con):
 
 
 def test_a_month_without_enough_history_is_no_outlier(con):
-    con.execute("update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_history_median = 4, "
-                f"history_months = {declared.OUTLIER_MIN_HISTORY - 1} where unit_code = '040' and period = '2021-01'")
+    con.execute("update marts.fct_dataset_month_rows set rows_loaded = 400, ratio_to_expected = 4, deviation_score = 9, "
+                f"basis_months = {declared.OUTLIER_MIN_HISTORY - 1} where unit_code = '040' and period = '2021-01'")
     assert gate(con).findings == []
+    # the same month of one earlier year is history enough
+    con.execute("update marts.fct_dataset_month_rows set basis = 'same_month', basis_months = 1 "
+                "where unit_code = '040' and period = '2021-01'")
+    assert [(f.rule, f.unit_code, f.period) for f in gate(con).findings] == [("outlier", "040", "2021-01")]
+
+
+@pytest.mark.parametrize("ratio,score", [(3.0, 2.4), (1.3, 8.0), (0.7, -6.0)],
+                         ids=["three_times_a_small_count", "a_big_register_grows_30pct", "a_drop_of_30pct"])
+def test_within_chance_or_within_the_ratio_is_no_outlier(con, ratio, score):
+    """3 -> 9 rows is chance (a small score); a 30% change of a big register is far in spreads but
+    not beyond the ratio: neither is a warning."""
+    con.execute(f"update marts.fct_dataset_month_rows set ratio_to_expected = {ratio}, deviation_score = {score} "
+                "where unit_code = '040' and period = '2021-01'")
+    assert gate(con).findings == []
+
+
+def test_an_outlier_finding_says_its_basis(con):
+    con.execute("update marts.fct_dataset_month_rows set rows_loaded = 300, expected_rows = 99.5, "
+                "ratio_to_expected = 3, deviation_score = 12, basis = 'same_month', basis_months = 2 "
+                "where unit_code = '042' and period = '2021-02'")
+    (f,) = gate(con).findings
+    assert f.values["basis"] == "same_month" and f.values["basis_months"] == 2 and f.values["expected_rows"] == 99.5
+    assert f.message == "042 2021-02 job_placements: 300 rows, 3.00x the 100 expected from the same month of 2 earlier year(s)"
 
 
 def test_no_indicator_rows_for_the_half_blocks(con):

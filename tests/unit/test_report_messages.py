@@ -59,7 +59,15 @@ NEW_FINDINGS = [
     dict(rule="dbt_test_warning", severity="warning", message="test.dolisa.not_null_x: the dbt data test warned",
          item="test.dolisa.not_null_x", values=dict(failures=3)),
     dict(rule="outlier", severity="warning", message="...", unit_code="043", period="2021-02", item="job_placements",
-         values=dict(rows_loaded=40, history_median=7.5)),
+         values=dict(rows_loaded=40, history_median=7.5)),  # a quality_gate.json written before issue 31
+    dict(rule="outlier", severity="warning", message="...", unit_code="047", period="2021-01",
+         item="vocational_enrolments", values=dict(rows_loaded=30, file_present=True, expected_rows=77.7,
+                                                    ratio_to_expected=0.39, deviation_score=-4.0, basis="same_month",
+                                                    basis_months=1)),
+    dict(rule="missing_dataset", severity="warning", message="...", unit_code="052", period="2021-04",
+         item="social_allowance_register", values=dict(rows_loaded=0, file_present=False, expected_rows=1216.3,
+                                                       ratio_to_expected=0.0004, deviation_score=-40.0,
+                                                       basis="recent_months", basis_months=6)),
 ]
 
 
@@ -82,7 +90,12 @@ def test_structured_fields_fill_the_sentence():
     assert by_rule["same_period_gap"].startswith("Huyện Thông Nông chưa có số liệu được chấp nhận tháng 1/2020")
     assert "số liệu cùng kỳ của Huyện Hà Quảng chưa đầy đủ" in by_rule["same_period_gap"]
     assert "(10)" in by_rule["row_conservation"] and "(8)" in by_rule["row_conservation"]
-    assert "40 dòng" in by_rule["outlier"] and "7,5" in by_rule["outlier"]
+    old_outlier, outlier = (finding_vi(f) for f in NEW_FINDINGS if f["rule"] == "outlier")
+    assert "40 dòng" in old_outlier and "7,5" in old_outlier
+    assert outlier.startswith("Huyện Trùng Khánh, Tuyển sinh giáo dục nghề nghiệp, tháng 1/2021: 30 dòng, chỉ bằng")
+    assert "mức dự kiến khoảng 78 dòng (tính theo cùng tháng năm trước và" in outlier  # the basis, truthfully
+    assert "không có tệp Danh sách đối tượng hưởng trợ cấp xã hội" in by_rule["missing_dataset"]
+    assert "dự kiến khoảng 1.216 dòng (tính theo 6 tháng gần nhất" in by_rule["missing_dataset"]
     assert "LAB_JOB_PLACEMENTS" in by_rule["indicators_computable"]
 
 
@@ -134,8 +147,8 @@ def test_report_files_carry_the_vietnamese_warnings(tmp_path):
     assert finding_vi(FINDINGS[3]) in texts and "Nộp muộn" in texts
     assert not any(t.startswith("[late_submission]") or "submitted" in t for t in texts)
     d = docx.Document(paths["indicators_annex.docx"])
-    body = "\n".join(p.text for p in d.paragraphs)
-    assert f"- {finding_vi(FINDINGS[3])}" in body and "submitted" not in body
+    cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
+    assert finding_vi(FINDINGS[3]) in cells and not any("submitted" in c for c in cells)
 
 
 def test_xlsx_text_columns_wrap_and_sheets_print_a4_landscape_fit_to_width(tmp_path):

@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", type=float, default=1.0)
     g.add_argument("--first", default="2020-01")
     g.add_argument("--last", default="2021-06")
+    g.add_argument("--inject-anomalies", action="store_true",
+                   help="inject the true anomalies of ANOMALY_PLAN in the range (listed in demo_manifest.json)")
     s = sub.add_parser("serve", help="serve a store over HTTP (contract §2)")
     s.add_argument("--store", required=True)
     s.add_argument("--host", default="127.0.0.1")
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         from dolisa_demo.hub.generator import generate
 
         t0 = time.monotonic()
-        store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last)
+        store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last,
+                         anomalies=a.inject_anomalies)
         n = sum(1 for _ in store.iter_submissions())
         print(f"{n} submission versions written to {store.root} in {time.monotonic() - t0:.1f} s")
         return 0

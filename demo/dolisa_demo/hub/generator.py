@@ -210,6 +210,30 @@ DEFECT_PLAN: list[tuple[str, str, str, str]] = [
     ("01576", "2026-06", "employment_fund_loans", "malformed_citizen_id"),
 ]
 
+# True anomalies injected only with `anomalies=True` (`generate --inject-anomalies`): what the
+# report gate's outlier and missing-dataset rules must flag (docs/warnings.md measures it). Each
+# changes the version in force of one unit-month and nothing else (no random draw is spent, so
+# the rest of the store is byte-identical to the clean one). "*" is every dataset of the month.
+#   inflated_x3     every record three times, the copies under new record ids (an export run thrice)
+#   uploaded_twice  every record twice, the copy under new record ids (a file appended to itself)
+#   dataset_missing the version has no file of the dataset
+#   near_zero       every file keeps 5% of its records (at least one where it had some)
+ANOMALY_PLAN: list[tuple[str, str, str, str]] = [
+    # the districts (2021-H1: the same month of 2020 exists)
+    ("049", "2021-03", "child_support_events", "inflated_x3"),
+    ("042", "2021-05", "vocational_enrolments", "uploaded_twice"),
+    ("052", "2021-04", "social_allowance_register", "dataset_missing"),
+    ("051", "2021-04", "*", "near_zero"),
+    # the communes and wards of the 2025 reform (small counts, no same month of an earlier year)
+    ("01594", "2025-11", "social_allowance_register", "uploaded_twice"),  # 4 months of history
+    ("01501", "2026-03", "social_allowance_register", "dataset_missing"),
+    ("01297", "2026-04", "vocational_enrolments", "inflated_x3"),
+    ("01660", "2026-05", "child_protection_register", "uploaded_twice"),
+    ("01327", "2026-06", "*", "near_zero"),
+]
+ANOMALY_COPIES = {"inflated_x3": 3, "uploaded_twice": 2}
+NEAR_ZERO_SHARE = 0.05
+
 # Variants forced on some files of 2021-01 so that a short range has them all.
 FORCED_STYLES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("040", "2021-01", "social_allowance_register"): {"xlsx": True},
@@ -626,7 +650,7 @@ class _Register:
 
 
 class Generator:
-    def __init__(self, store: HubStore, seed: int, scale: float, first: str, last: str):
+    def __init__(self, store: HubStore, seed: int, scale: float, first: str, last: str, anomalies: bool = False):
         contract.parse_period(first)
         contract.parse_period(last)
         if first > last:
@@ -656,6 +680,11 @@ class Generator:
         self._defects = {}
         for unit, period, ds, kind in DEFECT_PLAN:
             self._defects.setdefault((unit, period, ds), []).append(kind)
+        self._anomalies: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        if anomalies:
+            self.manifest["anomalies"] = []
+            for unit, period, ds, kind in ANOMALY_PLAN:
+                self._anomalies.setdefault((unit, period), []).append((ds, kind))
 
     # ---- units and weights
     def units_in(self, period: str) -> list[contract.AdminUnit]:
@@ -1149,8 +1178,14 @@ class Generator:
                     rows[ds] = rows[ds] + extra
                 defects_here.append((ds, kind, extra))
 
+        dropped: list[str] = []
+        if (code, period) in self._anomalies:
+            rows, sa, stopped, sa_stopped_rows, cr_rows, dropped = self.inject_anomalies(
+                code, period, rows, sa, stopped, sa_stopped_rows, cr_rows)
         files, meta = self.render_all(u, period, final_version, rows, sa, stopped, sa_stopped_rows, cr_rows)
         sid = submission_id(code, period, final_version)
+        for ds in dropped:
+            files.pop(meta.pop(ds)["name"])
         for ds, kind, extra in defects_here:
             name = meta[ds]["name"]
             self.manifest["defects"].append({
@@ -1243,6 +1278,53 @@ class Generator:
                                                   "dataset": ds, "file": f"{ds}.csv", "kind": "not_utf8",
                                                   "byte_offset": offset, "expect": "version rejected"})
             self.manifest["revisions"].append(entry)
+
+    def inject_anomalies(self, code, period, rows, sa, stopped, sa_stopped_rows, cr_rows):
+        """The version in force of (code, period) with the ANOMALY_PLAN's anomalies of that month:
+        (rows, social allowance register, its ids stopped this month, its STOPPED rows, child register
+        rows, datasets to drop).
+        Nothing random: the rest of the store stays as it is without anomalies."""
+        rows = dict(rows)
+        dropped: list[str] = []
+        for ds_plan, kind in self._anomalies[(code, period)]:
+            names = list(contract.datasets()) if ds_plan == "*" else [ds_plan]
+            for ds in names:
+                before = self._records(ds, rows, sa, stopped, sa_stopped_rows, cr_rows)
+                if kind == "dataset_missing":
+                    dropped.append(ds)
+                    after: list = []
+                elif kind == "near_zero":
+                    keep = max(1, round(len(before) * NEAR_ZERO_SHARE)) if before else 0
+                    after = before[:keep]
+                else:
+                    rid = contract.dataset(ds).record_id
+                    after = before + [dict(x, **{rid: f"{x[rid]}-B{n}"})
+                                      for n in range(1, ANOMALY_COPIES[kind]) for x in before]
+                if ds == "social_allowance_register":
+                    active = [x for x in after if x["status"] == "ACTIVE"]
+                    # a copy: the lineage's register itself goes on unchanged next month
+                    sa = _Register(active={x["beneficiary_id"]: x for x in active},
+                                   lines={k: v for k, v in sa.lines.items() if k not in stopped})
+                    stopped = set()
+                    sa_stopped_rows = [x for x in after if x["status"] != "ACTIVE"]
+                elif ds == "child_protection_register":
+                    cr_rows = after
+                else:
+                    rows[ds] = after
+                self.manifest["anomalies"].append({
+                    "unit_code": code, "period": period, "dataset": ds, "kind": kind, "plan": ds_plan,
+                    "rows_before": len(before), "rows_after": len(after),
+                    "expect": "missing_dataset" if kind == "dataset_missing" else "outlier"})
+        return rows, sa, stopped, sa_stopped_rows, cr_rows, dropped
+
+    @staticmethod
+    def _records(ds, rows, sa, stopped, sa_stopped_rows, cr_rows) -> list[dict[str, Any]]:
+        """The records of `ds` in the version as it would be rendered."""
+        if ds == "social_allowance_register":
+            return [x for bid, x in sa.active.items() if bid not in stopped] + list(sa_stopped_rows)
+        if ds == "child_protection_register":
+            return list(cr_rows)
+        return list(rows.get(ds) or [])
 
     def add(self, code, period, version, when, files, meta) -> None:
         overrides = {m["name"]: {"rows": m["rows"]} for m in meta.values()}
@@ -1457,8 +1539,10 @@ class Generator:
 
 
 def generate(store_root, *, seed: int = 2021, scale: float = 1.0, first: str = "2020-01",
-             last: str = "2021-06") -> HubStore:
-    """Fill a new store at `store_root` with the demo submissions of `first`..`last`.
+             last: str = "2021-06", anomalies: bool = False) -> HubStore:
+    """Fill a new store at `store_root` with the demo submissions of `first`..`last`;
+    `anomalies` injects ANOMALY_PLAN's true anomalies of the range (listed in the manifest's
+    "anomalies").
 
     An existing ``index.json`` there is replaced (files of the same names are
     overwritten); use an empty directory for a clean store."""
@@ -1467,7 +1551,7 @@ def generate(store_root, *, seed: int = 2021, scale: float = 1.0, first: str = "
     if (root / "index.json").exists():
         (root / "index.json").unlink()
     store = HubStore(root)
-    return Generator(store, seed, scale, first, last).run()
+    return Generator(store, seed, scale, first, last, anomalies=anomalies).run()
 
 
 def manifest(store_root) -> dict[str, Any]:

@@ -221,11 +221,27 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
     # -- pages ------------------------------------------------------------------
 
     async def home_page(request: Request):
+        from dolisa.report._common import FILE_LABELS_VI, MAIN_FILES
+        from dolisa.report.warnings import report_warnings
+
         periods = desk.periods()
         for item in periods:
             item["status"] = gate_status(item["gate"])
             _with_revisions(item["period"], item["as_of"])
-        return render(request, "index.html", periods=periods,
+            listed = report_warnings(desk.reports / item["period"], item["gate"]) if item["gate"] else None
+            item["warnings"] = None if listed is None else {
+                "lines": len(listed), "high": sum(w.severity == "high" for w in listed)}
+            for copy in item["issued"]:  # an issued copy: when, and its main files by what they are
+                copy["when"] = _when(copy["issued_at"]) if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"]) \
+                    else copy["issued_at"]
+                copy["main"] = [f for f in MAIN_FILES if f in copy["files"]]
+            for a in item["as_of"]:
+                a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
+                a["main"] = [f for f in MAIN_FILES if f in a["files"]]
+        latest = next((p["gate"] for p in periods if p["gate"]), None)
+        warning_rules = [rule_title_vi(r["rule"]) for r in (latest or {}).get("rules", []) if r["severity"] == "warning"]
+        return render(request, "index.html", periods=periods, labels=FILE_LABELS_VI, main_files=MAIN_FILES,
+                      warning_rules=list(dict.fromkeys(warning_rules)),
                       has_gx=(desk.data_docs / "index.html").exists(),
                       has_dbt=(desk.dbt_target / "index.html").exists())
 
@@ -246,6 +262,9 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         return as_of
 
     async def report_page(request: Request):
+        from dolisa.report._common import FILE_LABELS_VI
+        from dolisa.report.warnings import report_warnings, summary_vi
+
         period = need(request.path_params["period"], PERIOD_RE)
         ind = desk.indicators(period)
         if ind.empty:
@@ -264,10 +283,23 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         gate = desk.gate(period)
         folder = desk.reports / period
         files = [f for f in DOWNLOADS if (folder / f).exists()]
+        warnings = report_warnings(folder, gate)  # the list the annex and the workbook printed
+        issued = desk.issued(period)
+        for copy in issued:
+            copy["when"] = _when(copy["issued_at"]) if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"]) \
+                else copy["issued_at"]
+        as_of = _with_revisions(period, desk.as_of_reports(period))
+        for a in as_of:
+            a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
         return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
-                      findings=_findings(gate), files=files,
+                      # a percentage cell reads like the Diễn giải beside it (130%, not 130,0%), as in the workbook
+                      pct=lambda x: formats.fmt_pct(x, empty="—"),
+                      findings=_findings(gate), files=files, labels=FILE_LABELS_VI, warnings=warnings,
+                      warning_rules=list(dict.fromkeys(rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", [])
+                                                       if r["severity"] == "warning")),
+                      warnings_summary=summary_vi(warnings),
                       incomplete=incomplete_note_vi((gate or {}).get("waived")),
-                      as_of=_with_revisions(period, desk.as_of_reports(period)), issued=desk.issued(period))
+                      as_of=as_of, issued=issued)
 
     async def indicator_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -322,18 +354,37 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                       legend=legend)
 
     async def submission_page(request: Request):
+        from dolisa.report.messages_vi import dataset_vi
+
         unit = need(request.path_params["unit"], UNIT_RE)
         month = need(request.path_params["month"], MONTH_RE)
         versions = desk.versions(unit, month)
         files = desk.files(unit, month)
         reasons = desk.quarantine_reasons(unit, month)
+
+        def clean(row) -> dict:
+            # a cell the mart leaves empty comes back as NaN: it is no reason ("lỗi kỹ thuật: nan")
+            return {k: (None if formats.is_missing(v) else v) for k, v in row.items()}
+
         items = []
         for _, v in versions.iterrows():
             sid = v["submission_id"]
+            v = clean(v)
+            v["status_vi"] = contract.status_vi("version", v["submission_status"])
+            v["reason_vi"] = reason_vi(v["rejection_reason"]) if v["rejection_reason"] else ""
+            version_files = []
+            for _, f in files[files["submission_id"] == sid].iterrows():
+                f = clean(f)
+                f["status_vi"] = contract.status_vi("file", f["file_status"])
+                # the file is named in its own column: its reason does not name it again
+                f["reason_vi"] = fb._without_file(reason_vi(f["rejection_reason"]), f["file_name"]) \
+                    if f["rejection_reason"] else ""
+                version_files.append(f)
             items.append({
                 "v": v,
-                "files": [r for _, r in files[files["submission_id"] == sid].iterrows()],
-                "reasons": [r for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
+                "files": version_files,
+                "reasons": [dict(clean(r), dataset_vi=dataset_vi(r["dataset"]))
+                            for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
             })
         back = request.query_params.get("tu", "")
         if not re.fullmatch(r"/ky/\d{4}-H[12]/chi-tieu/[A-Z0-9_]+/don-vi/" + contract.UNIT_CODE_PATTERN, back):
@@ -390,6 +441,7 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             raise HTTPException(404)
         for item in items:
             item["cls"], item["delivery_vi"] = _delivery_vi(item["delivery"])
+            item["date_vi"] = pd.Timestamp(item["date"]).strftime("%d/%m/%Y")
             item["text"] = (item["folder"] / fb.EMAIL_TXT).read_text(encoding="utf-8")
             item["xlsx"] = next((p.name for p in item["folder"].glob("*.xlsx")), None)
         return render(request, "feedback_unit.html", unit=unit, items=items)

@@ -33,6 +33,7 @@ DOWNLOADS = {
     "indicators.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "indicators_annex.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "data_quality.csv": "text/csv; charset=utf-8",
+    "warnings.csv": "text/csv; charset=utf-8",
     "data_quality_heatmap.png": "image/png",
     "chart_labour.png": "image/png",
     "chart_social_protection.png": "image/png",

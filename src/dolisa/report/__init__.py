@@ -11,7 +11,9 @@ the reporting team reads and pastes into the official report:
 ``data_quality_heatmap.png``      district × month submission status
 ``chart_<area>.png``              per-area bars by district
                                   (labour, social_protection, child_welfare)
-``data_quality.csv``              per district and month, machine-readable
+``data_quality.csv``              per reporting unit and month, machine-readable
+``warnings.csv``                  the warnings, grouped and ordered (one list:
+                                  :mod:`dolisa.report.warnings`), machine-readable
 ================================  =============================================
 
 ``write_quarantine_reasons`` writes ``quarantine_reasons.csv`` (rows quarantined per unit,
@@ -37,6 +39,7 @@ from .charts import area_chart, quality_heatmap
 from .csv_writer import indicators_csv_text, write_indicators_csv
 from .docx_writer import write_annex_docx
 from .formats import fmt_int, fmt_money, fmt_pct, round_half_away
+from .warnings import CSV_NAME as WARNINGS_CSV, build_warnings, write_warnings_csv
 from .xlsx_writer import write_indicators_xlsx
 
 __all__ = [
@@ -46,6 +49,8 @@ __all__ = [
     "write_indicators_xlsx",
     "write_annex_docx",
     "write_data_quality_csv",
+    "build_warnings",
+    "write_warnings_csv",
     "write_quarantine_reasons",
     "area_chart",
     "quality_heatmap",
@@ -73,6 +78,7 @@ HUMAN_FILES = (
     "data_quality_heatmap.png",
     *(f"chart_{a}.png" for a in AREAS),
     "data_quality.csv",
+    WARNINGS_CSV,
 )
 
 QUARANTINE_REASONS_FILE = "quarantine_reasons.csv"
@@ -135,13 +141,14 @@ def write_human_report(
     Does NOT write ``indicators.csv``. Every file is written atomically.
 
     ``warnings``: the gate's findings (``Finding``, dicts, or ``"[rule] message"``
-    strings), written in Vietnamese (:mod:`dolisa.report.messages_vi`). An as-of report
+    strings), made once into the grouped, ordered list of :mod:`dolisa.report.warnings`
+    that ``warnings.csv``, the workbook and the annex print. An as-of report
     passes ``as_of`` (printed on the face) and ``revisions`` (columns
     ``indicator_code, unit_code, source_unit_code, source_period, version_as_of,
     version_now, contribution``: the section 'Điều chỉnh số liệu')."""
     out = Path(report_dir)
     out.mkdir(parents=True, exist_ok=True)
-    warnings = list(warnings or ())
+    warnings = build_warnings(warnings or ())  # the one list: warnings.csv, the workbook, the annex
     paths: dict[str, Path] = {}
 
     paths["data_quality_heatmap.png"] = quality_heatmap(
@@ -162,4 +169,5 @@ def write_human_report(
         quarantine_reasons=quarantine_reasons, revisions=revisions, as_of=as_of,
     )
     paths["data_quality.csv"] = write_data_quality_csv(out / "data_quality.csv", quality)
+    paths[WARNINGS_CSV] = write_warnings_csv(out / WARNINGS_CSV, warnings)
     return {name: paths[name] for name in HUMAN_FILES}

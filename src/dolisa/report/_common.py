@@ -21,6 +21,23 @@ AREAS: dict[str, str] = {
 
 STATUS_VI = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Thiếu"}
 
+# What each file of a report folder is, for a person choosing what to open (the desk)
+FILE_LABELS_VI = {
+    "indicators.xlsx": "Bảng số liệu (Excel)",
+    "indicators_annex.docx": "Phụ lục số liệu (Word)",
+    "indicators.csv": "Số liệu theo mẫu của hợp đồng (CSV)",
+    "warnings.csv": "Danh sách cảnh báo (CSV)",
+    "data_quality.csv": "Tình hình nộp số liệu theo đơn vị và tháng (CSV)",
+    "data_quality_heatmap.png": "Hình: tình hình nộp số liệu",
+    "chart_labour.png": "Hình: Lao động - Việc làm",
+    "chart_social_protection.png": "Hình: Bảo trợ xã hội - Người có công",
+    "chart_child_welfare.png": "Hình: Trẻ em",
+    "revisions.csv": "Điều chỉnh số liệu so với ngày chốt (CSV)",
+    "quality_gate.json": "Kết quả kiểm tra trước báo cáo (JSON, cho cán bộ kỹ thuật)",
+    "manifest.json": "Danh mục các tệp đã phát hành (JSON, cho cán bộ kỹ thuật)",
+}
+MAIN_FILES = ("indicators.xlsx", "indicators_annex.docx", "indicators.csv")
+
 MISSING_CELL = "—"
 
 INDICATOR_COLUMNS = [
@@ -161,6 +178,16 @@ def period_title(report_period: str) -> str:
     return str(report_period)
 
 
+def period_dates_vi(report_period: str) -> str:
+    """'2021-H1' → 'từ 01/01/2021 đến 30/06/2021' ('' for anything else)."""
+    year, _, half = str(report_period).partition("-")
+    if half.upper() == "H1" and year.isdigit():
+        return f"từ 01/01/{year} đến 30/06/{year}"
+    if half.upper() == "H2" and year.isdigit():
+        return f"từ 01/07/{year} đến 31/12/{year}"
+    return ""
+
+
 def month_label(period: str) -> str:
     """'2021-03' → 'T3/2021'."""
     year, _, month = str(period).partition("-")
@@ -275,32 +302,6 @@ def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) ->
     total.update(unit_code=PROVINCE_CODE, name_vi="Toàn tỉnh")
     g = pd.concat([g, pd.DataFrame([total])], ignore_index=True)
     return g[list(QUALITY_SUMMARY_COLUMNS)]
-
-
-def warning_vi(w) -> str:
-    """A warning for the report files, in Vietnamese: a gate finding (``Finding``, its dict,
-    or the ``"[rule] message"`` string the pipeline passes) through the message catalogue
-    (:mod:`dolisa.report.messages_vi`); any other string is taken as already written."""
-    import re
-
-    from .messages_vi import finding_vi
-
-    if isinstance(w, str) and not re.match(r"^\[[^\]]+\]", w):
-        return w
-    return finding_vi(w)
-
-
-def warning_title_vi(w) -> str:
-    """The rule's short Vietnamese title ('Nộp muộn'), or '' for a free-text warning."""
-    import re
-
-    from .messages_vi import rule_title_vi
-
-    if isinstance(w, str):
-        m = re.match(r"^\[([^\]]+)\]", w)
-        return rule_title_vi(m[1]) if m else ""
-    rule = w.get("rule") if isinstance(w, dict) else getattr(w, "rule", None)
-    return rule_title_vi(rule) if rule else ""
 
 
 REVISION_COLUMNS = ["indicator_code", "unit_code", "source_unit_code", "source_period", "version_as_of",

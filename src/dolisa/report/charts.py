@@ -44,7 +44,7 @@ from .formats import TRIEU, fmt_money, fmt_number, fmt_pct, fmt_value, is_missin
 
 STATUS_COLOURS = {"on_time": "#5DB85C", "late": "#F0AD4E", "missing": "#D9534F"}
 NO_DATA_COLOUR = "#E0E0E0"
-DEFAULT_MAX_PANELS = 6
+DEFAULT_MAX_PANELS = 8  # four rows of two; what is not drawn is named under the figure
 FONT_FAMILY = ["DejaVu Sans"]
 
 
@@ -60,7 +60,7 @@ def _pyplot():
 def default_chart_indicators(indicators: pd.DataFrame, area: str, max_panels: int = DEFAULT_MAX_PANELS) -> list[str]:
     """The first ``max_panels`` indicators of ``area`` in catalogue order,
     leaving out VND amounts (they mirror the case counts) and sub-items
-    whose label starts with '…'."""
+    whose label starts with '…'. :func:`not_drawn` names the others."""
     cat = catalogue(indicators)
     cat = cat[cat["area"] == area]
     keep = [
@@ -69,6 +69,15 @@ def default_chart_indicators(indicators: pd.DataFrame, area: str, max_panels: in
         if not is_money_indicator(r) and not str(r.get("label_vi", "")).startswith("…")
     ]
     return keep[:max_panels]
+
+
+def not_drawn(indicators: pd.DataFrame, area: str, drawn: Sequence[str]) -> list[str]:
+    """The labels of the area's indicators the chart does not draw, in catalogue order: a chart
+    never leaves an indicator out without saying so."""
+    cat = catalogue(indicators)
+    cat = cat[cat["area"] == area]
+    return [str(r.get("label_vi") or r["indicator_code"]).lstrip("… ") for _, r in cat.iterrows()
+            if r["indicator_code"] not in set(drawn)]
 
 
 def _save(fig, path: Path) -> Path:
@@ -139,7 +148,7 @@ def area_chart(
             vmax = max(num) if num and max(num) > 0 else 1
             ax.set_xlim(0, vmax * 1.22)
             for yi, v, raw in zip(y, num, vals):
-                txt = "—" if is_missing(raw) else (fmt_pct(raw, always_decimal=True) if pct else fmt_number(v, 1, strip_zero_decimals=True))
+                txt = "—" if is_missing(raw) else (fmt_pct(raw) if pct else fmt_number(v, 1, strip_zero_decimals=True))
                 ax.text(v + vmax * 0.01, yi, txt, va="center", fontsize=9)
             if pct:
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_pct(x)))
@@ -162,7 +171,18 @@ def area_chart(
         area_title = AREAS.get(area, area)
         when = period_title(report_period) if report_period else ""
         _suptitle(fig, f"{area_title}: kết quả {when} theo {units_phrase(units)}", banner_text(incomplete_note))
-        fig.tight_layout(rect=(0, 0, 1, 0.975 if not incomplete_note else 0.955))
+        others = not_drawn(indicators, area, codes)
+        bottom = 0.0
+        if others:
+            total = len(codes) + len(others)
+            note = (f"Hình vẽ {len(codes)}/{total} chỉ tiêu của lĩnh vực. Không vẽ (xem bảng số liệu theo đơn vị): "
+                    + "; ".join(others) + ".")
+            lines = textwrap.wrap(note, 150)
+            height = fig.get_figheight()  # inches: the note keeps its own strip under the panels
+            fig.text(0.01, 0.08 / height, "\n".join(lines), ha="left", va="bottom", fontsize=10, style="italic",
+                     transform=fig.transFigure)
+            bottom = min(0.3, (0.19 * len(lines) + 0.45) / height)
+        fig.tight_layout(rect=(0, bottom, 1, 0.975 if not incomplete_note else 0.955))
         try:
             return _save(fig, path)
         finally:

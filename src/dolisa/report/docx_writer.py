@@ -31,6 +31,7 @@ from ._common import (
     has_unit_groups,
     month_label,
     ordered_units,
+    period_dates_vi,
     period_title,
     quality_summary,
     unit_label,
@@ -40,10 +41,10 @@ from ._common import (
     same_period_notes,
     unit_groups,
     units_phrase,
-    warning_vi,
 )
 from .formats import fmt_int, fmt_pct, fmt_value, is_missing
-from .messages_vi import dataset_vi, reason_vi
+from .messages_vi import dataset_vi, reason_readable_vi
+from .warnings import CSV_NAME as WARNINGS_CSV, SEVERITY_VI, as_warnings, summary_vi
 
 FONT = "Times New Roman"
 BODY_PT = 13
@@ -51,6 +52,7 @@ TABLE_PT = 11
 WIDE_TABLE_PT = 10
 SUMMARY_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả 6 tháng", "Kế hoạch năm", "% kế hoạch", "Cùng kỳ", "% cùng kỳ"]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
+ANNEX_WARNINGS = 20  # lines of section IV; the rest are on the desk, in the workbook and in warnings.csv
 IMAGE_CAPTIONS = {
     "data_quality_heatmap": "Tình hình nộp số liệu của các {units} theo tháng",
     **{f"chart_{k}": f"{v}: kết quả theo {{units}}" for k, v in AREAS.items()},
@@ -219,8 +221,8 @@ def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[li
             rows.append([
                 str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u),
                 fmt_value(g("value"), u, empty=MISSING_CELL), fmt_value(g("plan_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL, always_decimal=True), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL, always_decimal=True),
+                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
+                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
             ])
     return rows, groups
 
@@ -322,9 +324,10 @@ def write_annex_docx(
 ) -> Path:
     """Write the Word annex (atomically); returns the path. ``images`` are
     paths, or ``(path, caption)`` pairs; a missing image file is skipped with a
-    note in the document. ``warnings`` are gate findings (or ``"[rule] message"``
-    strings), written in Vietnamese. An as-of report passes ``as_of`` (printed under
-    the title) and ``revisions`` (section "Điều chỉnh số liệu")."""
+    note in the document. ``warnings``: the list of :mod:`dolisa.report.warnings` (or the
+    gate's findings it is built from); the first ANNEX_WARNINGS lines are printed. An as-of
+    report passes ``as_of`` (printed under the title) and ``revisions`` (section "Điều chỉnh
+    số liệu")."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -357,8 +360,9 @@ def write_annex_docx(
     _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
           italic=True, align=centre, space_after=2)
     as_of_line = as_of_text(as_of)
-    _para(doc, f"Kỳ báo cáo: {report_period}. {as_of_line + '. ' if as_of_line else ''}Số tiền tính bằng triệu đồng.",
-          size=12, italic=True, align=centre, space_after=10)
+    dates = period_dates_vi(report_period)
+    _para(doc, f"Kỳ báo cáo: {when}{f' ({dates})' if dates else ''}. {as_of_line + '. ' if as_of_line else ''}"
+               "Số tiền tính bằng triệu đồng.", size=12, italic=True, align=centre, space_after=10)
 
     # I. summary
     _para(doc, f"I. TỔNG HỢP KẾT QUẢ CÁC CHỈ TIÊU TOÀN TỈNH {when.upper()}", bold=True, space_after=6)
@@ -421,20 +425,30 @@ def write_annex_docx(
         qr["_k"] = qr["unit_code"].map(unit_sort_key)
         qr = qr.sort_values(["_k", "period", "rows"], ascending=[True, True, False], kind="stable")
         body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]),
-                 dataset_vi(str(r["dataset"])), reason_vi(str(r["reason"])), fmt_int(r["rows"])]
+                 dataset_vi(str(r["dataset"])), reason_readable_vi(str(r["reason"])), fmt_int(r["rows"])]
                 for i, (_, r) in enumerate(qr.iterrows(), start=1)]
         _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
                [1.2, 4.5, 2.2, 5.0, 10.8, 2.0], numeric_from=5, center=(0, 2))
 
-    # IV. warnings
+    # IV. warnings: the most severe lines of the one list; how many more, and where
     _para(doc, "", space_after=6)
     _para(doc, "IV. CẢNH BÁO KÈM THEO SỐ LIỆU", bold=True, space_after=6)
+    warnings = as_warnings(warnings)
+    _para(doc, summary_vi(warnings) + (" Mỗi dòng là một đơn vị và một bộ dữ liệu, các tháng ghi cùng dòng; xếp theo "
+                                       "mức độ, cao trước." if warnings else ""),
+          size=12, italic=not warnings, space_after=4)
     if warnings:
-        for w in warnings:
-            p = _para(doc, f"- {warning_vi(w)}", size=12, space_after=2)
-            p.paragraph_format.left_indent = Cm(0.5)
-    else:
-        _para(doc, "Không có cảnh báo.", size=12, italic=True)
+        shown = warnings[:ANNEX_WARNINGS]
+        _table(doc, ["STT", "Mức độ", "Loại cảnh báo", "Nội dung"],
+               [[str(i), w.severity_vi, w.title_vi, w.message_vi] for i, w in enumerate(shown, start=1)],
+               [1.2, 2.4, 4.0, usable - 7.6], size=WIDE_TABLE_PT + 1, numeric_from=4, center=(0, 1))
+        rest = warnings[len(shown):]
+        if rest:
+            by = [f"{sum(w.severity == s for w in rest)} mức {label.lower()}" for s, label in SEVERITY_VI.items()
+                  if any(w.severity == s for w in rest)]
+            _para(doc, f"Còn {len(rest)} cảnh báo khác ({', '.join(by)}) không in ở đây: xem trên bàn làm việc của "
+                       f"nhóm báo cáo (trang kỳ {report_period}), sheet «Cảnh báo» của tệp indicators.xlsx hoặc tệp "
+                       f"{WARNINGS_CSV}.", size=12, italic=True, space_after=4)
 
     # Điều chỉnh số liệu (as-of reports)
     if revisions is not None:

@@ -5,12 +5,12 @@ report (``shared/reference/000_d544923548a3d98b.txt``):
 
 * thousands are grouped with ``.`` and the decimal mark is ``,``:
   ``1.700 người``, ``16.835 người``, ``30,9%``, ``1,6 tỷ đồng``;
-* a percentage carries one decimal. In running text a ``,0`` is *not* printed
-  — the report writes "đạt 130% so với cùng kỳ", "18% kế hoạch", "33% kế
-  hoạch" next to "30,9%" — so ``fmt_pct(130.0) == '130%'`` (used for the
-  "Diễn giải" sentences and chart titles). Table cells use
-  ``fmt_pct(x, always_decimal=True)`` → ``'130,0%'`` so a column lines up, as
-  statistical tables print ``100,0``;
+* a percentage carries one decimal, and a ``,0`` is *not* printed — the report
+  writes "đạt 130% so với cùng kỳ", "18% kế hoạch", "33% kế hoạch" next to
+  "30,9%" — so ``fmt_pct(130.0) == '130%'``, in the sentences and in the table
+  cells alike (a cell reading 130,0% beside a sentence reading 130% made the
+  reader wonder which was right; issue 31). ``always_decimal=True`` (``'130,0%'``)
+  remains for whoever needs a column of fixed width;
 * money is printed in ``triệu đồng`` / ``tỷ đồng``: "11 tỷ đồng",
   "1,6 tỷ đồng", "406 triệu đồng", but "5.721 triệu đồng" (not "5,7 tỷ"): an
   amount of a milliard or more is printed in tỷ only when that loses nothing
@@ -45,6 +45,7 @@ __all__ = [
     "fmt_money",
     "fmt_money_trieu",
     "fmt_value",
+    "fmt_share",
 ]
 
 
@@ -153,6 +154,21 @@ def fmt_pct(x: Any, *, always_decimal: bool = False, sign: str = "%", empty: str
     return fmt_number(x, 1, strip_zero_decimals=not always_decimal) + sign
 
 
+def fmt_share(part: Any, *, empty: str = "") -> str:
+    """A share (0..1) as a percentage that never hides a non-zero part: ``0.012`` → ``'1,2%'``,
+    ``1/22 230`` → ``'<0,1%'`` (not ``'0%'``), ``0`` → ``'0%'``, and just under the whole
+    ``'>99,9%'`` (not ``'100%'``)."""
+    if is_missing(part):
+        return empty
+    pct = to_decimal(part) * 100
+    shown = _quantize(pct, 1)
+    if pct > 0 and shown == 0:
+        return "<" + fmt_number(Decimal("0.1"), 1) + "%"
+    if pct < 100 and shown == 100:
+        return ">" + fmt_number(Decimal("99.9"), 1) + "%"
+    return fmt_pct(pct)
+
+
 def fmt_money_trieu(x: Any, *, empty: str = "") -> str:
     """The amount in triệu đồng, number only, for a table whose unit column
     says ``triệu đồng``: ``11_000_000_000`` → ``'11.000'``, ``406e6`` → ``'406'``,
@@ -190,10 +206,9 @@ def fmt_money(x: Any, *, empty: str = "", currency: str = "đồng") -> str:
     return f"{fmt_number(trieu, 0)} triệu {currency}"
 
 
-def fmt_value(x: Any, unit_vi: str | None, *, empty: str = "", always_decimal: bool = True) -> str:
+def fmt_value(x: Any, unit_vi: str | None, *, empty: str = "", always_decimal: bool = False) -> str:
     """Format an indicator value for a table cell by its unit: ``'%'`` →
-    :func:`fmt_pct` (one decimal always by default, as statistical tables
-    print ``100,0``), ``'đồng'`` → :func:`fmt_money_trieu` (the table's unit
+    :func:`fmt_pct` (one decimal, ``,0`` dropped as in the text), ``'đồng'`` → :func:`fmt_money_trieu` (the table's unit
     is then ``triệu đồng``), anything else → :func:`fmt_int`."""
     u = (unit_vi or "").strip()
     if u == "%":

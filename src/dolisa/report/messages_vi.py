@@ -47,6 +47,7 @@ class RuleMessage:
     patterns: tuple[str, ...] = ()
     converters: Mapping[str, Any] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)  # template field -> finding field
+    derive: Any = None  # values -> extra template fields (from the finding's structured values)
 
 
 def _time_vi(text: str) -> str:
@@ -135,7 +136,8 @@ RULES_VI: dict[str, RuleMessage] = {
         "Phiên bản bị từ chối",
         ("{unit}, tháng {month}: phiên bản {version} bị từ chối ({reason}).",
          "{unit}, tháng {month}: phiên bản {version} bị từ chối.",
-         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối.",
+         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối; phiên bản được chấp nhận trước đó vẫn có "
+         "hiệu lực (xem phản hồi gửi đơn vị).",
          "{unit}, tháng {month}: có phiên bản bị từ chối."),
         patterns=(r"version \S+-v(?P<version>\d+) rejected: (?P<reason>.*)$", r"version \S+-v(?P<version>\d+) rejected",
                   r": (?P<versions_rejected>\d+) version\(s\) rejected"),
@@ -143,13 +145,24 @@ RULES_VI: dict[str, RuleMessage] = {
     ),
     "outlier": RuleMessage(
         "Số liệu bất thường",
-        ("{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
+        ("{unit}, {dataset}, tháng {month}: {detail} — cần kiểm tra lại.",
+         # quality_gate.json of reports written before the rule knew the season (kept readable)
+         "{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
          "trước — cần kiểm tra lại.",
-         "{unit}, tháng {month}: số dòng bất thường so với 12 tháng trước — cần kiểm tra lại."),
+         "{unit}, tháng {month}: số dòng bất thường so với lịch sử của đơn vị — cần kiểm tra lại."),
         patterns=(r"^\S+ \S+ (?P<dataset>\S+): (?P<n>\d+) rows, more than (?P<factor>[\d.]+)x the median "
                   r"\((?P<median>[^)]+)\)",),
         converters={"dataset": lambda s: dataset_vi(s), "n": _number_vi, "median": _number_vi},
         aliases={"dataset": "item", "n": "rows_loaded", "median": "history_median"},
+        derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
+    ),
+    "missing_dataset": RuleMessage(
+        "Thiếu bộ dữ liệu",
+        ("{unit}, tháng {month}: {detail} — cần hỏi lại đơn vị.",
+         "{unit}, tháng {month}: phiên bản có hiệu lực không có tệp {dataset} — cần hỏi lại đơn vị."),
+        converters={"dataset": lambda s: dataset_vi(s)},
+        aliases={"dataset": "item"},
+        derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
     ),
     "same_period_gap": RuleMessage(
         "Thiếu số liệu cùng kỳ",
@@ -274,9 +287,11 @@ def finding_vi(finding: Any) -> str:
         values["current_unit"] = unit_name_vi(values["current_unit_code"], None)
     if values.get("quarantine_share") is not None:
         try:
-            values["share"] = formats_pct(100 * float(values["quarantine_share"]))
+            values["share"] = share_vi(float(values["quarantine_share"]))
         except (TypeError, ValueError):
             pass
+    if spec is not None and spec.derive is not None:
+        values.update(spec.derive(values))
     for k, conv in (spec.converters.items() if spec else ()):
         if k in values:
             values[k] = conv(values[k])
@@ -294,6 +309,66 @@ def formats_pct(x: float) -> str:
     return fmt_pct(x)
 
 
+def share_vi(share: float) -> str:
+    """0.012 → '1,2%'; one row in 22 230 → '<0,1%', never '0%'."""
+    from .formats import fmt_share
+
+    return fmt_share(share)
+
+
+def basis_vi(basis: str | None, months: Any) -> str:
+    """What a month was compared with (fct_dataset_month_rows.basis), truthfully:
+    'cùng tháng năm trước', 'cùng tháng của 2 năm trước', '6 tháng gần nhất'."""
+    try:
+        n = int(months)
+    except (TypeError, ValueError):
+        n = 0
+    if basis == "same_month":
+        return "cùng tháng năm trước" if n <= 1 else f"cùng tháng của {n} năm trước"
+    if basis == "recent_months":
+        return f"{n} tháng gần nhất" if n else "các tháng gần nhất"
+    return "lịch sử"
+
+
+def outlier_basis_vi(values: Mapping[str, Any]) -> str:
+    """What the expected rows of an outlier come from: 'tính theo cùng tháng năm trước và mức tăng
+    giảm chung của các đơn vị khác'."""
+    return (f"tính theo {basis_vi(values.get('basis'), values.get('basis_months'))} và mức tăng giảm chung "
+            "của các đơn vị khác")
+
+
+def outlier_numbers_vi(values: Mapping[str, Any]) -> str:
+    """One month's figures: '30 dòng, chỉ bằng 39% mức dự kiến khoảng 78 dòng'; without a file:
+    'phiên bản có hiệu lực không có tệp Danh sách ..., dự kiến khoảng 1.216 dòng'."""
+    from .formats import fmt_int, fmt_number
+
+    rows = values.get("rows_loaded")
+    expected = values.get("expected_rows")
+    if values.get("file_present") is False or values.get("file_present") == 0:
+        name = dataset_vi(values.get("item") or values.get("dataset") or "")
+        return f"phiên bản có hiệu lực không có tệp {name}, dự kiến khoảng {fmt_int(expected)} dòng"
+    try:
+        ratio = float(rows) / float(expected) if float(expected) > 0 else float(values.get("ratio_to_expected"))
+    except (TypeError, ValueError):
+        ratio = None
+    if ratio is None:
+        how = "khác xa mức dự kiến"
+    elif ratio >= 1:
+        how = f"gấp {fmt_number(ratio, 1, strip_zero_decimals=True)} lần mức dự kiến"
+    elif ratio >= 0.01:
+        how = f"chỉ bằng {fmt_number(100 * ratio, 0)}% mức dự kiến"
+    else:
+        how = f"chỉ bằng {share_vi(ratio)} mức dự kiến"
+    return f"{fmt_int(rows)} dòng, {how} khoảng {fmt_int(expected)} dòng"
+
+
+def outlier_detail_vi(values: Mapping[str, Any]) -> str:
+    """One month of an outlier or a missing dataset, from fct_dataset_month_rows' values:
+    '30 dòng, chỉ bằng 39% mức dự kiến khoảng 78 dòng (tính theo cùng tháng năm trước và mức tăng
+    giảm chung của các đơn vị khác)'."""
+    return f"{outlier_numbers_vi(values)} ({outlier_basis_vi(values)})"
+
+
 def findings_vi(findings) -> list[str]:
     return [finding_vi(f) for f in (findings or ())]
 
@@ -308,6 +383,52 @@ _VI_FIELDS = {
     "period": lambda v: month_vi(v) or v,
     "bounds": lambda v: v.replace(" and ", " và "),
 }
+
+# The contract's columns in a reader's words (the report's annex, workbook and desk; the feedback
+# to a unit keeps the column names of its own file, which is what it must correct).
+COLUMN_LABELS_VI = {
+    "allocation_id": "mã lượt cấp gạo", "amount_vnd": "số tiền", "approved_on": "ngày được duyệt",
+    "beneficiary_id": "mã đối tượng", "benefit": "loại chế độ", "benefit_months": "số tháng hưởng",
+    "birth_date": "ngày sinh", "borrower_citizen_id": "số định danh người vay", "borrower_type": "loại đối tượng vay",
+    "case_id": "mã hồ sơ", "category": "nhóm đối tượng", "child_id": "mã trẻ em", "circumstance": "hoàn cảnh",
+    "citizen_id": "số định danh cá nhân", "contract_months": "thời hạn hợp đồng (tháng)",
+    "country_code": "mã quốc gia", "decided_on": "ngày quyết định", "decision_id": "mã quyết định",
+    "departed_on": "ngày xuất cảnh", "departure_id": "mã lượt xuất cảnh", "destination": "nơi làm việc",
+    "disbursed_on": "ngày giải ngân", "distributed_on": "ngày cấp gạo", "employer_name": "tên đơn vị tuyển dụng",
+    "enrolled_on": "ngày nhập học", "enrolment_id": "mã tuyển sinh", "event_id": "mã lượt hỗ trợ",
+    "event_on": "ngày hỗ trợ", "full_name": "họ và tên", "household_id": "mã hộ", "household_size": "số nhân khẩu",
+    "identified_on": "ngày phát hiện", "institution_code": "mã cơ sở đào tạo",
+    "is_receiving_support": "đang được trợ giúp", "is_rural_worker": "lao động nông thôn",
+    "jobs_created": "số lao động được tạo việc làm", "kind": "loại trợ cấp", "loan_id": "mã khoản vay",
+    "monthly_amount_vnd": "mức trợ cấp hằng tháng", "occasion": "dịp cấp gạo", "occupation": "nghề đào tạo",
+    "paid_on": "ngày chi trả", "payment_id": "mã lượt chi trả", "placed_on": "ngày giới thiệu việc làm",
+    "placement_id": "mã lượt giới thiệu việc làm", "rice_kg": "số gạo (kg)", "sex": "giới tính",
+    "status": "trạng thái", "stopped_on": "ngày thôi hưởng", "support": "hình thức hỗ trợ",
+    "total_amount_vnd": "tổng số tiền", "training_level": "trình độ đào tạo",
+}
+# The codes a reason can name (the conditions of the contract's required_when columns)
+CODE_LABELS_VI = {("destination", "ABROAD"): "ngoài nước", ("destination", "DOMESTIC"): "trong nước",
+                  ("status", "STOPPED"): "thôi hưởng", ("status", "ACTIVE"): "đang hưởng",
+                  ("status", "CLOSED"): "đã kết thúc"}
+
+
+def column_label_vi(column: str) -> str:
+    """'training_level' → 'trình độ đào tạo' (an unknown column as it is)."""
+    return COLUMN_LABELS_VI.get(str(column), str(column))
+
+
+def _readable_fields(fields: dict[str, str]) -> dict[str, str]:
+    """A reason's fields in a reader's words: columns by their Vietnamese name, a condition's code
+    by its label («ngoài nước»)."""
+    out = dict(fields)
+    for key in ("column", "other"):
+        if key in out:
+            out[key] = column_label_vi(out[key])
+    if "value" in fields and "other" in fields:
+        out["value"] = f"«{CODE_LABELS_VI.get((fields['other'], fields['value']), fields['value'])}»"
+    if "columns" in fields:
+        out["columns"] = ", ".join(column_label_vi(c.strip()) for c in fields["columns"].split(","))
+    return out
 
 
 def column_note_vi(dataset: str | None, column: str) -> str | None:
@@ -345,7 +466,7 @@ def _derived_fields_vi(fields: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
+def _reason_parts_vi(reason: str | None, attr: str, readable: bool = False) -> list[str]:
     from dolisa import contract
 
     out = []
@@ -356,7 +477,14 @@ def _reason_parts_vi(reason: str | None, attr: str) -> list[str]:
             continue
         kind, fields = parsed
         values = {k: _VI_FIELDS.get(k, str)(v) for k, v in fields.items()}
-        out.append(getattr(kind, attr).format(**{**_derived_fields_vi(fields), **values}))
+        template = getattr(kind, attr)
+        if readable:
+            values = _readable_fields(values)
+            template = template.replace(" = {value}", " là {value}").replace("mã bản ghi {column}", "{column}")
+            if "bounds" in values:
+                values["bounds"] = values["bounds"].replace("<=", "≤").replace(">=", "≥")
+        text = template.format(**{**_derived_fields_vi(fields), **values})
+        out.append(text[:1].upper() + text[1:] if readable else text)
     return out
 
 
@@ -367,6 +495,16 @@ def reason_vi(reason: str | None) -> str:
     if reason is None:
         return ""
     return "; ".join(_reason_parts_vi(reason, "vi"))
+
+
+def reason_readable_vi(reason: str | None) -> str:
+    """A reason in a reader's words, for the report's annex, workbook and desk: the columns by
+    their Vietnamese names and a condition's code by its label — 'Ngày thôi hưởng: bắt buộc
+    khi trạng thái là «thôi hưởng»' (reason_vi keeps 'stopped_on ... status = STOPPED', the
+    names of the unit's own file, for the feedback it must act on)."""
+    if reason is None:
+        return ""
+    return "; ".join(_reason_parts_vi(reason, "vi", readable=True))
 
 
 def reason_fix_vi(reason: str | None) -> str:

@@ -12,7 +12,8 @@ Sheets, in order:
 * ``Chất lượng dữ liệu`` — per district months expected / received / on time /
   late / missing, versions, rows loaded / quarantined; the month-by-month
   status; the quarantine reasons;
-* ``Cảnh báo`` — the warnings published with the report;
+* ``Cảnh báo`` — the warnings published with the report, the list of
+  :mod:`dolisa.report.warnings` (grouped by unit and dataset, most severe first);
 * ``Số liệu`` — the same figures as real numbers (VND in đồng), one row per
   indicator and unit, for anyone who needs to compute.
 
@@ -23,8 +24,9 @@ are therefore **text** formatted by :mod:`dolisa.report.formats`
 (right-aligned), exactly what goes into the Word report; the numeric twins are
 on ``Số liệu``. VND amounts on the human sheets are in ``triệu đồng`` (the
 Đơn vị tính column says so; the Diễn giải column uses triệu/tỷ as the report
-does). The operational counts on ``Chất lượng dữ liệu`` are numeric cells
-(``#,##0``), since nobody pastes them into the report.
+does). The counts on ``Chất lượng dữ liệu`` are Vietnamese text too (``22.230``): a
+numeric cell with ``#,##0`` showed ``22,230`` on a reader whose spreadsheet runs in
+English, beside the ``1.700`` of the other sheets.
 
 Every sheet: frozen header rows, column widths, A4 landscape fitted to one
 page wide, header rows repeated on each printed page, the title in the page
@@ -62,13 +64,12 @@ from ._common import (
     unit_label,
     unit_names,
     unit_sort_key,
-    warning_title_vi,
-    warning_vi,
     revision_lines,
     same_period_notes,
 )
-from .formats import fmt_pct, fmt_value, is_missing
-from .messages_vi import dataset_vi, reason_vi
+from .formats import fmt_int, fmt_pct, fmt_value, is_missing
+from .messages_vi import dataset_vi, reason_readable_vi
+from .warnings import ReportWarning, as_warnings, summary_vi
 
 SUMMARY_HEADERS = [
     "STT",
@@ -125,6 +126,7 @@ class _Book:
         self.dec1 = f({**base, "border": 1, "num_format": "0.0"})
         self.total_text = f({**base, "border": 1, "bold": True})
         self.total_int = f({**base, "border": 1, "bold": True, "num_format": "#,##0"})
+        self.total_num_text = f({**base, "border": 1, "bold": True, "align": "right"})
         self.warning = f({**base, "text_wrap": True, "border": 1})
         self.wrap = f({**base, "text_wrap": True, "valign": "top"})
         self.status = {
@@ -190,7 +192,7 @@ def _fit_row(ws, row: int, *cells: tuple[str, float]) -> None:
 
 def _cell(x, unit_vi, *, pct: bool = False) -> str:
     if pct:
-        return fmt_pct(x, empty=MISSING_CELL, always_decimal=True)
+        return fmt_pct(x, empty=MISSING_CELL)
     return fmt_value(x, unit_vi, empty=MISSING_CELL)
 
 
@@ -339,7 +341,7 @@ def _quality_sheet(
         total = r["unit_code"] == PROVINCE_CODE
         ws.write(row, 0, r["name_vi"], book.total_text if total else book.text)
         for j, col in enumerate(list(QUALITY_SUMMARY_COLUMNS)[2:], start=1):
-            ws.write_number(row, j, int(r[col]), book.total_int if total else book.int)
+            ws.write_string(row, j, fmt_int(r[col]), book.total_num_text if total else book.num_text)
         row += 1
 
     row += 1
@@ -368,7 +370,7 @@ def _quality_sheet(
                 text += f" (v{int(rec.get('versions_received') or 0)}"
                 nq = rec.get("rows_quarantined")
                 if not is_missing(nq) and int(nq) > 0:
-                    text += f"; {int(nq)} dòng CL"
+                    text += f"; {fmt_int(nq)} dòng CL"
                 text += ")"
             ws.write_string(row, j, text, book.status.get(status, book.center))
             texts.append((text, MONTH_COL))
@@ -395,28 +397,32 @@ def _quality_sheet(
             ws.write(row, 0, names.get(r["unit_code"], r["unit_code"]), book.text)
             ws.write(row, 1, month_label(r["period"]), book.center)
             ws.merge_range(row, 2, row, 3, dataset_vi(str(r["dataset"])), book.text)
-            ws.merge_range(row, 4, row, 7, reason_vi(str(r["reason"])), book.text)
-            ws.write_number(row, 8, int(r["rows"]) if not is_missing(r["rows"]) else 0, book.int)
-            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 2 * MONTH_COL), (reason_vi(str(r["reason"])), 4 * MONTH_COL))
+            ws.merge_range(row, 4, row, 7, reason_readable_vi(str(r["reason"])), book.text)
+            ws.write_string(row, 8, fmt_int(r["rows"], empty="0"), book.num_text)
+            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 2 * MONTH_COL), (reason_readable_vi(str(r["reason"])), 4 * MONTH_COL))
             row += 1
     ws.set_column(0, 0, 24, book.wrap)
     ws.set_column(1, max(ncols - 1, 1), MONTH_COL, book.wrap)
 
 
-def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[str], banner: str | None) -> None:
-    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}", 3, banner)
-    row = _header(book, ws, row, ["STT", "Loại cảnh báo", "Nội dung cảnh báo"])
+def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[ReportWarning], banner: str | None) -> None:
+    """Every line of the report's warnings (the same list as warnings.csv and the annex)."""
+    headers = ["STT", "Mức độ", "Loại cảnh báo", "Đơn vị", "Bộ dữ liệu", "Tháng", "Nội dung cảnh báo"]
+    widths = [6, 11, 20, 22, 24, 14, 80]
+    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}",
+                         len(headers), banner, subtitle=summary_vi(warnings))
+    row = _header(book, ws, row, headers)
     if not warnings:
-        ws.write(row, 2, "Không có cảnh báo.", book.warning)
+        ws.write(row, 6, "Không có cảnh báo.", book.warning)
     for i, w in enumerate(warnings, start=1):
+        cells = [w.severity_vi, w.title_vi, w.unit_vi, w.dataset_vi, w.months_vi, w.message_vi]
         ws.write(row, 0, i, book.center)
-        ws.write_string(row, 1, warning_title_vi(w), book.warning)
-        ws.write_string(row, 2, warning_vi(w), book.warning)
-        _fit_row(ws, row, (warning_title_vi(w), 24), (warning_vi(w), 100))
+        for c, text in enumerate(cells, start=1):
+            ws.write_string(row, c, text, book.warning)
+        _fit_row(ws, row, *zip(cells, widths[1:]))
         row += 1
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 24, book.wrap)
-    ws.set_column(2, 2, 100, book.wrap)
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w, book.wrap if c else None)
 
 
 def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame,
@@ -494,8 +500,8 @@ def write_indicators_xlsx(
     """Write ``indicators.xlsx`` (atomically); returns the path.
 
     ``report_period`` defaults to the (single) ``report_period`` of
-    ``indicators``. ``warnings`` are gate findings (or ``"[rule] message"`` strings),
-    written in Vietnamese through :mod:`dolisa.report.messages_vi`. An as-of report
+    ``indicators``. ``warnings``: the list of :mod:`dolisa.report.warnings` (or the gate's
+    findings it is built from). An as-of report
     passes ``as_of`` (a date, printed on every sheet's face) and ``revisions`` (columns
     :data:`dolisa.report._common.REVISION_COLUMNS`), written to the sheet
     "Điều chỉnh số liệu"."""
@@ -510,7 +516,7 @@ def write_indicators_xlsx(
             _summary_sheet(book, report_period, indicators, banner)
             _area_sheets(book, report_period, indicators, units, banner)
             _quality_sheet(book, report_period, quality, quarantine_reasons, units, banner)
-            _warnings_sheet(book, report_period, list(warnings or ()), banner)
+            _warnings_sheet(book, report_period, as_warnings(warnings), banner)
             if revisions is not None:
                 _revisions_sheet(book, report_period, indicators, revisions, banner)
             _numbers_sheet(book, report_period, indicators, units, banner)
