@@ -67,7 +67,8 @@ def _value(x, unit_vi=None) -> str:
 
 
 def _pct(x) -> str:
-    return formats.fmt_pct(x, empty="—", always_decimal=True)
+    """As the report's text writes it: 130%, 30,9%."""
+    return formats.fmt_pct(x, empty="—")
 
 
 def _int(x) -> str:
@@ -292,8 +293,6 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         for a in as_of:
             a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
         return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
-                      # a percentage cell reads like the Diễn giải beside it (130%, not 130,0%), as in the workbook
-                      pct=lambda x: formats.fmt_pct(x, empty="—"),
                       findings=_findings(gate), files=files, labels=FILE_LABELS_VI, warnings=warnings,
                       warning_rules=list(dict.fromkeys(rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", [])
                                                        if r["severity"] == "warning")),
