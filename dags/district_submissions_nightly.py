@@ -99,8 +99,10 @@ def _run_date() -> dt.datetime:
     max_active_runs=1,
     default_args=default_args,
     tags=["dolisa", "nightly"],
-    params={name: Param(spec["default"], **{k: v for k, v in spec.items() if k != "default"})
-            for name, spec in RUN_PARAMS.items()},
+    params={
+        name: Param(spec["default"], **{k: v for k, v in spec.items() if k != "default"})
+        for name, spec in RUN_PARAMS.items()
+    },
     on_failure_callback=RunFailureNotifier(),
 )
 def district_submissions_nightly():
@@ -147,14 +149,22 @@ def district_submissions_nightly():
         if not plan["report_period"]:
             raise AirflowSkipException("no report period in this run")
         try:
-            result = pipeline.gate(plan["report_period"], allow_incomplete=plan["allow_incomplete"],
-                                   skip_if_incomplete=plan["report_is_auto"])
+            result = pipeline.gate(
+                plan["report_period"],
+                allow_incomplete=plan["allow_incomplete"],
+                skip_if_incomplete=plan["report_is_auto"],
+            )
         except ReportGateBlocked as e:
             raise AirflowFailException(str(e)) from None  # a blocked gate is not retried
         if result is None:
             raise AirflowSkipException(f"{plan['report_period']}: not complete yet, no automatic draft")
-        return {"report_period": result.report_period, "passed": result.passed, "overridden": result.overridden,
-                "warnings": len(result.warnings), "data_docs": result.data_docs}
+        return {
+            "report_period": result.report_period,
+            "passed": result.passed,
+            "overridden": result.overridden,
+            "warnings": len(result.warnings),
+            "data_docs": result.data_docs,
+        }
 
     @task(pool=WRITER_POOL)
     def build_report_models(gated: dict) -> dict:
@@ -169,8 +179,9 @@ def district_submissions_nightly():
         out = pipeline.write_report(gated["report_period"])
         out["issued"] = str(reissue.issue_copy(gated["report_period"]))  # every published report is kept
         if plan.get("as_of"):  # the report as it stood on that day, and what moved since
-            out["as_of"] = reissue.reissue(gated["report_period"], plan["as_of"],
-                                           allow_incomplete=plan["allow_incomplete"])
+            out["as_of"] = reissue.reissue(
+                gated["report_period"], plan["as_of"], allow_incomplete=plan["allow_incomplete"]
+            )
         return out
 
     @task(pool=WRITER_POOL)

@@ -34,8 +34,12 @@ class GateRule:
 
     def expect(self, expectation: Any) -> Any:
         """Stamp a GX expectation (unbound, public API) as checking this rule."""
-        expectation.meta = {**(expectation.meta or {}), "rule": self.name, "severity": self.severity,
-                            "waivable": self.waivable}
+        expectation.meta = {
+            **(expectation.meta or {}),
+            "rule": self.name,
+            "severity": self.severity,
+            "waivable": self.waivable,
+        }
         expectation.severity = _GX_SEVERITY[self.severity]
         return expectation
 

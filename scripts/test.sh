@@ -20,6 +20,10 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose postgresql chromium caddy >/dev/null
 fi
 
+echo "test: ruff check and ruff format --check (src dags expectations demo)"
+"$VENV/bin/ruff" check src dags expectations demo --no-cache --output-format concise
+"$VENV/bin/ruff" format --check src dags expectations demo --no-cache
+
 if [ -f .sqlfluff ]; then
   echo "test: sqlfluff lint dbt_project/models"
   "$VENV/bin/sqlfluff" lint dbt_project/models --disable-progress-bar --nocolor

@@ -74,8 +74,15 @@ class Measured(dict):
     """wall (s), peak_rss (bytes, whole tree), rc, out (stdout text), cpu (s, user+sys of the tree)."""
 
 
-def run_tree(cmd: list[str], env: dict[str, str] | None = None, *, log: Path | None = None,
-             cwd: Path | None = None, interval: float = 0.1, detail: bool = False) -> Measured:
+def run_tree(
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    *,
+    log: Path | None = None,
+    cwd: Path | None = None,
+    interval: float = 0.1,
+    detail: bool = False,
+) -> Measured:
     """Run `cmd`, sampling the RSS of the process and all its descendants every `interval` s.
 
     With `detail`, also: each process's own peak RSS with its command line (`procs`, largest
@@ -124,8 +131,14 @@ def run_tree(cmd: list[str], env: dict[str, str] | None = None, *, log: Path | N
                             cmdline = "?"
                             with contextlib.suppress(psutil.Error):
                                 cmdline = " ".join(p.cmdline())[:200]
-                            d = per_pid[p.pid] = {"pid": p.pid, "cmd": cmdline, "peak_rss": 0, "peak_pss": 0,
-                                                  "peak_uss": 0, "peak_at": None}
+                            d = per_pid[p.pid] = {
+                                "pid": p.pid,
+                                "cmd": cmdline,
+                                "peak_rss": 0,
+                                "peak_pss": 0,
+                                "peak_uss": 0,
+                                "peak_at": None,
+                            }
                         if mi.rss > d["peak_rss"]:
                             d["peak_rss"], d["peak_at"] = mi.rss, time.time()
                         d["peak_pss"] = max(d["peak_pss"], mi.pss)
@@ -139,11 +152,14 @@ def run_tree(cmd: list[str], env: dict[str, str] | None = None, *, log: Path | N
     reader.join(timeout=10)
     if log:
         out_fh.close()
-    m = Measured(wall=wall, peak_rss=peak, rc=proc.returncode, out="".join(stdout_chunks),
-                 cpu=sum(cpu.values()))
+    m = Measured(wall=wall, peak_rss=peak, rc=proc.returncode, out="".join(stdout_chunks), cpu=sum(cpu.values()))
     if detail:
-        m.update(peak_pss=peak_pss, peak_uss=peak_uss, timeline=timeline,
-                 procs=sorted(per_pid.values(), key=lambda d: -d["peak_rss"]))
+        m.update(
+            peak_pss=peak_pss,
+            peak_uss=peak_uss,
+            timeline=timeline,
+            procs=sorted(per_pid.values(), key=lambda d: -d["peak_rss"]),
+        )
     return m
 
 
@@ -219,7 +235,9 @@ def probe(out: Path, cli_args: list[str]) -> int:
 def base_env(home: Path, hub_url: str | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DOLISA_PSEUDONYM_KEY", "dev-only-not-a-secret")
-    env.update(DOLISA_HOME=str(home), PYTHONUNBUFFERED="1", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env.update(
+        DOLISA_HOME=str(home), PYTHONUNBUFFERED="1", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost"
+    )
     if hub_url:
         env["AIRFLOW_CONN_DISTRICT_EXPORT_API"] = hub_url
     env.update(extra)
@@ -241,8 +259,10 @@ def ensure_store(work: Path, scale: float, results: dict) -> Path:
         shutil.rmtree(store)
     store.parent.mkdir(parents=True, exist_ok=True)
     print(f"bench: generating the demo store at scale {scale:g} into {store} ...", flush=True)
-    m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", str(scale)],
-                 log=work / "logs" / f"generate_s{scale:g}.log")
+    m = run_tree(
+        [sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", str(scale)],
+        log=work / "logs" / f"generate_s{scale:g}.log",
+    )
     if m["rc"] != 0:
         raise RuntimeError(f"generate scale {scale}: rc {m['rc']} (log {work}/logs/generate_s{scale:g}.log)")
     results.setdefault("generate", {})[f"{scale:g}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
@@ -275,6 +295,7 @@ def hub_server(store: Path, **kw: Any):
 
 def rmtree(path: Path) -> None:
     """Remove a tree that holds read-only landed files."""
+
     def onerror(func, p, _exc):
         os.chmod(os.path.dirname(p), stat.S_IRWXU)
         with contextlib.suppress(OSError):
@@ -290,8 +311,9 @@ def copy_home(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True)
 
 
-def stage(results: list, name: str, cmd: list[str], env: dict, work: Path, *, check: bool = True,
-          detail: bool = False) -> Measured:
+def stage(
+    results: list, name: str, cmd: list[str], env: dict, work: Path, *, check: bool = True, detail: bool = False
+) -> Measured:
     log = work / "logs" / f"{name.replace(' ', '_').replace('/', '_')}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     m = run_tree(cmd, env, log=log, detail=detail)
@@ -331,9 +353,11 @@ def table(rows: list[list[Any]], headers: list[str]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     line = "  ".join("-" * w for w in widths)
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths)), line]
+    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=False)), line]
     for r in cells[1:]:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        out.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False)))
+        )
     return "\n".join(out)
 
 
@@ -359,8 +383,13 @@ def machine() -> dict:
     }
     from importlib.metadata import PackageNotFoundError, version
 
-    for key, dist in (("airflow", "apache-airflow"), ("dbt", "dbt-core"), ("dbt_duckdb", "dbt-duckdb"),
-                      ("great_expectations", "great_expectations"), ("pandas", "pandas")):
+    for key, dist in (
+        ("airflow", "apache-airflow"),
+        ("dbt", "dbt-core"),
+        ("dbt_duckdb", "dbt-duckdb"),
+        ("great_expectations", "great_expectations"),
+        ("pandas", "pandas"),
+    ):
         with contextlib.suppress(PackageNotFoundError):
             info[key] = version(dist)  # metadata only: importing GX would reconfigure logging
     return info
@@ -380,7 +409,8 @@ def busy_cpu(seconds: float = 1.0) -> float:
 
 def airflow_env(af_home: Path, home: Path, hub_url: str) -> dict:
     return base_env(
-        home, hub_url,
+        home,
+        hub_url,
         AIRFLOW_HOME=str(af_home),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{af_home}/airflow.db",
         AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(af_home / "logs"),
@@ -395,8 +425,10 @@ def airflow_env(af_home: Path, home: Path, hub_url: str) -> dict:
 def task_durations(af_home: Path) -> dict[str, float]:
     con = sqlite3.connect(af_home / "airflow.db")
     try:
-        rows = con.execute("select task_id, start_date, end_date, duration, state from task_instance "
-                           "where dag_id = 'district_submissions_nightly'").fetchall()
+        rows = con.execute(
+            "select task_id, start_date, end_date, duration, state from task_instance "
+            "where dag_id = 'district_submissions_nightly'"
+        ).fetchall()
     finally:
         con.close()
     out = {}
@@ -428,9 +460,18 @@ def framework_startup(work: Path, env: dict) -> dict:
         out[key] = best
     tgt = work / "dbt_parse_target"
     wh = work / "dbt_parse.duckdb"
-    m = run_tree([py, "-c", "import sys; from pathlib import Path; from dolisa import dbt; "
-                  "dbt.run_dbt(['parse'], warehouse=Path(sys.argv[1]), target_path=Path(sys.argv[2]))", str(wh), str(tgt)],
-                 env, log=work / "logs" / "dbt_parse.log")
+    m = run_tree(
+        [
+            py,
+            "-c",
+            "import sys; from pathlib import Path; from dolisa import dbt; "
+            "dbt.run_dbt(['parse'], warehouse=Path(sys.argv[1]), target_path=Path(sys.argv[2]))",
+            str(wh),
+            str(tgt),
+        ],
+        env,
+        log=work / "logs" / "dbt_parse.log",
+    )
     out["dbt_parse"] = m["wall"] if m["rc"] == 0 else None
     return out
 
@@ -449,8 +490,12 @@ def dbt_split(target: Path) -> dict:
             tests += t
         else:
             models += t
-    return {"models": models, "tests": tests, "elapsed": float(rr.get("elapsed_time") or 0.0),
-            "nodes": len(rr.get("results", []))}
+    return {
+        "models": models,
+        "tests": tests,
+        "elapsed": float(rr.get("elapsed_time") or 0.0),
+        "nodes": len(rr.get("results", [])),
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -467,15 +512,34 @@ def full_run(work: Path, scale: float, results: dict, *, report: bool = True) ->
     print(f"bench: full 18-month run at scale {scale:g}", flush=True)
     with hub(store) as url:
         env = base_env(home, url)
-        stage(stages, f"s{scale:g} extract", dolisa_cmd("extract", "--periods", "..".join(ALL_PERIODS),
-                                                         probe_out=work / f"probe_full_s{scale:g}_extract.json"), env, work)
-    stage(stages, f"s{scale:g} load", dolisa_cmd("load", probe_out=work / f"probe_full_s{scale:g}_load.json"), env, work)
-    stage(stages, f"s{scale:g} transform", dolisa_cmd("transform", probe_out=work / f"probe_full_s{scale:g}_transform.json"),
-          env, work)
+        stage(
+            stages,
+            f"s{scale:g} extract",
+            dolisa_cmd(
+                "extract", "--periods", "..".join(ALL_PERIODS), probe_out=work / f"probe_full_s{scale:g}_extract.json"
+            ),
+            env,
+            work,
+        )
+    stage(
+        stages, f"s{scale:g} load", dolisa_cmd("load", probe_out=work / f"probe_full_s{scale:g}_load.json"), env, work
+    )
+    stage(
+        stages,
+        f"s{scale:g} transform",
+        dolisa_cmd("transform", probe_out=work / f"probe_full_s{scale:g}_transform.json"),
+        env,
+        work,
+    )
     if report:
-        stage(stages, f"s{scale:g} report", dolisa_cmd("report", REPORT_PERIOD,
-                                                        probe_out=work / f"probe_full_s{scale:g}_report.json"),
-              env, work, check=False)
+        stage(
+            stages,
+            f"s{scale:g} report",
+            dolisa_cmd("report", REPORT_PERIOD, probe_out=work / f"probe_full_s{scale:g}_report.json"),
+            env,
+            work,
+            check=False,
+        )
     rows = warehouse_rows(home / "warehouse" / "dolisa.duckdb")
     out = {
         "scale": scale,
@@ -485,7 +549,9 @@ def full_run(work: Path, scale: float, results: dict, *, report: bool = True) ->
         "rows": rows,
         "raw_bytes": dir_bytes(home / "raw"),
         "warehouse_bytes": (home / "warehouse" / "dolisa.duckdb").stat().st_size,
-        "probes": {s: read_probe(work / f"probe_full_s{scale:g}_{s}.json") for s in ("extract", "load", "transform", "report")},
+        "probes": {
+            s: read_probe(work / f"probe_full_s{scale:g}_{s}.json") for s in ("extract", "load", "transform", "report")
+        },
     }
     return out
 
@@ -496,14 +562,20 @@ def warehouse_rows(path: Path) -> dict:
     con = duckdb.connect(str(path), read_only=True)
     try:
         loaded, quarantined = con.execute(
-            "select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) from meta.files").fetchone()
-        by_type = dict(con.execute(
-            "select media_type, coalesce(sum(rows_in), 0) from meta.files group by 1").fetchall())
+            "select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) from meta.files"
+        ).fetchone()
+        by_type = dict(
+            con.execute("select media_type, coalesce(sum(rows_in), 0) from meta.files group by 1").fetchall()
+        )
         versions = con.execute("select count(*) from meta.submissions").fetchone()[0]
     finally:
         con.close()
-    return {"loaded": int(loaded), "quarantined": int(quarantined), "rows_in_by_type": {str(k): int(v) for k, v in by_type.items()},
-            "versions": int(versions)}
+    return {
+        "loaded": int(loaded),
+        "quarantined": int(quarantined),
+        "rows_in_by_type": {str(k): int(v) for k, v in by_type.items()},
+        "versions": int(versions),
+    }
 
 
 def dir_bytes(path: Path) -> int:
@@ -527,16 +599,31 @@ def growth_and_nightly(work: Path, scale: float, results: dict, *, airflow: bool
         copy_home(hist, g18)
         if airflow:
             copy_home(hist, af18)
-        print(f"bench: growth: the nightly that adds month 18 ({MONTH_18}) vs a fresh one that adds month 1", flush=True)
+        print(
+            f"bench: growth: the nightly that adds month 18 ({MONTH_18}) vs a fresh one that adds month 1", flush=True
+        )
         p18, p1 = work / "probe_growth_m18.json", work / "probe_growth_m1.json"
-        m18 = stage(stages, "run month 18", dolisa_cmd("run", "--periods", MONTH_18, probe_out=p18), base_env(g18, url), work)
-        m1 = stage(stages, "run month 1 (fresh)", dolisa_cmd("run", "--periods", MONTH_1, probe_out=p1), base_env(g1, url), work)
+        m18 = stage(
+            stages, "run month 18", dolisa_cmd("run", "--periods", MONTH_18, probe_out=p18), base_env(g18, url), work
+        )
+        m1 = stage(
+            stages,
+            "run month 1 (fresh)",
+            dolisa_cmd("run", "--periods", MONTH_1, probe_out=p1),
+            base_env(g1, url),
+            work,
+        )
         s18, s1 = _json_tail(m18["out"]), _json_tail(m1["out"])
         growth = {
             "scale": scale,
             "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:4]],
-            "m18": {"wall": m18["wall"], "peak_rss": m18["peak_rss"], "probe": read_probe(p18),
-                    "load": s18.get("load", {}), "dbt": None},
+            "m18": {
+                "wall": m18["wall"],
+                "peak_rss": m18["peak_rss"],
+                "probe": read_probe(p18),
+                "load": s18.get("load", {}),
+                "dbt": None,
+            },
             "m1": {"wall": m1["wall"], "peak_rss": m1["peak_rss"], "probe": read_probe(p1), "load": s1.get("load", {})},
             "dbt_m18": dbt_split(g18 / "dbt" / "target"),
             "dbt_m1": dbt_split(g1 / "dbt" / "target"),
@@ -558,8 +645,21 @@ def ensure_store_36(work: Path, results: dict) -> Path:
     rmtree(store)
     store.parent.mkdir(parents=True, exist_ok=True)
     print(f"bench: generating the 36-month demo store (scale 1, ..{GROWTH_LAST}) into {store} ...", flush=True)
-    m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", "1",
-                  "--last", GROWTH_LAST], log=work / "logs" / "generate_s1_36.log")
+    m = run_tree(
+        [
+            sys.executable,
+            "-m",
+            "dolisa_demo.hub",
+            "generate",
+            "--store",
+            str(store),
+            "--scale",
+            "1",
+            "--last",
+            GROWTH_LAST,
+        ],
+        log=work / "logs" / "generate_s1_36.log",
+    )
     if m["rc"] != 0:
         raise RuntimeError(f"generate 36 months: rc {m['rc']} (log {work}/logs/generate_s1_36.log)")
     results.setdefault("generate", {})[f"1_{GROWTH_LAST}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
@@ -577,22 +677,42 @@ def growth_36(work: Path, results: dict) -> dict:
     print(f"bench: growth over 36 months: history {GROWTH_FIRST}..{GROWTH_PREV}", flush=True)
     with hub(store) as url:
         env = base_env(hist, url)
-        stage(stages, "36m history extract", dolisa_cmd("extract", "--periods", f"{GROWTH_FIRST}..{GROWTH_PREV}"), env, work)
+        stage(
+            stages,
+            "36m history extract",
+            dolisa_cmd("extract", "--periods", f"{GROWTH_FIRST}..{GROWTH_PREV}"),
+            env,
+            work,
+        )
         stage(stages, "36m history load", dolisa_cmd("load"), env, work)
         stage(stages, "36m history transform", dolisa_cmd("transform"), env, work)
         stage(stages, "36m history publish", dolisa_cmd("publish"), env, work)  # as each night did
         copy_home(hist, m36)
         p36, p1 = work / "probe_growth36_m36.json", work / "probe_growth36_m1.json"
-        r36 = stage(stages, "run month 36", dolisa_cmd("run", "--periods", GROWTH_LAST, probe_out=p36),
-                    base_env(m36, url), work)
-        r1 = stage(stages, "run month 1 (fresh, same store)", dolisa_cmd("run", "--periods", GROWTH_FIRST, probe_out=p1),
-                   base_env(m1, url), work)
+        r36 = stage(
+            stages, "run month 36", dolisa_cmd("run", "--periods", GROWTH_LAST, probe_out=p36), base_env(m36, url), work
+        )
+        r1 = stage(
+            stages,
+            "run month 1 (fresh, same store)",
+            dolisa_cmd("run", "--periods", GROWTH_FIRST, probe_out=p1),
+            base_env(m1, url),
+            work,
+        )
     return {
         "history": [{k: v for k, v in s.items() if k != "out"} for s in stages[:4]],
-        "m36": {"wall": r36["wall"], "peak_rss": r36["peak_rss"], "probe": read_probe(p36),
-                "load": _json_tail(r36["out"]).get("load", {})},
-        "m1": {"wall": r1["wall"], "peak_rss": r1["peak_rss"], "probe": read_probe(p1),
-               "load": _json_tail(r1["out"]).get("load", {})},
+        "m36": {
+            "wall": r36["wall"],
+            "peak_rss": r36["peak_rss"],
+            "probe": read_probe(p36),
+            "load": _json_tail(r36["out"]).get("load", {}),
+        },
+        "m1": {
+            "wall": r1["wall"],
+            "peak_rss": r1["peak_rss"],
+            "probe": read_probe(p1),
+            "load": _json_tail(r1["out"]).get("load", {}),
+        },
         "ratio": r36["wall"] / r1["wall"],
     }
 
@@ -614,23 +734,40 @@ def airflow_nightly(work: Path, home: Path, hub_url: str, results: dict) -> dict
     stage(stages, "airflow db migrate", [str(BIN / "airflow"), "db", "migrate"], env, work)
     stage(stages, "airflow pools set", [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1", "bench"], env, work)
     conf = json.dumps({"periods": [MONTH_18], "report_period": REPORT_PERIOD})
-    run = stage(stages, "airflow dags test", [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly",
-                                              NIGHTLY_LOGICAL_DATE, "-c", conf], env, work, check=False)
+    run = stage(
+        stages,
+        "airflow dags test",
+        [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", NIGHTLY_LOGICAL_DATE, "-c", conf],
+        env,
+        work,
+        check=False,
+    )
     durations = task_durations(af_home)
     log_text = Path(run["log"]).read_text(errors="replace") + run["out"]
-    failed = run["rc"] != 0 or "DagRunState.FAILED" in log_text or any(
-        str(v) == "failed" for k, v in durations.items() if k.endswith(":state"))
-    return {"migrate": stages[0]["wall"], "pools": stages[1]["wall"], "dags_test": run["wall"],
-            "peak_rss": run["peak_rss"], "rc": run["rc"], "failed": failed, "tasks": durations,
-            "log": run["log"]}
+    failed = (
+        run["rc"] != 0
+        or "DagRunState.FAILED" in log_text
+        or any(str(v) == "failed" for k, v in durations.items() if k.endswith(":state"))
+    )
+    return {
+        "migrate": stages[0]["wall"],
+        "pools": stages[1]["wall"],
+        "dags_test": run["wall"],
+        "peak_rss": run["peak_rss"],
+        "rc": run["rc"],
+        "failed": failed,
+        "tasks": durations,
+        "log": run["log"],
+    }
 
 
 def task_windows(af_home: Path) -> dict[str, tuple[float, float]]:
     """(start, end) of each task of the DAG run, epoch seconds (the metadata DB keeps UTC)."""
     con = sqlite3.connect(af_home / "airflow.db")
     try:
-        rows = con.execute("select task_id, start_date, end_date from task_instance "
-                           "where dag_id = 'district_submissions_nightly'").fetchall()
+        rows = con.execute(
+            "select task_id, start_date, end_date from task_instance where dag_id = 'district_submissions_nightly'"
+        ).fetchall()
     finally:
         con.close()
 
@@ -666,12 +803,23 @@ def national_airflow(work: Path, scale: float, results: dict) -> dict:
     with hub(store) as url:
         env = airflow_env(af_home, home, url)
         stage(stages, "national airflow db migrate", [str(BIN / "airflow"), "db", "migrate"], env, work)
-        stage(stages, "national airflow pools set", [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1",
-                                                     "bench"], env, work)
+        stage(
+            stages,
+            "national airflow pools set",
+            [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1", "bench"],
+            env,
+            work,
+        )
         conf = json.dumps({"periods": periods, "report_period": REPORT_PERIOD})
-        run = stage(stages, f"s{scale:g} airflow dags test", [str(BIN / "airflow"), "dags", "test",
-                                                              "district_submissions_nightly", NIGHTLY_LOGICAL_DATE,
-                                                              "-c", conf], env, work, check=False, detail=True)
+        run = stage(
+            stages,
+            f"s{scale:g} airflow dags test",
+            [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", NIGHTLY_LOGICAL_DATE, "-c", conf],
+            env,
+            work,
+            check=False,
+            detail=True,
+        )
     out["loadavg_after"] = os.getloadavg()
     durations = task_durations(af_home)
     windows = task_windows(af_home)
@@ -680,42 +828,74 @@ def national_airflow(work: Path, scale: float, results: dict) -> dict:
     for task_id, (t0, t1) in sorted(windows.items(), key=lambda kv: kv[1][0]):
         inside = [x for x in tl if t0 <= x[0] <= t1]
         before = [x for x in tl if x[0] < t0]
-        tasks[task_id] = {"duration": durations.get(task_id), "state": durations.get(f"{task_id}:state"),
-                          "cpu": inside[-1][3] - (before[-1][3] if before else 0.0) if inside else None,
-                          "peak_rss": max((x[1] for x in inside), default=None),
-                          "rss_at_start": before[-1][1] if before else None,
-                          "rss_at_end": inside[-1][1] if inside else None}
+        tasks[task_id] = {
+            "duration": durations.get(task_id),
+            "state": durations.get(f"{task_id}:state"),
+            "cpu": inside[-1][3] - (before[-1][3] if before else 0.0) if inside else None,
+            "peak_rss": max((x[1] for x in inside), default=None),
+            "rss_at_start": before[-1][1] if before else None,
+            "rss_at_end": inside[-1][1] if inside else None,
+        }
     log_text = Path(run["log"]).read_text(errors="replace") + run["out"]
-    failed = run["rc"] != 0 or "DagRunState.FAILED" in log_text or any(
-        str(v) == "failed" for k, v in durations.items() if k.endswith(":state"))
+    failed = (
+        run["rc"] != 0
+        or "DagRunState.FAILED" in log_text
+        or any(str(v) == "failed" for k, v in durations.items() if k.endswith(":state"))
+    )
     peak_at = max(tl, key=lambda x: x[1])[0] if tl else None
-    out.update({
-        "periods": periods, "dags_test": run["wall"], "rc": run["rc"], "failed": failed, "log": run["log"],
-        "peak_rss": run["peak_rss"], "peak_pss": run["peak_pss"], "peak_uss": run["peak_uss"],
-        "largest_process": run["procs"][0] if run["procs"] else None,
-        "processes": run["procs"][:10], "processes_seen": len(run["procs"]),
-        "peak_during": next((t for t, (a, b) in windows.items() if peak_at and a <= peak_at <= b), None),
-        "tasks": tasks, "tasks_sum": sum(v["duration"] or 0 for v in tasks.values()),
-        "rows": warehouse_rows(home / "warehouse" / "dolisa.duckdb") if (home / "warehouse" / "dolisa.duckdb").exists() else None,
-    })
+    out.update(
+        {
+            "periods": periods,
+            "dags_test": run["wall"],
+            "rc": run["rc"],
+            "failed": failed,
+            "log": run["log"],
+            "peak_rss": run["peak_rss"],
+            "peak_pss": run["peak_pss"],
+            "peak_uss": run["peak_uss"],
+            "largest_process": run["procs"][0] if run["procs"] else None,
+            "processes": run["procs"][:10],
+            "processes_seen": len(run["procs"]),
+            "peak_during": next((t for t, (a, b) in windows.items() if peak_at and a <= peak_at <= b), None),
+            "tasks": tasks,
+            "tasks_sum": sum(v["duration"] or 0 for v in tasks.values()),
+            "rows": warehouse_rows(home / "warehouse" / "dolisa.duckdb")
+            if (home / "warehouse" / "dolisa.duckdb").exists()
+            else None,
+        }
+    )
     (work / f"timeline_airflow_s{scale:g}.json").write_text(json.dumps({"timeline": tl, "windows": windows}))
     return out
 
 
 def _national_airflow_table(r: dict) -> str:
-    rows = [[t, sec(v["duration"]), sec(v.get("cpu")), mb(v["peak_rss"]), mb(v["rss_at_start"]), mb(v["rss_at_end"]),
-             str(v["state"])] for t, v in r["tasks"].items()]
+    rows = [
+        [
+            t,
+            sec(v["duration"]),
+            sec(v.get("cpu")),
+            mb(v["peak_rss"]),
+            mb(v["rss_at_start"]),
+            mb(v["rss_at_end"]),
+            str(v["state"]),
+        ]
+        for t, v in r["tasks"].items()
+    ]
     rows.append(["airflow dags test (wall)", sec(r["dags_test"]), "", mb(r["peak_rss"]), "", "", f"rc {r['rc']}"])
     rows.append(["  Airflow overhead (wall - tasks)", sec(r["dags_test"] - r["tasks_sum"]), "", "", "", "", ""])
     txt = table(rows, ["task", "duration", "CPU", "peak RSS (tree)", "at start", "at end", "state"])
     lp = r.get("largest_process") or {}
-    txt += (f"\npeak RSS of the tree {mb(r['peak_rss'])} (during {r.get('peak_during')}); peak PSS {mb(r['peak_pss'])}, "
-            f"USS {mb(r['peak_uss'])}; largest process {mb(lp.get('peak_rss'))} (pid {lp.get('pid')}: "
-            f"{(lp.get('cmd') or '')[:90]}); {r['processes_seen']} process(es) seen"
-            f"\nload average before {' '.join(f'{x:.2f}' for x in r['loadavg_before'])}, "
-            f"CPU busy before {r['cpu_busy_before']:.0f}%")
-    txt += (f"\ntarget peak <= 1 536 MB: {'met' if r['peak_rss'] <= 1536 * 2**20 else 'MISSED'}; "
-            f"wall <= 300 s: {'met' if r['dags_test'] <= 300 else 'MISSED'}")
+    txt += (
+        f"\npeak RSS of the tree {mb(r['peak_rss'])} (during {r.get('peak_during')}); peak PSS {mb(r['peak_pss'])}, "
+        f"USS {mb(r['peak_uss'])}; largest process {mb(lp.get('peak_rss'))} (pid {lp.get('pid')}: "
+        f"{(lp.get('cmd') or '')[:90]}); {r['processes_seen']} process(es) seen"
+        f"\nload average before {' '.join(f'{x:.2f}' for x in r['loadavg_before'])}, "
+        f"CPU busy before {r['cpu_busy_before']:.0f}%"
+    )
+    txt += (
+        f"\ntarget peak <= 1 536 MB: {'met' if r['peak_rss'] <= 1536 * 2**20 else 'MISSED'}; "
+        f"wall <= 300 s: {'met' if r['dags_test'] <= 300 else 'MISSED'}"
+    )
     if r.get("failed"):
         txt += f"\n!! the DAG run FAILED (rc {r['rc']}); log {r['log']}"
     return txt
@@ -734,8 +914,21 @@ def reform56(work: Path, results: dict, *, airflow: bool = True) -> dict:
         rmtree(store)
         store.parent.mkdir(parents=True, exist_ok=True)
         print(f"bench: generating the reform store {REFORM_FIRST}..{REFORM_LAST} into {store} ...", flush=True)
-        m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store),
-                      "--first", REFORM_FIRST, "--last", REFORM_LAST], log=work / "logs" / "generate_reform.log")
+        m = run_tree(
+            [
+                sys.executable,
+                "-m",
+                "dolisa_demo.hub",
+                "generate",
+                "--store",
+                str(store),
+                "--first",
+                REFORM_FIRST,
+                "--last",
+                REFORM_LAST,
+            ],
+            log=work / "logs" / "generate_reform.log",
+        )
         if m["rc"] != 0:
             raise RuntimeError(f"generate reform store: rc {m['rc']}")
         results.setdefault("generate", {})["reform"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
@@ -757,8 +950,13 @@ def reform56(work: Path, results: dict, *, airflow: bool = True) -> dict:
         stages = []
         print(f"bench: reform: the nightly that adds {REFORM_LAST}", flush=True)
         env = base_env(hist, url)
-        stage(stages, "reform history extract", dolisa_cmd("extract", "--periods", f"{REFORM_FIRST}..{REFORM_PREV}"),
-              env, work)
+        stage(
+            stages,
+            "reform history extract",
+            dolisa_cmd("extract", "--periods", f"{REFORM_FIRST}..{REFORM_PREV}"),
+            env,
+            work,
+        )
         stage(stages, "reform history load", dolisa_cmd("load"), env, work)
         stage(stages, "reform history transform", dolisa_cmd("transform"), env, work)
         stage(stages, "reform history publish", dolisa_cmd("publish"), env, work)
@@ -766,8 +964,13 @@ def reform56(work: Path, results: dict, *, airflow: bool = True) -> dict:
         if airflow:
             copy_home(hist, af)
         window = "2026-04..2026-06"  # the default revision window of a nightly run in July 2026
-        stage(stages, "reform nightly (CLI run)", dolisa_cmd("run", "--periods", window, "--report-period",
-                                                              REFORM_REPORT), base_env(night, url), work)
+        stage(
+            stages,
+            "reform nightly (CLI run)",
+            dolisa_cmd("run", "--periods", window, "--report-period", REFORM_REPORT),
+            base_env(night, url),
+            work,
+        )
         out["nightly_cli"] = {k: v for k, v in stages[-1].items() if k != "out"}
         if airflow:
             af_home = work / "airflow_home_reform"
@@ -775,14 +978,28 @@ def reform56(work: Path, results: dict, *, airflow: bool = True) -> dict:
             af_home.mkdir(parents=True)
             aenv = airflow_env(af_home, af, url)
             stage(stages, "reform airflow db migrate", [str(BIN / "airflow"), "db", "migrate"], aenv, work)
-            stage(stages, "reform airflow pools set", [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1",
-                                                       "bench"], aenv, work)
+            stage(
+                stages,
+                "reform airflow pools set",
+                [str(BIN / "airflow"), "pools", "set", "duckdb_writer", "1", "bench"],
+                aenv,
+                work,
+            )
             conf = json.dumps({"periods": contract_periods(window), "report_period": REFORM_REPORT})
-            run = stage(stages, "reform nightly (airflow dags test)",
-                        [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", REFORM_LOGICAL_DATE,
-                         "-c", conf], aenv, work, check=False)
-            out["nightly_airflow"] = {"wall": run["wall"], "peak_rss": run["peak_rss"], "rc": run["rc"],
-                                      "tasks": task_durations(af_home)}
+            run = stage(
+                stages,
+                "reform nightly (airflow dags test)",
+                [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", REFORM_LOGICAL_DATE, "-c", conf],
+                aenv,
+                work,
+                check=False,
+            )
+            out["nightly_airflow"] = {
+                "wall": run["wall"],
+                "peak_rss": run["peak_rss"],
+                "rc": run["rc"],
+                "tasks": task_durations(af_home),
+            }
     return out
 
 
@@ -802,8 +1019,23 @@ def ensure_range_store(work: Path, scale: float, first: str, last: str, results:
     store.parent.mkdir(parents=True, exist_ok=True)
     print(f"bench: generating the store {first}..{last} at scale {scale:g} into {store} ...", flush=True)
     log = work / "logs" / f"generate_s{scale:g}_{first}_{last}.log"
-    m = run_tree([sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", str(scale),
-                  "--first", first, "--last", last], log=log)
+    m = run_tree(
+        [
+            sys.executable,
+            "-m",
+            "dolisa_demo.hub",
+            "generate",
+            "--store",
+            str(store),
+            "--scale",
+            str(scale),
+            "--first",
+            first,
+            "--last",
+            last,
+        ],
+        log=log,
+    )
     if m["rc"] != 0:
         raise RuntimeError(f"generate {first}..{last}: rc {m['rc']} (log {log})")
     results.setdefault("generate", {})[f"s{scale:g}_{first}_{last}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
@@ -828,8 +1060,9 @@ def _landed_digest(raw: Path) -> tuple[int, str]:
     return n, h.hexdigest()[:16]
 
 
-def extract_latency(work: Path, results: dict, *, latency_ms: float, units: list[int], concurrencies: list[int],
-                    scale: float) -> dict:
+def extract_latency(
+    work: Path, results: dict, *, latency_ms: float, units: list[int], concurrencies: list[int], scale: float
+) -> dict:
     """`dolisa extract` of 18 months against the demo hub delaying every response by `latency_ms`,
     for 10 and 56 units, at each concurrency (`DOLISA_EXTRACT_CONCURRENCY`; 1 = sequential).
 
@@ -844,12 +1077,19 @@ def extract_latency(work: Path, results: dict, *, latency_ms: float, units: list
             rmtree(home)
             probe_out = work / f"probe_latency_u{n}_c{c}.json"
             stages: list = []
-            print(f"bench: extract-latency: {n} units, {first}..{last}, {latency_ms:g} ms per response, "
-                  f"concurrency {c}", flush=True)
+            print(
+                f"bench: extract-latency: {n} units, {first}..{last}, {latency_ms:g} ms per response, concurrency {c}",
+                flush=True,
+            )
             with hub_server(store, latency_ms=latency_ms) as (url, srv):
                 env = base_env(home, url, DOLISA_EXTRACT_CONCURRENCY=str(c))
-                m = stage(stages, f"extract-latency u{n} c{c}",
-                          dolisa_cmd("extract", "--periods", f"{first}..{last}", probe_out=probe_out), env, work)
+                m = stage(
+                    stages,
+                    f"extract-latency u{n} c{c}",
+                    dolisa_cmd("extract", "--periods", f"{first}..{last}", probe_out=probe_out),
+                    env,
+                    work,
+                )
                 served = srv.requests
             try:
                 summary = json.loads(m["out"])
@@ -858,16 +1098,32 @@ def extract_latency(work: Path, results: dict, *, latency_ms: float, units: list
             bound = served * latency_ms / 1000.0 / c
             extract_s = read_probe(probe_out).get("extract_total")
             versions, digest = _landed_digest(home / "raw")
-            out["runs"].append({
-                "units": n, "first": first, "last": last, "concurrency": c, "requests": served,
-                "client_requests": summary.get("requests"), "retries": summary.get("retries"),
-                "landed": summary.get("landed"), "deferred": len(summary.get("deferred") or []),
-                "versions": versions, "digest": digest, "wall": m["wall"], "extract": extract_s,
-                "peak_rss": m["peak_rss"], "cpu": m["cpu"], "bound": bound,
-                "ratio": m["wall"] / bound if bound else None,
-            })
-            print(f"bench:   {served} requests, network bound {sec(bound)}, wall {sec(m['wall'])}, "
-                  f"ratio {out['runs'][-1]['ratio']:.2f}", flush=True)
+            out["runs"].append(
+                {
+                    "units": n,
+                    "first": first,
+                    "last": last,
+                    "concurrency": c,
+                    "requests": served,
+                    "client_requests": summary.get("requests"),
+                    "retries": summary.get("retries"),
+                    "landed": summary.get("landed"),
+                    "deferred": len(summary.get("deferred") or []),
+                    "versions": versions,
+                    "digest": digest,
+                    "wall": m["wall"],
+                    "extract": extract_s,
+                    "peak_rss": m["peak_rss"],
+                    "cpu": m["cpu"],
+                    "bound": bound,
+                    "ratio": m["wall"] / bound if bound else None,
+                }
+            )
+            print(
+                f"bench:   {served} requests, network bound {sec(bound)}, wall {sec(m['wall'])}, "
+                f"ratio {out['runs'][-1]['ratio']:.2f}",
+                flush=True,
+            )
             rmtree(home)  # the raw zone is not needed again (stores are cached, homes are not)
     return out
 
@@ -877,19 +1133,48 @@ def _latency_table(r: dict) -> str:
     seq_digest = {x["units"]: x["digest"] for x in r["runs"] if x["concurrency"] == 1}
     for x in r["runs"]:
         same = "" if x["units"] not in seq_digest else ("same" if seq_digest[x["units"]] == x["digest"] else "DIFFERS")
-        rows.append([f"{x['units']} ({x['first']}..{x['last']})", "sequential" if x["concurrency"] == 1 else "concurrent",
-                     str(x["concurrency"]), f"{x['requests']:,}", f"{r['latency_ms']:g} ms", sec(x["wall"]),
-                     sec(x.get("extract")), sec(x["bound"]), f"{x['ratio']:.2f}" if x["ratio"] else "-",
-                     f"{x['versions']:,}", same])
-    txt = table(rows, ["units (18 months)", "mode", "concurrency", "requests", "latency", "wall", "in-process",
-                       "network bound", "wall / bound", "versions", "landing vs seq"])
+        rows.append(
+            [
+                f"{x['units']} ({x['first']}..{x['last']})",
+                "sequential" if x["concurrency"] == 1 else "concurrent",
+                str(x["concurrency"]),
+                f"{x['requests']:,}",
+                f"{r['latency_ms']:g} ms",
+                sec(x["wall"]),
+                sec(x.get("extract")),
+                sec(x["bound"]),
+                f"{x['ratio']:.2f}" if x["ratio"] else "-",
+                f"{x['versions']:,}",
+                same,
+            ]
+        )
+    txt = table(
+        rows,
+        [
+            "units (18 months)",
+            "mode",
+            "concurrency",
+            "requests",
+            "latency",
+            "wall",
+            "in-process",
+            "network bound",
+            "wall / bound",
+            "versions",
+            "landing vs seq",
+        ],
+    )
     target = [x for x in r["runs"] if x["units"] == 56 and x["concurrency"] == 8]
     if target:
         t = target[0]
-        txt += (f"\ntarget (issue 22): 56 units, 18 months, {r['latency_ms']:g} ms, concurrency 8: wall <= 1.3 x the "
-                f"network bound: {'met' if t['ratio'] and t['ratio'] <= 1.3 else 'MISSED'} ({t['ratio']:.2f})")
-    return txt + ("\nnetwork bound = requests served by the hub x latency / concurrency; wall = the whole "
-                  "`dolisa extract` process (start-up included), in-process = pipeline.extract")
+        txt += (
+            f"\ntarget (issue 22): 56 units, 18 months, {r['latency_ms']:g} ms, concurrency 8: wall <= 1.3 x the "
+            f"network bound: {'met' if t['ratio'] and t['ratio'] <= 1.3 else 'MISSED'} ({t['ratio']:.2f})"
+        )
+    return txt + (
+        "\nnetwork bound = requests served by the hub x latency / concurrency; wall = the whole "
+        "`dolisa extract` process (start-up included), in-process = pipeline.extract"
+    )
 
 
 def contract_periods(window: str) -> list[str]:
@@ -905,8 +1190,13 @@ def _reform_table(r: dict) -> str:
         rows.append([cli["name"], sec(cli["wall"]), mb(cli["peak_rss"])])
     af = r.get("nightly_airflow")
     if af:
-        rows.append(["reform nightly (airflow dags test)" + ("" if af.get("rc") == 0 else " FAILED"),
-                     sec(af["wall"]), mb(af["peak_rss"])])
+        rows.append(
+            [
+                "reform nightly (airflow dags test)" + ("" if af.get("rc") == 0 else " FAILED"),
+                sec(af["wall"]),
+                mb(af["peak_rss"]),
+            ]
+        )
     return table(rows, ["56 units (2024-07..2026-06, scale 1)", "wall", "peak RSS (tree)"])
 
 
@@ -919,28 +1209,57 @@ def ingest(work: Path, scale: float, results: dict) -> dict:
     print(f"bench: ingest at scale {scale:g}: landing all 18 months once", flush=True)
     with hub(store) as url:
         env = base_env(home, url)
-        land = stage(stages, "ingest land", dolisa_cmd("extract", "--periods", "..".join(ALL_PERIODS),
-                                                       probe_out=work / "probe_ingest_extract.json"), env, work)
+        land = stage(
+            stages,
+            "ingest land",
+            dolisa_cmd("extract", "--periods", "..".join(ALL_PERIODS), probe_out=work / "probe_ingest_extract.json"),
+            env,
+            work,
+        )
     files = sorted(str(p) for p in (home / "raw").rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
     xlsx = sorted(str(p) for p in (home / "raw").rglob("*") if p.is_file() and p.suffix.lower() == ".xlsx")
     listing = work / "ingest_csv_files.json"
     listing.write_text(json.dumps(files))
     for p in files + xlsx:  # warm the page cache the same way for every contender
         Path(p).read_bytes()
-    out: dict[str, Any] = {"scale": scale, "csv_files": len(files), "xlsx_files": len(xlsx),
-                           "csv_bytes": sum(os.path.getsize(p) for p in files),
-                           "land": {"wall": land["wall"], "probe": read_probe(work / "probe_ingest_extract.json")}}
+    out: dict[str, Any] = {
+        "scale": scale,
+        "csv_files": len(files),
+        "xlsx_files": len(xlsx),
+        "csv_bytes": sum(os.path.getsize(p) for p in files),
+        "land": {"wall": land["wall"], "probe": read_probe(work / "probe_ingest_extract.json")},
+    }
     for gate in ("on",):  # the production path: every rule on (there is no door gate to switch off)
         for f in (home / "warehouse").glob("dolisa.duckdb*"):
             f.unlink()
         pr = work / f"probe_ingest_gate_{gate}.json"
-        m = stage(stages, "project load (production path)", dolisa_cmd("load", probe_out=pr), base_env(home, None), work)
-        out[f"project_gate_{gate}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"], "probe": read_probe(pr),
-                                       "rows": warehouse_rows(home / "warehouse" / "dolisa.duckdb")}
+        m = stage(
+            stages, "project load (production path)", dolisa_cmd("load", probe_out=pr), base_env(home, None), work
+        )
+        out[f"project_gate_{gate}"] = {
+            "wall": m["wall"],
+            "peak_rss": m["peak_rss"],
+            "probe": read_probe(pr),
+            "rows": warehouse_rows(home / "warehouse" / "dolisa.duckdb"),
+        }
     for kind in ("duckdb_per_file", "duckdb_per_file_known", "duckdb_one_scan", "pandas"):
         res = work / f"ingest_{kind}.json"
-        m = stage(stages, f"bare {kind}", [sys.executable, "-m", "dolisa_demo.bench", "--contender", kind, str(listing),
-                                           str(work / f"ingest_{kind}.duckdb"), str(res)], base_env(home), work)
+        m = stage(
+            stages,
+            f"bare {kind}",
+            [
+                sys.executable,
+                "-m",
+                "dolisa_demo.bench",
+                "--contender",
+                kind,
+                str(listing),
+                str(work / f"ingest_{kind}.duckdb"),
+                str(res),
+            ],
+            base_env(home),
+            work,
+        )
         r = json.loads(res.read_text())
         r.update(wall=m["wall"], peak_rss=m["peak_rss"])
         out[kind] = r
@@ -970,7 +1289,9 @@ def contender(kind: str, listing: Path, db: Path, res: Path) -> int:
                 con.execute(f"insert into cells {q}")
             except duckdb.Error:
                 try:
-                    con.execute(f"insert into cells {q.replace('header = true', 'header = true, ignore_errors = true')}")
+                    con.execute(
+                        f"insert into cells {q.replace('header = true', 'header = true, ignore_errors = true')}"
+                    )
                 except duckdb.Error:
                     errors += 1
         rows = con.execute("select count(*) from cells").fetchone()[0]
@@ -985,9 +1306,11 @@ def contender(kind: str, listing: Path, db: Path, res: Path) -> int:
             cols = "{" + ", ".join(f"'c_{j}': 'VARCHAR'" for j in range(len(header))) + "}"
             lit = "'" + f.replace("'", "''") + "'"
             try:
-                con.execute(f"insert into cells select {i}, list_value(*COLUMNS(*)) from read_csv({lit}, header = true, "
-                            f"columns = {cols}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-                            "ignore_errors = true)")
+                con.execute(
+                    f"insert into cells select {i}, list_value(*COLUMNS(*)) from read_csv({lit}, header = true, "
+                    f"columns = {cols}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                    "ignore_errors = true)"
+                )
             except duckdb.Error:
                 errors += 1
         rows = con.execute("select count(*) from cells").fetchone()[0]
@@ -998,8 +1321,11 @@ def contender(kind: str, listing: Path, db: Path, res: Path) -> int:
             by_ds.setdefault(Path(f).stem.split("__")[0].split(".")[0], []).append(f)
         for ds, fs in by_ds.items():
             try:
-                con.execute(f'create table "t_{ds}" as select * from read_csv(?, all_varchar = true, header = true, '
-                            "union_by_name = true, ignore_errors = true, filename = true)", [fs])
+                con.execute(
+                    f'create table "t_{ds}" as select * from read_csv(?, all_varchar = true, header = true, '
+                    "union_by_name = true, ignore_errors = true, filename = true)",
+                    [fs],
+                )
                 rows += con.execute(f'select count(*) from "t_{ds}"').fetchone()[0]
             except duckdb.Error:
                 errors += len(fs)
@@ -1023,8 +1349,11 @@ def contender(kind: str, listing: Path, db: Path, res: Path) -> int:
             rows += len(df)
     con.close()
     t1 = time.perf_counter()
-    res.write_text(json.dumps({"rows": int(rows), "errors": errors, "seconds": t1 - t0, "import": t0 - t_import,
-                               "files": len(files)}))
+    res.write_text(
+        json.dumps(
+            {"rows": int(rows), "errors": errors, "seconds": t1 - t0, "import": t0 - t_import, "files": len(files)}
+        )
+    )
     return 0
 
 
@@ -1037,22 +1366,39 @@ def render(results: dict) -> str:
     out: list[str] = []
     m = results["machine"]
     out.append("DOLISA benchmark  " + m["started"])
-    out.append(table([
-        ["cores (nproc)", f"{m['nproc']} (usable {m.get('affinity')})"],
-        ["memory", f"{m['memory_total'] / 2**30:.1f} GiB total, {m['memory_available'] / 2**30:.1f} GiB available"],
-        ["python / duckdb", f"{m['python']} / {m['duckdb']}"],
-        ["airflow / dbt / GX / pandas", f"{m.get('airflow')} / {m.get('dbt')} / {m.get('great_expectations')} / {m.get('pandas')}"],
-        ["load average at start", " ".join(f"{x:.2f}" for x in m["loadavg_start"])],
-        ["CPU busy before start (other processes)", f"{m.get('cpu_busy_before', 0):.0f}%"],
-    ] + ([["load average at end", " ".join(f"{x:.2f}" for x in results["loadavg_end"])]]
-         if "loadavg_end" in results else []), ["machine", ""]))
+    out.append(
+        table(
+            [
+                ["cores (nproc)", f"{m['nproc']} (usable {m.get('affinity')})"],
+                [
+                    "memory",
+                    f"{m['memory_total'] / 2**30:.1f} GiB total, {m['memory_available'] / 2**30:.1f} GiB available",
+                ],
+                ["python / duckdb", f"{m['python']} / {m['duckdb']}"],
+                [
+                    "airflow / dbt / GX / pandas",
+                    f"{m.get('airflow')} / {m.get('dbt')} / {m.get('great_expectations')} / {m.get('pandas')}",
+                ],
+                ["load average at start", " ".join(f"{x:.2f}" for x in m["loadavg_start"])],
+                ["CPU busy before start (other processes)", f"{m.get('cpu_busy_before', 0):.0f}%"],
+            ]
+            + (
+                [["load average at end", " ".join(f"{x:.2f}" for x in results["loadavg_end"])]]
+                if "loadavg_end" in results
+                else []
+            ),
+            ["machine", ""],
+        )
+    )
 
     n = results.get("nightly")
     g = results.get("growth")
     fw = results.get("framework", {})
     if n:
-        out.append("\n1. Province nightly: one new month (%s), all districts, through Airflow (scale %s)"
-                   % (MONTH_18, g["scale"] if g else "?"))
+        out.append(
+            "\n1. Province nightly: one new month (%s), all districts, through Airflow (scale %s)"
+            % (MONTH_18, g["scale"] if g else "?")
+        )
         t = n["tasks"]
         pr = g["m18"]["probe"] if g else {}
         dbt18 = g.get("dbt_m18", {}) if g else {}
@@ -1064,46 +1410,93 @@ def render(results: dict) -> str:
         # extract's wall time, and then the landing work is not separable from it
         land = (pr.get("extract_total") or 0) - (pull or 0)
         land = land if land >= 0 else None
-        parse = (pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("parse_rules", 0))
+        parse = pr.get("read_csv", 0) + pr.get("read_xlsx", 0) + pr.get("parse_rules", 0)
         load_rows = pr.get("load_total", 0) - parse
         rows = [
             ["airflow dags test (wall)", sec(total), "100%", "", ""],
             ["  tasks (sum of task durations)", sec(tasks_sum), pct(tasks_sum, total), "", ""],
-            ["  Airflow overhead (wall - tasks)", sec(total - tasks_sum), pct(total - tasks_sum, total), "", "DAG parse, SQLite, scheduling, process start"],
+            [
+                "  Airflow overhead (wall - tasks)",
+                sec(total - tasks_sum),
+                pct(total - tasks_sum, total),
+                "",
+                "DAG parse, SQLite, scheduling, process start",
+            ],
             ["task plan", sec(t.get("plan")), pct(t.get("plan"), total), "", ""],
             ["task extract_and_land", sec(ex), pct(ex, total), "", ""],
             ["  pull (HTTP list + download)", "", "", sec(pull), "CLI probe, same month; summed over the workers"],
             ["  land (write, checksum, manifest)", "", "", sec(land), "extract - pull (- when the pull overlaps)"],
             ["task validate_and_load", sec(lo), pct(lo, total), "", ""],
             ["  read cells (CSV / XLSX)", "", "", f"{sec(pr.get('read_csv'))} / {sec(pr.get('read_xlsx'))}", ""],
-            ["  row rules (SQL)", "", "", sec(pr.get('parse_rules')), ""],
+            ["  row rules (SQL)", "", "", sec(pr.get("parse_rules")), ""],
             ["  load (rows, ledger, commit)", "", "", sec(load_rows), ""],
-            ["task build_marts (dbt build + docs)", sec(t.get("build_marts")), pct(t.get("build_marts"), total), "", ""],
+            [
+                "task build_marts (dbt build + docs)",
+                sec(t.get("build_marts")),
+                pct(t.get("build_marts"), total),
+                "",
+                "",
+            ],
             ["  dbt build (CLI, no docs)", "", "", sec(pr.get("dbt_build")), f"{dbt18.get('nodes', '?')} nodes"],
             ["    models + seeds (node time)", "", "", sec(dbt18.get("models")), ""],
             ["    tests = dbt gates (node time)", "", "", sec(dbt18.get("tests")), ""],
-            ["    dbt start-up + parse (build - elapsed)", "", "", sec((pr.get("dbt_build") or 0) - dbt18.get("elapsed", 0)) if dbt18 else "-", ""],
-            ["task report_gate (GX over the marts, Data Docs)", sec(t.get("report_gate")), pct(t.get("report_gate"), total), sec(pr.get("report_gate")), ""],
-            ["task build_report_models (dbt rpt_)", sec(t.get("build_report_models")), pct(t.get("build_report_models"), total), sec(pr.get("build_reports")), ""],
-            ["task write_report_files", sec(t.get("write_report_files")), pct(t.get("write_report_files"), total), sec(pr.get("write_report")), ""],
+            [
+                "    dbt start-up + parse (build - elapsed)",
+                "",
+                "",
+                sec((pr.get("dbt_build") or 0) - dbt18.get("elapsed", 0)) if dbt18 else "-",
+                "",
+            ],
+            [
+                "task report_gate (GX over the marts, Data Docs)",
+                sec(t.get("report_gate")),
+                pct(t.get("report_gate"), total),
+                sec(pr.get("report_gate")),
+                "",
+            ],
+            [
+                "task build_report_models (dbt rpt_)",
+                sec(t.get("build_report_models")),
+                pct(t.get("build_report_models"), total),
+                sec(pr.get("build_reports")),
+                "",
+            ],
+            [
+                "task write_report_files",
+                sec(t.get("write_report_files")),
+                pct(t.get("write_report_files"), total),
+                sec(pr.get("write_report")),
+                "",
+            ],
             ["task publish", sec(t.get("publish")), pct(t.get("publish"), total), "", ""],
         ]
         out.append(table(rows, ["stage", "Airflow", "share", "data work (CLI)", "note"]))
         if n.get("failed"):
             out.append(f"!! the DAG run FAILED (rc {n['rc']}); log {n['log']}")
-        out.append(f"peak RSS of the airflow process tree: {mb(n['peak_rss'])}; one-off `airflow db migrate`: {sec(n['migrate'])}")
+        out.append(
+            f"peak RSS of the airflow process tree: {mb(n['peak_rss'])};"
+            f" one-off `airflow db migrate`: {sec(n['migrate'])}"
+        )
     if fw:
         out.append("\nframework start-up (no data), best of 2:")
         out.append(table([[k, sec(v)] for k, v in fw.items()], ["what", "wall"]))
 
     ing = results.get("ingest")
     if ing:
-        out.append(f"\n2. Ingest efficiency (scale {ing['scale']:g}: {ing['csv_files']} CSV files, "
-                   f"{ing['csv_bytes'] / 2**20:.0f} MB; {ing['xlsx_files']} XLSX files only in the project rows)")
+        out.append(
+            f"\n2. Ingest efficiency (scale {ing['scale']:g}: {ing['csv_files']} CSV files, "
+            f"{ing['csv_bytes'] / 2**20:.0f} MB; {ing['xlsx_files']} XLSX files only in the project rows)"
+        )
         rows = []
         # "bare" = the fastest bare-DuckDB variant measured: the practical limit on this machine
-        base_rate = max((ing[k]["rows"] / ing[k]["seconds"] for k in ("duckdb_per_file", "duckdb_per_file_known",
-                         "duckdb_one_scan") if ing.get(k, {}).get("seconds")), default=None)
+        base_rate = max(
+            (
+                ing[k]["rows"] / ing[k]["seconds"]
+                for k in ("duckdb_per_file", "duckdb_per_file_known", "duckdb_one_scan")
+                if ing.get(k, {}).get("seconds")
+            ),
+            default=None,
+        )
         for gate in ("on",):
             r = ing.get(f"project_gate_{gate}")
             if not r:
@@ -1111,17 +1504,37 @@ def render(results: dict) -> str:
             pr = r["probe"]
             total_rows = sum(r["rows"]["rows_in_by_type"].values())
             t_all = pr.get("load_total") or r["wall"]
-            rows.append(["project load, production path (all files)", f"{total_rows:,}", sec(t_all), f"{total_rows / t_all:,.0f}",
-                         pct(total_rows / t_all, base_rate) if base_rate else "-", sec(r["wall"]), mb(r["peak_rss"])])
+            rows.append(
+                [
+                    "project load, production path (all files)",
+                    f"{total_rows:,}",
+                    sec(t_all),
+                    f"{total_rows / t_all:,.0f}",
+                    pct(total_rows / t_all, base_rate) if base_rate else "-",
+                    sec(r["wall"]),
+                    mb(r["peak_rss"]),
+                ]
+            )
             # (no "CSV share" row: months are read in parallel, so the XLSX time overlaps the rest)
-        for kind, label in (("duckdb_per_file", "bare DuckDB read_csv per file -> one table"),
-                            ("duckdb_per_file_known", "bare DuckDB read_csv per file, no sniffer"),
-                            ("duckdb_one_scan", "bare DuckDB one read_csv per dataset (parallel)"),
-                            ("pandas", "pandas read_csv + DuckDB insert per file")):
+        for kind, label in (
+            ("duckdb_per_file", "bare DuckDB read_csv per file -> one table"),
+            ("duckdb_per_file_known", "bare DuckDB read_csv per file, no sniffer"),
+            ("duckdb_one_scan", "bare DuckDB one read_csv per dataset (parallel)"),
+            ("pandas", "pandas read_csv + DuckDB insert per file"),
+        ):
             r = ing.get(kind)
             if r:
-                rows.append([label, f"{r['rows']:,}", sec(r["seconds"]), f"{r['rows'] / r['seconds']:,.0f}",
-                             pct(r["rows"] / r["seconds"], base_rate) if base_rate else "-", sec(r["wall"]), mb(r["peak_rss"])])
+                rows.append(
+                    [
+                        label,
+                        f"{r['rows']:,}",
+                        sec(r["seconds"]),
+                        f"{r['rows'] / r['seconds']:,.0f}",
+                        pct(r["rows"] / r["seconds"], base_rate) if base_rate else "-",
+                        sec(r["wall"]),
+                        mb(r["peak_rss"]),
+                    ]
+                )
         out.append(table(rows, ["loader", "rows", "in-process", "rows/s", "vs bare", "process wall", "peak RSS"]))
         out.append(f"landing (pull + land) of those files: {sec(ing['land']['wall'])}")
 
@@ -1129,8 +1542,10 @@ def render(results: dict) -> str:
     if nat:
         out.append(f"\n3. National volume: scale {nat['scale']:g}, 18 months + {REPORT_PERIOD} report")
         out.append(_full_table(nat))
-        out.append(f"targets (issue 13): wall <= 360 s: {'met' if nat['wall'] <= 360 else 'MISSED'} ({sec(nat['wall'])}); "
-                   f"peak <= 1.5 GB: {'met' if nat['peak_rss'] <= 1.5 * 2**30 else 'MISSED'} ({mb(nat['peak_rss'])})")
+        out.append(
+            f"targets (issue 13): wall <= 360 s: {'met' if nat['wall'] <= 360 else 'MISSED'} ({sec(nat['wall'])}); "
+            f"peak <= 1.5 GB: {'met' if nat['peak_rss'] <= 1.5 * 2**30 else 'MISSED'} ({mb(nat['peak_rss'])})"
+        )
     elif results.get("national_skipped"):
         out.append(f"\n3. National volume: not measured ({results['national_skipped']})")
 
@@ -1138,15 +1553,32 @@ def render(results: dict) -> str:
         out.append(f"\n4. Growth (scale {g['scale']:g})")
         a, b = g["m18"], g["m1"]
         rows = []
-        for label, x in (("run adding month 18 (history 1..17 present)", a), ("run adding month 1 (fresh warehouse)", b)):
+        for label, x in (
+            ("run adding month 18 (history 1..17 present)", a),
+            ("run adding month 1 (fresh warehouse)", b),
+        ):
             pr = x["probe"]
-            rows.append([label, sec(x["wall"]), sec(pr.get("extract_total")), sec(pr.get("load_total")),
-                         sec(pr.get("dbt_build")), sec(pr.get("publish")), str(x["load"].get("versions", "?")),
-                         f"{x['load'].get('rows_loaded', 0):,}", mb(x["peak_rss"])])
-        out.append(table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"]))
+            rows.append(
+                [
+                    label,
+                    sec(x["wall"]),
+                    sec(pr.get("extract_total")),
+                    sec(pr.get("load_total")),
+                    sec(pr.get("dbt_build")),
+                    sec(pr.get("publish")),
+                    str(x["load"].get("versions", "?")),
+                    f"{x['load'].get('rows_loaded', 0):,}",
+                    mb(x["peak_rss"]),
+                ]
+            )
+        out.append(
+            table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"])
+        )
         ratio = a["wall"] / b["wall"] if b["wall"] else None
-        out.append(f"month 18 / month 1: {ratio:.2f}x (target <= 1.3x: {'met' if ratio and ratio <= 1.3 else 'MISSED'}); "
-                   f"dbt build {sec(a['probe'].get('dbt_build'))} vs {sec(b['probe'].get('dbt_build'))}")
+        out.append(
+            f"month 18 / month 1: {ratio:.2f}x (target <= 1.3x: {'met' if ratio and ratio <= 1.3 else 'MISSED'}); "
+            f"dbt build {sec(a['probe'].get('dbt_build'))} vs {sec(b['probe'].get('dbt_build'))}"
+        )
         scales = results.get("scales", {})
         if scales:
             rows = []
@@ -1159,26 +1591,71 @@ def render(results: dict) -> str:
                 if first is None:
                     first = (float(s), r["wall"])
                 lin = r["wall"] / (first[1] * float(s) / first[0]) if first and float(s) != first[0] else None
-                rows.append([s, sec(r["wall"]), sec(per.get("extract")), sec(per.get("load")), sec(per.get("transform")),
-                             sec(per.get("report")), f"{r['rows']['loaded'] + r['rows']['quarantined']:,}",
-                             mb(r["peak_rss"]), f"{lin:.2f}" if lin else "-"])
-            out.append(table(rows, ["scale", "full wall", "extract", "load", "transform", "report", "rows", "peak RSS",
-                                    "wall / linear"]))
+                rows.append(
+                    [
+                        s,
+                        sec(r["wall"]),
+                        sec(per.get("extract")),
+                        sec(per.get("load")),
+                        sec(per.get("transform")),
+                        sec(per.get("report")),
+                        f"{r['rows']['loaded'] + r['rows']['quarantined']:,}",
+                        mb(r["peak_rss"]),
+                        f"{lin:.2f}" if lin else "-",
+                    ]
+                )
+            out.append(
+                table(
+                    rows,
+                    [
+                        "scale",
+                        "full wall",
+                        "extract",
+                        "load",
+                        "transform",
+                        "report",
+                        "rows",
+                        "peak RSS",
+                        "wall / linear",
+                    ],
+                )
+            )
     g36 = results.get("growth36")
     if g36:
-        out.append("\n5. Growth over 36 months (scale 1, store 2020-01..2022-12; history 2020-01..2022-11 loaded and built)")
+        out.append(
+            "\n5. Growth over 36 months (scale 1, store 2020-01..2022-12; history 2020-01..2022-11 loaded and built)"
+        )
         rows = []
-        for label, x in (("run adding month 36 (2022-12)", g36["m36"]), ("run adding month 1 (fresh warehouse)", g36["m1"])):
+        for label, x in (
+            ("run adding month 36 (2022-12)", g36["m36"]),
+            ("run adding month 1 (fresh warehouse)", g36["m1"]),
+        ):
             pr = x["probe"]
-            rows.append([label, sec(x["wall"]), sec(pr.get("extract_total")), sec(pr.get("load_total")),
-                         sec(pr.get("dbt_build")), sec(pr.get("publish")), str(x["load"].get("versions", "?")),
-                         f"{x['load'].get('rows_loaded', 0):,}", mb(x["peak_rss"])])
-        out.append(table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"]))
-        out.append(f"month 36 / month 1: {g36['ratio']:.2f}x (target <= 1.3x: {'met' if g36['ratio'] <= 1.3 else 'MISSED'})")
+            rows.append(
+                [
+                    label,
+                    sec(x["wall"]),
+                    sec(pr.get("extract_total")),
+                    sec(pr.get("load_total")),
+                    sec(pr.get("dbt_build")),
+                    sec(pr.get("publish")),
+                    str(x["load"].get("versions", "?")),
+                    f"{x['load'].get('rows_loaded', 0):,}",
+                    mb(x["peak_rss"]),
+                ]
+            )
+        out.append(
+            table(rows, ["run", "wall", "extract", "load", "dbt build", "publish", "versions", "rows", "peak RSS"])
+        )
+        out.append(
+            f"month 36 / month 1: {g36['ratio']:.2f}x (target <= 1.3x: {'met' if g36['ratio'] <= 1.3 else 'MISSED'})"
+        )
     naf = results.get("national_airflow")
     if naf:
-        out.append(f"\n7. National volume through Airflow: scale {naf['scale']:g}, 18 months + {REPORT_PERIOD} report, "
-                   "airflow dags test")
+        out.append(
+            f"\n7. National volume through Airflow: scale {naf['scale']:g}, 18 months + {REPORT_PERIOD} report, "
+            "airflow dags test"
+        )
         out.append(_national_airflow_table(naf))
     r56 = results.get("reform56")
     if r56:
@@ -1192,19 +1669,25 @@ def render(results: dict) -> str:
         out.append(warnings_bench.render(warn, table, sec))
     lat = results.get("extract_latency")
     if lat:
-        out.append(f"\n7. Extract under latency: 18 months, every hub response delayed {lat['latency_ms']:g} ms "
-                   f"(scale {lat['scale']:g})")
+        out.append(
+            f"\n7. Extract under latency: 18 months, every hub response delayed {lat['latency_ms']:g} ms "
+            f"(scale {lat['scale']:g})"
+        )
         out.append(_latency_table(lat))
     return "\n".join(out)
 
 
 def _full_table(r: dict) -> str:
-    rows = [[s["name"], sec(s["wall"]), mb(s["peak_rss"]), f"{s.get('cpu', 0):,.0f} s", str(s["rc"])] for s in r["stages"]]
+    rows = [
+        [s["name"], sec(s["wall"]), mb(s["peak_rss"]), f"{s.get('cpu', 0):,.0f} s", str(s["rc"])] for s in r["stages"]
+    ]
     rows.append(["total", sec(r["wall"]), mb(r["peak_rss"]), "", ""])
     txt = table(rows, ["stage", "wall", "peak RSS (tree)", "CPU", "rc"])
-    return txt + (f"\nrows loaded {r['rows']['loaded']:,}, quarantined {r['rows']['quarantined']:,}, "
-                  f"versions {r['rows']['versions']}; raw zone {r['raw_bytes'] / 2**20:,.0f} MB, "
-                  f"warehouse {r['warehouse_bytes'] / 2**20:,.0f} MB")
+    return txt + (
+        f"\nrows loaded {r['rows']['loaded']:,}, quarantined {r['rows']['quarantined']:,}, "
+        f"versions {r['rows']['versions']}; raw zone {r['raw_bytes'] / 2**20:,.0f} MB, "
+        f"warehouse {r['warehouse_bytes'] / 2**20:,.0f} MB"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1227,21 +1710,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-national", action="store_true", help="no scale-60 national run")
     ap.add_argument("--national-scale", type=float, default=60)
     ap.add_argument("--ingest-scale", type=float, default=None, help="default 10 (quick: 5)")
-    ap.add_argument("--sections", default="nightly,ingest,national,growth,growth36,reform56",
-                    help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56,"
-                         "extract-latency,national-airflow,warnings (growth36: month 36 vs month 1 over 2020-01..2022-12, "
-                         "scale 1; reform56: 2024-07..2026-06 across the 2025 reform, 56 units from 2025-07; not in "
-                         "the default list: extract-latency (about 55 minutes, the sequential runs): 18 months of 10 "
-                         "and of 56 units against a hub delaying every response, sequential and concurrent; "
-                         "national-airflow: the scale-60 18-month run through airflow dags test; warnings: the outlier "
-                         "rule's warnings, precision and recall on the demo, about 20 minutes)")
+    ap.add_argument(
+        "--sections",
+        default="nightly,ingest,national,growth,growth36,reform56",
+        help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56,"
+        "extract-latency,national-airflow,warnings (growth36: month 36 vs month 1 over 2020-01..2022-12, "
+        "scale 1; reform56: 2024-07..2026-06 across the 2025 reform, 56 units from 2025-07; not in "
+        "the default list: extract-latency (about 55 minutes, the sequential runs): 18 months of 10 "
+        "and of 56 units against a hub delaying every response, sequential and concurrent; "
+        "national-airflow: the scale-60 18-month run through airflow dags test; warnings: the outlier "
+        "rule's warnings, precision and recall on the demo, about 20 minutes)",
+    )
     ap.add_argument("--latency-ms", type=float, default=200.0, help="extract-latency: delay of every response")
     ap.add_argument("--latency-units", default="10,56", help="extract-latency: 10 and/or 56 units")
-    ap.add_argument("--latency-concurrency", default="1,8",
-                    help="extract-latency: DOLISA_EXTRACT_CONCURRENCY values to run (1 = sequential)")
+    ap.add_argument(
+        "--latency-concurrency",
+        default="1,8",
+        help="extract-latency: DOLISA_EXTRACT_CONCURRENCY values to run (1 = sequential)",
+    )
     ap.add_argument("--latency-scale", type=float, default=1.0, help="extract-latency: scale of the stores")
-    ap.add_argument("--work", default=os.environ.get("DOLISA_BENCH_WORK", str(Path(tempfile.gettempdir()) / "dolisa_bench")),
-                    help="working folder (stores are cached here)")
+    ap.add_argument(
+        "--work",
+        default=os.environ.get("DOLISA_BENCH_WORK", str(Path(tempfile.gettempdir()) / "dolisa_bench")),
+        help="working folder (stores are cached here)",
+    )
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
     sections = {s.strip() for s in a.sections.split(",") if s.strip()}
@@ -1276,9 +1768,13 @@ def main(argv: list[str] | None = None) -> int:
             save()
         if "extract-latency" in sections:
             results["extract_latency"] = extract_latency(
-                work, results, latency_ms=a.latency_ms, scale=a.latency_scale,
+                work,
+                results,
+                latency_ms=a.latency_ms,
+                scale=a.latency_scale,
                 units=[int(x) for x in a.latency_units.split(",") if x.strip()],
-                concurrencies=[int(x) for x in a.latency_concurrency.split(",") if x.strip()])
+                concurrencies=[int(x) for x in a.latency_concurrency.split(",") if x.strip()],
+            )
             save()
         if "ingest" in sections:
             results["ingest"] = ingest(work, ingest_scale, results)
@@ -1308,9 +1804,18 @@ def main(argv: list[str] | None = None) -> int:
             results["warnings"] = []
             for variant in warnings_bench.VARIANTS:
                 print(f"bench: warnings: {variant[0]}", flush=True)
-                results["warnings"].append(warnings_bench.run_variant(
-                    work, *variant, stage=stage, base_env=base_env, dolisa_cmd=dolisa_cmd, hub=hub, rmtree=rmtree,
-                    run_tree=run_tree))
+                results["warnings"].append(
+                    warnings_bench.run_variant(
+                        work,
+                        *variant,
+                        stage=stage,
+                        base_env=base_env,
+                        dolisa_cmd=dolisa_cmd,
+                        hub=hub,
+                        rmtree=rmtree,
+                        run_tree=run_tree,
+                    )
+                )
                 save()
     finally:
         results["loadavg_end"] = os.getloadavg()
@@ -1318,7 +1823,10 @@ def main(argv: list[str] | None = None) -> int:
         save()
     print()
     print(render(results))
-    print(f"\nbench: total {sec(results['total_wall'])}; figures in {Path(a.json) if a.json else work / 'results.json'}; logs in {work / 'logs'}")
+    print(
+        f"\nbench: total {sec(results['total_wall'])};"
+        f" figures in {Path(a.json) if a.json else work / 'results.json'}; logs in {work / 'logs'}"
+    )
     return 0
 
 

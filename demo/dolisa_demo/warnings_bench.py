@@ -65,8 +65,20 @@ def _declared():
     return load_expectations("report_gate")
 
 
-def run_variant(work: Path, name: str, first: str, last: str, inject: bool, reports: tuple[str, ...],
-                stage, base_env, dolisa_cmd, hub, rmtree, run_tree) -> dict:
+def run_variant(
+    work: Path,
+    name: str,
+    first: str,
+    last: str,
+    inject: bool,
+    reports: tuple[str, ...],
+    stage,
+    base_env,
+    dolisa_cmd,
+    hub,
+    rmtree,
+    run_tree,
+) -> dict:
     """Generate (or reuse) the store, run the pipeline on a fresh home, read what the reports say."""
     import sys
 
@@ -75,8 +87,18 @@ def run_variant(work: Path, name: str, first: str, last: str, inject: bool, repo
     if not (store / "index.json").exists():
         rmtree(store)
         store.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--first", first,
-               "--last", last] + (["--inject-anomalies"] if inject else [])
+        cmd = [
+            sys.executable,
+            "-m",
+            "dolisa_demo.hub",
+            "generate",
+            "--store",
+            str(store),
+            "--first",
+            first,
+            "--last",
+            last,
+        ] + (["--inject-anomalies"] if inject else [])
         m = run_tree(cmd, log=work / "logs" / f"generate_{slug}.log")
         if m["rc"] != 0:
             raise RuntimeError(f"generate {name}: rc {m['rc']}")
@@ -97,8 +119,9 @@ def run_variant(work: Path, name: str, first: str, last: str, inject: bool, repo
     con = duckdb.connect(str(home / "warehouse" / "dolisa.duckdb"), read_only=True)
     try:
         for period in reports:
-            out["reports"][period] = measure(home, con, period, manifest.get("anomalies") if inject else None,
-                                             sweep=not inject)
+            out["reports"][period] = measure(
+                home, con, period, manifest.get("anomalies") if inject else None, sweep=not inject
+            )
     finally:
         con.close()
     return out
@@ -149,20 +172,28 @@ def score(findings: list[dict], anomalies: list[dict], old: set[tuple]) -> dict:
     plans: dict[tuple, list] = {}
     for a in anomalies:
         plans.setdefault((a["unit_code"], a["period"], a["plan"], a["kind"]), []).append(a)
-    found = {p: any(right((a["unit_code"], a["period"], a["dataset"]), flagged[(a["unit_code"], a["period"],
-                                                                                a["dataset"])])
-                    for a in members if (a["unit_code"], a["period"], a["dataset"]) in flagged)
-             for p, members in plans.items()}
-    old_found = {p: any((a["unit_code"], a["period"], a["dataset"]) in old for a in members)
-                 for p, members in plans.items()}
+    found = {
+        p: any(
+            right((a["unit_code"], a["period"], a["dataset"]), flagged[(a["unit_code"], a["period"], a["dataset"])])
+            for a in members
+            if (a["unit_code"], a["period"], a["dataset"]) in flagged
+        )
+        for p, members in plans.items()
+    }
+    old_found = {
+        p: any((a["unit_code"], a["period"], a["dataset"]) in old for a in members) for p, members in plans.items()
+    }
     old_tp = sum(k in truth for k in old)
     return {
-        "anomalies": len(plans), "anomalies_flagged": sum(found.values()),
+        "anomalies": len(plans),
+        "anomalies_flagged": sum(found.values()),
         "missed": sorted(" ".join(p) for p, ok in found.items() if not ok),
-        "true_positives": tp, "false_positives": len(flagged) - tp,
+        "true_positives": tp,
+        "false_positives": len(flagged) - tp,
         "precision": tp / len(flagged) if flagged else None,
         "recall": sum(found.values()) / len(plans) if plans else None,
-        "datasets_changed": len(truth), "datasets_flagged": tp,
+        "datasets_changed": len(truth),
+        "datasets_flagged": tp,
         "old_precision": old_tp / len(old) if old else None,
         "old_recall": sum(old_found.values()) / len(plans) if plans else None,
         "old_false_positives": len(old) - old_tp,
@@ -177,7 +208,9 @@ def sweep_detection(con, period: str) -> dict:
     rows = con.execute(
         """select rows_loaded, basis_rows, peer_centre, extra_variance, basis, basis_months
            from marts.fct_dataset_month_rows where half_year = ? and deviation_score is not null
-             and rows_loaded >= 20""", [period]).fetchall()
+             and rows_loaded >= 20""",
+        [period],
+    ).fetchall()
     out: dict[str, Any] = {"months": 0}
     judged = [r for r in rows if r[4] == "same_month" or r[5] >= d.OUTLIER_MIN_HISTORY]
     out["months"] = len(judged)
@@ -188,7 +221,9 @@ def sweep_detection(con, period: str) -> dict:
             d_log = math.log((x2 + 0.5) / (basis_rows + 0.5)) - centre
             score_ = d_log / math.sqrt(extra + 1.0 / ((x2 + basis_rows) / 2 + 0.5))
             ratio = math.exp(d_log)
-            if abs(score_) >= d.OUTLIER_MIN_SCORE and (ratio >= d.OUTLIER_MIN_RATIO or ratio <= 1 / d.OUTLIER_MIN_RATIO):
+            if abs(score_) >= d.OUTLIER_MIN_SCORE and (
+                ratio >= d.OUTLIER_MIN_RATIO or ratio <= 1 / d.OUTLIER_MIN_RATIO
+            ):
                 hits += 1
         out[label] = hits / len(judged) if judged else None
     return out
@@ -196,30 +231,60 @@ def sweep_detection(con, period: str) -> dict:
 
 def render(results: list[dict], table, sec) -> str:
     d = _declared()
-    out = [f"rule: |deviation_score| >= {d.OUTLIER_MIN_SCORE} and x{d.OUTLIER_MIN_RATIO} either way "
-           f"(>= {d.OUTLIER_MIN_HISTORY} recent months or the same month of an earlier year)"]
+    out = [
+        f"rule: |deviation_score| >= {d.OUTLIER_MIN_SCORE} and x{d.OUTLIER_MIN_RATIO} either way "
+        f"(>= {d.OUTLIER_MIN_HISTORY} recent months or the same month of an earlier year)"
+    ]
     rows = []
     for r in results:
         for period, m in r["reports"].items():
-            rows.append([
-                f"{r['name']}: {period}", str(m["findings"]), str(m["lines"]), str(m["all_lines"]),
-                f"{m['anomalies_flagged']}/{m['anomalies']}" if "anomalies" in m else "-",
-                _p(m.get("precision")), _p(m.get("recall")), str(m["old_rule"]),
-                _p(m.get("old_precision")) if "anomalies" in m else "-",
-                _p(m.get("old_recall")) if "anomalies" in m else "-",
-            ])
-    out.append(table(rows, ["report", "outlier findings", "outlier lines", "all lines", "anomalies flagged",
-                            "precision", "recall", "old rule: flags", "old precision", "old recall"]))
+            rows.append(
+                [
+                    f"{r['name']}: {period}",
+                    str(m["findings"]),
+                    str(m["lines"]),
+                    str(m["all_lines"]),
+                    f"{m['anomalies_flagged']}/{m['anomalies']}" if "anomalies" in m else "-",
+                    _p(m.get("precision")),
+                    _p(m.get("recall")),
+                    str(m["old_rule"]),
+                    _p(m.get("old_precision")) if "anomalies" in m else "-",
+                    _p(m.get("old_recall")) if "anomalies" in m else "-",
+                ]
+            )
+    out.append(
+        table(
+            rows,
+            [
+                "report",
+                "outlier findings",
+                "outlier lines",
+                "all lines",
+                "anomalies flagged",
+                "precision",
+                "recall",
+                "old rule: flags",
+                "old precision",
+                "old recall",
+            ],
+        )
+    )
     for r in results:
         for period, m in r["reports"].items():
             if m.get("missed"):
                 out.append(f"MISSED in {r['name']} {period}: {', '.join(m['missed'])}")
     sweeps = [(r["name"], p, m["sweep"]) for r in results for p, m in r["reports"].items() if m.get("sweep")]
     if sweeps:
-        out.append("\nwould it be flagged? every judged unit-dataset-month of the clean half with >= 20 rows, "
-                   "changed one at a time:")
-        out.append(table([[f"{n}: {p}", str(s["months"])] + [_p(s[label]) for label, *_ in SWEEP] for n, p, s in sweeps],
-                         ["report", "months", *(label for label, *_ in SWEEP)]))
+        out.append(
+            "\nwould it be flagged? every judged unit-dataset-month of the clean half with >= 20 rows, "
+            "changed one at a time:"
+        )
+        out.append(
+            table(
+                [[f"{n}: {p}", str(s["months"])] + [_p(s[label]) for label, *_ in SWEEP] for n, p, s in sweeps],
+                ["report", "months", *(label for label, *_ in SWEEP)],
+            )
+        )
     out.append("pipeline wall per variant: " + "; ".join(f"{r['name']} {sec(r['wall'])}" for r in results))
     return "\n".join(out)
 

@@ -1,20 +1,20 @@
 """`dolisa` command line: every stage of the pipeline without Airflow.
 
-    dolisa extract --periods 2021-04,2021-05      # pull + land (hub from AIRFLOW_CONN_DISTRICT_EXPORT_API)
-    dolisa load [--periods ...] [--reload]         # parse + row rules (SQL) + load landed versions
-    dolisa transform [--docs]                      # dbt build through the marts (+ docs generate)
-    dolisa report 2021-H1 [--allow-incomplete] [--as-of 2021-07-10]  # gate + build-reports + write-report
-                                                   # (+ the report as of a date, with revisions.csv)
-    dolisa gate 2021-H1 [--allow-incomplete]       # the report gate (GX) over the marts
-    dolisa build-reports 2021-H1                   # the rpt_ models (after the gate passed)
-    dolisa write-report 2021-H1 [--out-dir DIR]    # the report files from the rpt_ models
-    dolisa run --periods ... [--report-period ...] # all of the above, in order
-    dolisa transform --full-refresh                # every model rebuilt from the ledger
-    dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
-    dolisa rotate-key                              # new pseudonym key; every pseudonym re-keyed
-    dolisa publish                                 # read-only snapshot of the marts, figures only
-    dolisa feedback [--date 2021-07-10] [--no-send] # each unit's Vietnamese feedback sheet (+ e-mail)
-    dolisa hub generate|serve ...                  # the demo export hub
+dolisa extract --periods 2021-04,2021-05      # pull + land (hub from AIRFLOW_CONN_DISTRICT_EXPORT_API)
+dolisa load [--periods ...] [--reload]         # parse + row rules (SQL) + load landed versions
+dolisa transform [--docs]                      # dbt build through the marts (+ docs generate)
+dolisa report 2021-H1 [--allow-incomplete] [--as-of 2021-07-10]  # gate + build-reports + write-report
+                                               # (+ the report as of a date, with revisions.csv)
+dolisa gate 2021-H1 [--allow-incomplete]       # the report gate (GX) over the marts
+dolisa build-reports 2021-H1                   # the rpt_ models (after the gate passed)
+dolisa write-report 2021-H1 [--out-dir DIR]    # the report files from the rpt_ models
+dolisa run --periods ... [--report-period ...] # all of the above, in order
+dolisa transform --full-refresh                # every model rebuilt from the ledger
+dolisa rebuild                                 # warehouse from the raw zone alone (atomic swap)
+dolisa rotate-key                              # new pseudonym key; every pseudonym re-keyed
+dolisa publish                                 # read-only snapshot of the marts, figures only
+dolisa feedback [--date 2021-07-10] [--no-send] # each unit's Vietnamese feedback sheet (+ e-mail)
+dolisa hub generate|serve ...                  # the demo export hub
 """
 
 from __future__ import annotations
@@ -49,12 +49,17 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from dolisa_demo.hub.__main__ import main as hub_main
         except ImportError:
-            print("dolisa hub: the demo package (demo/dolisa_demo) is not installed here; "
-                  "scripts/bootstrap.sh installs it into the development virtualenv", file=sys.stderr)
+            print(
+                "dolisa hub: the demo package (demo/dolisa_demo) is not installed here; "
+                "scripts/bootstrap.sh installs it into the development virtualenv",
+                file=sys.stderr,
+            )
             return 2
         return hub_main(argv[1:])
 
-    ap = argparse.ArgumentParser(prog="dolisa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="dolisa", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     sub = ap.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("extract", help="pull and land submissions")
@@ -64,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     lo.add_argument("--reload", action="store_true", help="reload versions already in the ledger")
     t = sub.add_parser("transform", help="dbt build through the marts")
     t.add_argument("--docs", action="store_true")
-    t.add_argument("--full-refresh", action="store_true",
-                   help="rebuild every model from the ledger (what an incremental build always equals)")
+    t.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every model from the ledger (what an incremental build always equals)",
+    )
     r = sub.add_parser("report", help="report gate, report models and report files for a half-year")
     r.add_argument("report_period")
     r.add_argument("--allow-incomplete", action="store_true")
@@ -89,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     fb.add_argument("--date", help="YYYY-MM-DD: the night (default: today in Asia/Ho_Chi_Minh)")
     fb.add_argument("--no-send", action="store_true", help="write the sheets only")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     from dolisa import pipeline
 
@@ -110,8 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.cmd == "report":  # the current report, its issued copy and (--as-of) the re-issue
                 from dolisa import reissue, run_conf
 
-                out = reissue.report_with_as_of(args.report_period, args.as_of and run_conf.parse_as_of(args.as_of),
-                                                allow_incomplete=args.allow_incomplete)
+                out = reissue.report_with_as_of(
+                    args.report_period,
+                    args.as_of and run_conf.parse_as_of(args.as_of),
+                    allow_incomplete=args.allow_incomplete,
+                )
             else:
                 res = pipeline.gate(args.report_period, allow_incomplete=args.allow_incomplete)
                 out = {k: v for k, v in res.as_dict().items() if k != "rules"}

@@ -64,7 +64,9 @@ def _env(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _failures(result: Any, statuses: tuple[str, ...] = ("error", "fail", "runtime error")) -> list[tuple[str, str, str]]:
+def _failures(
+    result: Any, statuses: tuple[str, ...] = ("error", "fail", "runtime error")
+) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     res = getattr(result, "result", None)
     for r in getattr(res, "results", None) or []:
@@ -100,16 +102,25 @@ def run_dbt(
     all_vars = dict(vars or {})
     cli = [
         *args,
-        "--project-dir", str(pdir),
-        "--profiles-dir", str(pdir),
-        "--target-path", str(target_path),
-        "--log-path", str(log_path),
+        "--project-dir",
+        str(pdir),
+        "--profiles-dir",
+        str(pdir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(log_path),
     ]
     if all_vars:
         cli += ["--vars", json.dumps(all_vars)]
     duck = duckdb_settings()  # the profile passes these to DuckDB: the same bounds as every other connection
-    env = {"DOLISA_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "DOLISA_DUCKDB_MEMORY_LIMIT": duck["memory_limit"], "DOLISA_DUCKDB_THREADS": duck["threads"]}
+    env = {
+        "DOLISA_WAREHOUSE": str(warehouse),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DOLISA_DUCKDB_MEMORY_LIMIT": duck["memory_limit"],
+        "DOLISA_DUCKDB_THREADS": duck["threads"],
+    }
     with _LOCK, _env(env):
         try:
             result = dbtRunner().invoke(cli)
@@ -198,8 +209,12 @@ def docs_generate_if_changed(*, warehouse: Path, target_path: Path) -> bool:
     docs were last generated, so the nightly cost does not grow with history. True when it ran."""
     stamp = Path(target_path) / DOCS_STAMP
     fingerprint = project_fingerprint()
-    if (Path(target_path) / "index.html").exists() and (Path(target_path) / "catalog.json").exists() \
-            and stamp.exists() and stamp.read_text(encoding="utf-8").strip() == fingerprint:
+    if (
+        (Path(target_path) / "index.html").exists()
+        and (Path(target_path) / "catalog.json").exists()
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8").strip() == fingerprint
+    ):
         return False
     docs_generate(warehouse=warehouse, target_path=target_path)
     stamp.write_text(fingerprint + "\n", encoding="utf-8")

@@ -69,8 +69,10 @@ def threshold() -> int:
 
 
 def legend_vi(limit: int) -> str:
-    return (f"{MARK}: số liệu được ẩn để bảo vệ thông tin cá nhân: ô thuộc nhóm nhạy cảm có từ 1 đến {limit - 1} "
-            f"trường hợp ở một đơn vị báo cáo, và ô được ẩn kèm để không thể suy ra ô đó từ các số tổng")
+    return (
+        f"{MARK}: số liệu được ẩn để bảo vệ thông tin cá nhân: ô thuộc nhóm nhạy cảm có từ 1 đến {limit - 1} "
+        f"trường hợp ở một đơn vị báo cáo, và ô được ẩn kèm để không thể suy ra ô đó từ các số tổng"
+    )
 
 
 def suppress(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
@@ -83,15 +85,15 @@ def suppress(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
         return out
     records = out["records"].to_numpy(dtype=np.int64)
     province = (out[ROW_KEY] == PROVINCE_CODE).to_numpy()
-    hidden = (out["is_sensitive"].fillna(False).to_numpy(dtype=bool) & ~province
-              & (records >= 1) & (records < limit))
+    hidden = out["is_sensitive"].fillna(False).to_numpy(dtype=bool) & ~province & (records >= 1) & (records < limit)
     if hidden.any():
         positions = pd.Series(np.arange(len(out)), index=out.index)
         keys = list(TABLE_KEYS)
         affected = out.loc[hidden, keys].drop_duplicates()
         cells = out.reset_index(drop=True).assign(_pos=positions.to_numpy()).merge(affected, on=keys)
-        lines = [idx for by in (ROW_KEY, COLUMN_KEY)
-                 for idx in cells.groupby(keys + [by], sort=False)["_pos"].agg(np.array)]
+        lines = [
+            idx for by in (ROW_KEY, COLUMN_KEY) for idx in cells.groupby(keys + [by], sort=False)["_pos"].agg(np.array)
+        ]
         _complete(lines, hidden, records, province)
     out["records"] = out["records"].astype("Int64")
     out.loc[hidden, "records"] = pd.NA

@@ -2,7 +2,8 @@
 
 Versions are loaded a month at a time, in one transaction per month: each version's
 earlier rows (if any) are deleted and its rows inserted again, so loading any version
-twice leaves the same tables, and a crash leaves no partial month. Which version of a unit and month is in force is decided downstream from
+twice leaves the same tables, and a crash leaves no partial month. Which version of a
+unit and month is in force is decided downstream from
 the ledger (`meta.submissions.status`): the highest accepted version.
 
 Per file the ledger records rows_in = rows_loaded + rows_quarantined.
@@ -14,7 +15,7 @@ import datetime as dt
 import json
 import logging
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -86,8 +87,12 @@ def _ledger_manifest(manifest: dict) -> dict:
         ledger = name if name not in names else f"{name} (#{i})"
         names.add(ledger)
         typed = {k: f.get(k) if isinstance(f.get(k), str) else None for k in ("dataset", "media_type", "sha256")}
-        typed.update({k: f.get(k) if isinstance(f.get(k), int) and not isinstance(f.get(k), bool) else None
-                      for k in ("bytes", "rows")})
+        typed.update(
+            {
+                k: f.get(k) if isinstance(f.get(k), int) and not isinstance(f.get(k), bool) else None
+                for k in ("bytes", "rows")
+            }
+        )
         files.append({**typed, "name": name, "ledger_name": ledger})
     m["files"] = files
     return m
@@ -155,10 +160,18 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
         seen: set[str] = set()
         for f in manifest["files"]:
             meta = {
-                "dataset": f["dataset"], "file_name": f["ledger_name"], "media_type": f["media_type"],
-                "bytes": f["bytes"], "rows_declared": f["rows"], "sha256": f["sha256"],
+                "dataset": f["dataset"],
+                "file_name": f["ledger_name"],
+                "media_type": f["media_type"],
+                "bytes": f["bytes"],
+                "rows_declared": f["rows"],
+                "sha256": f["sha256"],
                 "landed_path": None if error else str(landed_file(vdir, manifest, f["name"])),
-                "status": NOT_LOADED, "reason": None, "rows_in": None, "rows_loaded": None, "rows_quarantined": None,
+                "status": NOT_LOADED,
+                "reason": None,
+                "rows_in": None,
+                "rows_loaded": None,
+                "rows_quarantined": None,
             }
             if manifest.get("listing_error"):  # the listing entry itself broke the contract
                 meta["status"], meta["reason"] = REJECTED, manifest["listing_error"]
@@ -177,7 +190,7 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
         batches[ds] = f"{work}.batch_{ds}_{tag}"
         create_batch(con, ds, batches[ds])
         reads = read_files(con, ds, batches[ds], [(path, name, ff.key) for ff, path, name in members])
-        for (ff, _, _), read in zip(members, reads):
+        for (ff, _, _), read in zip(members, reads, strict=False):
             ff.read = read
 
     # -- 2. file level ---------------------------------------------------------------
@@ -203,7 +216,7 @@ def prepare_period(con: duckdb.DuckDBPyConnection, period: str, versions: list[t
             apply_rules(con, name, period, batch, checked[name])  # one rule pass over every file
         con.execute(f"drop table if exists {batch}")
     counts: dict[int, tuple[int, int]] = {}
-    for name, parsed in checked.items():
+    for parsed in checked.values():
         for key, loaded, quarantined in con.execute(
             f"select file_key, count(*) filter (where len(reasons) = 0), count(*) filter (where len(reasons) > 0) "
             f"from {parsed} group by file_key"
@@ -218,16 +231,18 @@ def discard(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod) -> None:
         con.execute(f"drop table if exists {table}")
 
 
-def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
-                  quarantine_root: Path | None = None) -> list[VersionResult]:
+def commit_period(
+    con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *, quarantine_root: Path | None = None
+) -> list[VersionResult]:
     """4. One transaction for a prepared month: every version's earlier rows out, its rows and
     ledger in (rows in = rows loaded + rows quarantined, per file, or the month stops); then
     each rejected version's reason beside the raw zone (`quarantine_root`)."""
     period, versions, files = prepared.period, prepared.versions, prepared.files
     version_defects, checked, counts = prepared.version_defects, prepared.checked, prepared.counts
     results: list[VersionResult] = []
-    loaded_before = {r[0] for r in con.execute(
-        "select submission_id from meta.submissions where period = ?", [period]).fetchall()}
+    loaded_before = {
+        r[0] for r in con.execute("select submission_id from meta.submissions where period = ?", [period]).fetchall()
+    }
     now = dt.datetime.now(dt.timezone.utc)
     moves: list[tuple[int, str, str, int, str]] = []  # accepted files: (file_key, sid, unit, version, name)
     file_rows: list[list] = []  # meta.files
@@ -239,9 +254,10 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
             con.execute("create or replace temp table _reloaded (submission_id varchar)")
             insert_rows(con, "_reloaded", [[sid] for sid in reloaded])
             for t in [f"raw.{ds}" for ds in contract.datasets()] + [
-                    f"meta.{t}" for t in ("quarantined_rows", "files", "submissions")]:
+                f"meta.{t}" for t in ("quarantined_rows", "files", "submissions")
+            ]:
                 con.execute(f"delete from {t} where submission_id in (select submission_id from _reloaded)")
-        for vi, (vdir, manifest) in enumerate(versions):
+        for vi, (_vdir, manifest) in enumerate(versions):
             sid, unit, version = manifest["submission_id"], manifest["unit_code"], int(manifest["version"])
             if manifest["period"] != period:
                 raise ValueError(f"{sid}: period {manifest['period']} loaded as {period}")
@@ -254,34 +270,76 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
                         continue
                     moves.append((ff.key, sid, unit, version, ff.meta["file_name"]))
                     loaded, quarantined = counts.get(ff.key, (0, 0))
-                    ff.meta.update(status=ACCEPTED, rows_in=ff.read.records, rows_loaded=loaded,
-                                   rows_quarantined=quarantined)
+                    ff.meta.update(
+                        status=ACCEPTED, rows_in=ff.read.records, rows_loaded=loaded, rows_quarantined=quarantined
+                    )
                     if loaded + quarantined != ff.read.records:  # a broken invariant must stop the run
-                        raise AssertionError(f"{sid}/{ff.meta['file_name']}: rows in {ff.read.records} "
-                                             f"!= {loaded} loaded + {quarantined} quarantined")
+                        raise AssertionError(
+                            f"{sid}/{ff.meta['file_name']}: rows in {ff.read.records} "
+                            f"!= {loaded} loaded + {quarantined} quarantined"
+                        )
             for ff in vfiles:
                 m = ff.meta
                 file_rows.append(
-                    [sid, m["dataset"], m["file_name"], m["media_type"], m["bytes"], m["rows_declared"], m["sha256"],
-                     m["landed_path"], m["status"], m["reason"], m["rows_in"], m["rows_loaded"], m["rows_quarantined"]])
+                    [
+                        sid,
+                        m["dataset"],
+                        m["file_name"],
+                        m["media_type"],
+                        m["bytes"],
+                        m["rows_declared"],
+                        m["sha256"],
+                        m["landed_path"],
+                        m["status"],
+                        m["reason"],
+                        m["rows_in"],
+                        m["rows_loaded"],
+                        m["rows_quarantined"],
+                    ]
+                )
             # "late" is not decided here: dbt defines it once (dim_months.deadline_at)
             submission_rows.append(
-                [sid, unit, period, version, _ts(manifest.get("submitted_at")), _ts(manifest.get("landed_at")),
-                 status, reason, len(vfiles), now])
+                [
+                    sid,
+                    unit,
+                    period,
+                    version,
+                    _ts(manifest.get("submitted_at")),
+                    _ts(manifest.get("landed_at")),
+                    status,
+                    reason,
+                    len(vfiles),
+                    now,
+                ]
+            )
             results.append(VersionResult(sid, status, reason, [ff.meta for ff in vfiles]))
             crash_point(f"load:{period}:{sid}")
         # the ledger of the month: a few statements, not one per row
         insert_rows(con, "meta.files", file_rows)
-        insert_rows(con, "meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
-                         "status, reason, n_files, loaded_at)", submission_rows)
+        insert_rows(
+            con,
+            "meta.submissions (submission_id, unit_code, period, version, submitted_at, landed_at, "
+            "status, reason, n_files, loaded_at)",
+            submission_rows,
+        )
         if moves:
-            con.execute("create or replace temp table _file_map (file_key integer, submission_id varchar, "
-                        "unit_code varchar, version integer, file_name varchar)")
+            con.execute(
+                "create or replace temp table _file_map (file_key integer, submission_id varchar, "
+                "unit_code varchar, version integer, file_name varchar)"
+            )
             insert_rows(con, "_file_map", [list(m) for m in moves])
             for name, parsed in checked.items():
                 moved = [counts.get(key, (0, 0)) for key, *_ in moves if files[key].meta["dataset"] == name]
-                _move_rows(con, parsed, name, "_file_map", period, now,
-                           loaded=any(n for n, _ in moved), quarantined=any(q for _, q in moved))
+                _move_rows(
+                    con,
+                    parsed,
+                    name,
+                    "_file_map",
+                    period,
+                    now,
+                    loaded=any(n for n, _ in moved),
+                    quarantined=any(q for _, q in moved),
+                )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -289,7 +347,7 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
     finally:  # the prepared month's tables are its owner's to drop (`discard`)
         con.execute("drop table if exists _file_map")
         con.execute("drop table if exists _reloaded")
-    for r, (vdir, manifest) in zip(results, versions):
+    for r, (_vdir, manifest) in zip(results, versions, strict=False):
         log.info("%s: %s%s", r.submission_id, r.status, f" ({r.reason})" if r.reason else "")
         if r.status == REJECTED and quarantine_root is not None:
             q = quarantine_root / manifest["unit_code"] / period
@@ -298,7 +356,8 @@ def commit_period(con: duckdb.DuckDBPyConnection, prepared: PreparedPeriod, *,
             if manifest.get("listing_entry") is not None:
                 doc["listing_entry"] = manifest["listing_entry"]  # the malformed entry as the hub listed it
             (q / f"{r.submission_id}.rejected.json").write_text(
-                json.dumps(doc, ensure_ascii=False, indent=2, default=repr), encoding="utf-8")
+                json.dumps(doc, ensure_ascii=False, indent=2, default=repr), encoding="utf-8"
+            )
     return results
 
 
@@ -308,14 +367,23 @@ def insert_rows(con: duckdb.DuckDBPyConnection, target: str, rows: list[list], c
     DuckDB runs `executemany` as one statement per row (about a millisecond each on the
     ledger); a multi-row VALUES list with parameters does the same work in one."""
     for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
+        part = rows[i : i + chunk]
         width = len(part[0])
         values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(part))
         con.execute(f"insert into {target} values {values}", [v for r in part for v in r])
 
 
-def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_map: str, period: str,
-               loaded_at: dt.datetime, *, loaded: bool = True, quarantined: bool = True) -> None:
+def _move_rows(
+    con: duckdb.DuckDBPyConnection,
+    parsed: str,
+    dataset: str,
+    file_map: str,
+    period: str,
+    loaded_at: dt.datetime,
+    *,
+    loaded: bool = True,
+    quarantined: bool = True,
+) -> None:
     """Move a dataset's checked rows of every accepted file (`file_map`: file_key -> version) in one
     statement each: rows that pass into raw.<dataset>, the others into meta.quarantined_rows
     (a statement with no row to move is skipped)."""
@@ -350,6 +418,7 @@ def _move_rows(con: duckdb.DuckDBPyConnection, parsed: str, dataset: str, file_m
                 where len(p.reasons) > 0 order by p.file_key, p.source_row""",
             [period, ds.name],
         )
+
 
 def load_landed(
     con: duckdb.DuckDBPyConnection,
@@ -465,8 +534,14 @@ def load_plan_targets(con: duckdb.DuckDBPyConnection, csv_path: Path) -> int:
         for i, r in enumerate(reader, start=2):
             r = {k.strip().lower(): (v or "").strip() for k, v in r.items() if k}
             try:
-                rows.append((int(r["year"]), r["indicator_code"].upper(), r["unit_code"],
-                             int(r["target_value"].replace(".", ""))))
+                rows.append(
+                    (
+                        int(r["year"]),
+                        r["indicator_code"].upper(),
+                        r["unit_code"],
+                        int(r["target_value"].replace(".", "")),
+                    )
+                )
             except (ValueError, KeyError) as e:
                 raise ValueError(f"{csv_path}:{i}: bad plan target row {r} ({e})") from None
     con.execute("begin transaction")

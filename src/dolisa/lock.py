@@ -43,8 +43,10 @@ class LockTimeout(RuntimeError):
 def _holder(path: Path) -> str:
     try:
         h = json.loads(Path(str(path) + ".holder").read_text(encoding="utf-8"))
-        return (f"stage {h.get('stage')!r}, pid {h.get('pid')} on {h.get('host')}, "
-                f"since {h.get('since')} ({h.get('command')})")
+        return (
+            f"stage {h.get('stage')!r}, pid {h.get('pid')} on {h.get('host')}, "
+            f"since {h.get('since')} ({h.get('command')})"
+        )
     except (OSError, ValueError):
         return "an unknown process"
 
@@ -78,9 +80,13 @@ def writer_lock(paths: Paths, stage: str, *, timeout: float | None = None) -> It
                             f"for {stage!r} (lock {path}; set DOLISA_LOCK_TIMEOUT to wait longer)"
                         ) from None
                     time.sleep(0.2)
-            holder = {"stage": stage, "pid": os.getpid(), "host": socket.gethostname(),
-                      "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                      "command": " ".join(os.path.basename(a) for a in sys.argv[:3])}
+            holder = {
+                "stage": stage,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "command": " ".join(os.path.basename(a) for a in sys.argv[:3]),
+            }
             hp = Path(key + ".holder")
             tmp = hp.with_name(hp.name + f".{os.getpid()}")
             tmp.write_text(json.dumps(holder), encoding="utf-8")

@@ -32,7 +32,7 @@ def _malloc_trim() -> None:
     if _libc is None:
         try:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _libc.malloc_trim  # glibc only (not musl, not macOS)
+            _libc.malloc_trim  # noqa: B018 (the lookup raises AttributeError off glibc: musl, macOS)
         except (OSError, AttributeError):
             _libc = False
     if _libc:

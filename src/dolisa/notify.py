@@ -59,11 +59,17 @@ def record_task_failure(context: dict) -> None:
         exc = context.get("exception")
         folder = _failures_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{_run_key(context)}.json").write_text(json.dumps({
-            "task_id": getattr(ti, "task_id", None),
-            "try_number": getattr(ti, "try_number", None),
-            "exception": f"{type(exc).__name__}: {exc}"[:MAX_REASON] if exc is not None else None,
-        }, ensure_ascii=False), encoding="utf-8")
+        (folder / f"{_run_key(context)}.json").write_text(
+            json.dumps(
+                {
+                    "task_id": getattr(ti, "task_id", None),
+                    "try_number": getattr(ti, "try_number", None),
+                    "exception": f"{type(exc).__name__}: {exc}"[:MAX_REASON] if exc is not None else None,
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
     except Exception:  # a callback must never hide the task's own failure
         log.exception("could not record the task failure")
 
@@ -80,8 +86,12 @@ def failure_report(context: dict) -> dict:
         except (OSError, ValueError):
             recorded = {}
     exc = context.get("exception")
-    reason = (f"{type(exc).__name__}: {exc}" if exc is not None else None) or recorded.get("exception") \
-        or context.get("reason") or "unknown (see the task log)"
+    reason = (
+        (f"{type(exc).__name__}: {exc}" if exc is not None else None)
+        or recorded.get("exception")
+        or context.get("reason")
+        or "unknown (see the task log)"
+    )
     conf = dict(getattr(dag_run, "conf", None) or {})
     summary: dict[str, Any] = {
         "dag_id": getattr(dag_run, "dag_id", None) or getattr(context.get("dag"), "dag_id", None),
@@ -115,8 +125,12 @@ def _gate_summary(report_period: str | None) -> dict | None:
         g = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return {"passed": g.get("passed"), "blocking": [b.get("message") for b in g.get("blocking", [])[:20]],
-            "warnings": len(g.get("warnings", [])), "data_docs": g.get("data_docs")}
+    return {
+        "passed": g.get("passed"),
+        "blocking": [b.get("message") for b in g.get("blocking", [])[:20]],
+        "warnings": len(g.get("warnings", [])),
+        "data_docs": g.get("data_docs"),
+    }
 
 
 def render(report: dict) -> tuple[str, str, str]:
@@ -133,8 +147,12 @@ def render(report: dict) -> tuple[str, str, str]:
     ]
     gate = s.get("report_gate")
     if gate:
-        lines += ["", f"Report gate: {'passed' if gate['passed'] else 'BLOCKED'}, {gate['warnings']} warning(s)",
-                  *(f"  - {m}" for m in gate["blocking"]), f"  Data Docs: {gate.get('data_docs')}"]
+        lines += [
+            "",
+            f"Report gate: {'passed' if gate['passed'] else 'BLOCKED'}, {gate['warnings']} warning(s)",
+            *(f"  - {m}" for m in gate["blocking"]),
+            f"  Data Docs: {gate.get('data_docs')}",
+        ]
     if report.get("log_url"):
         lines += ["", f"Task log: {report['log_url']}"]
     text = "\n".join(lines)
@@ -179,8 +197,13 @@ class RunFailureNotifier(BaseNotifier):
             return
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        SmtpNotifier(to=smtp["to"], from_email=smtp["from_email"] or "dolisa-warehouse@localhost",
-                     smtp_conn_id=self.conn_id, subject=subject, html_content=body).notify(context)
+        SmtpNotifier(
+            to=smtp["to"],
+            from_email=smtp["from_email"] or "dolisa-warehouse@localhost",
+            smtp_conn_id=self.conn_id,
+            subject=subject,
+            html_content=body,
+        ).notify(context)
         log.info("failure notification sent to %s", ", ".join(smtp["to"]))
 
 
@@ -203,8 +226,9 @@ def feedback_sender(conn_id: str = ALERT_CONN_ID):
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
         with SmtpHook(smtp_conn_id=conn_id) as hook:
-            hook.send_email_smtp(to=to, subject=subject, html_content=html, from_email=from_email, files=files,
-                                 mime_charset="utf-8")
+            hook.send_email_smtp(
+                to=to, subject=subject, html_content=html, from_email=from_email, files=files, mime_charset="utf-8"
+            )
         log.info("feedback e-mail sent (%d recipient(s), %d attachment(s))", len(to), len(files))
 
     return send

@@ -130,12 +130,15 @@ def _csv_header(path: Path, file_name: str) -> list[str]:
 
 
 # RFC 4180, strict, no sniffing; the header is row 0 (read in Python, skipped here)
-_READ_CSV = ("header = false, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
-             "strict_mode = true, null_padding = false, encoding = 'utf-8'")
+_READ_CSV = (
+    "header = false, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+    "strict_mode = true, null_padding = false, encoding = 'utf-8'"
+)
 
 
-def _try_insert_csv(con: duckdb.DuckDBPyConnection, batch: str, members: list[tuple["FileRead", Path]],
-                    ncols: int, projection: str) -> str | None:
+def _try_insert_csv(
+    con: duckdb.DuckDBPyConnection, batch: str, members: list[tuple["FileRead", Path]], ncols: int, projection: str
+) -> str | None:
     """One INSERT of the records of CSV files whose headers map alike (one file or several),
     RFC 4180 strict, no sniffing; sets each file's record count. Returns None, or DuckDB's
     error when it cannot read one of the files: the statement is atomic and inserted nothing.
@@ -162,8 +165,11 @@ def _try_insert_csv(con: duckdb.DuckDBPyConnection, batch: str, members: list[tu
         raise  # a fault of this statement, not of the files
     except duckdb.Error as e:
         return str(e)
-    counts = dict(con.execute(f"select file_key, count(*) from {batch} where file_key in "
-                              f"(select unnest({keys})) group by file_key").fetchall())
+    counts = dict(
+        con.execute(
+            f"select file_key, count(*) from {batch} where file_key in (select unnest({keys})) group by file_key"
+        ).fetchall()
+    )
     for fr, _ in members:
         fr.records = counts.get(fr.file_key, 0)
     return None
@@ -182,27 +188,58 @@ def check_xlsx(path: Path, file_name: str) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise FileDefect(contract.reason("unreadable_xlsx", file=file_name, detail=f"not a zip archive: {type(e).__name__}")) from None
+        raise FileDefect(
+            contract.reason("unreadable_xlsx", file=file_name, detail=f"not a zip archive: {type(e).__name__}")
+        ) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > lim.xlsx_max_members:
-            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
-                f"has {len(infos)} zip members, more than the bound {lim.xlsx_max_members} (DOLISA_XLSX_MAX_MEMBERS)")))
+            raise FileDefect(
+                contract.reason(
+                    "xlsx_refused",
+                    file=file_name,
+                    detail=(
+                        f"has {len(infos)} zip members, more than the bound {lim.xlsx_max_members}"
+                        " (DOLISA_XLSX_MAX_MEMBERS)"
+                    ),
+                )
+            )
         total = sum(i.file_size for i in infos)
         packed = sum(i.compress_size for i in infos)
         if total > lim.xlsx_max_uncompressed:
-            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
-                f"expands to {total} bytes, more than the bound {lim.xlsx_max_uncompressed} "
-                f"(DOLISA_XLSX_MAX_UNCOMPRESSED)")))
+            raise FileDefect(
+                contract.reason(
+                    "xlsx_refused",
+                    file=file_name,
+                    detail=(
+                        f"expands to {total} bytes, more than the bound {lim.xlsx_max_uncompressed} "
+                        f"(DOLISA_XLSX_MAX_UNCOMPRESSED)"
+                    ),
+                )
+            )
         for i in infos:
             if i.file_size > 1 << 16 and i.file_size > lim.xlsx_max_ratio * max(i.compress_size, 1):
-                raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
-                    f"member #{infos.index(i) + 1} expands {i.file_size / max(i.compress_size, 1):.0f} times, "
-                    f"more than the bound {lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)")))
+                raise FileDefect(
+                    contract.reason(
+                        "xlsx_refused",
+                        file=file_name,
+                        detail=(
+                            f"member #{infos.index(i) + 1} expands {i.file_size / max(i.compress_size, 1):.0f} times, "
+                            f"more than the bound {lim.xlsx_max_ratio:g} (DOLISA_XLSX_MAX_RATIO)"
+                        ),
+                    )
+                )
         if total > 1 << 16 and total > lim.xlsx_max_ratio * max(packed, 1):
-            raise FileDefect(contract.reason("xlsx_refused", file=file_name, detail=(
-                f"expands {total / max(packed, 1):.0f} times, more than the bound {lim.xlsx_max_ratio:g} "
-                f"(DOLISA_XLSX_MAX_RATIO)")))
+            raise FileDefect(
+                contract.reason(
+                    "xlsx_refused",
+                    file=file_name,
+                    detail=(
+                        f"expands {total / max(packed, 1):.0f} times, more than the bound {lim.xlsx_max_ratio:g} "
+                        f"(DOLISA_XLSX_MAX_RATIO)"
+                    ),
+                )
+            )
         for i in infos:  # sizes are bounded now: scan the XML for DTDs / entities (XXE, billion laughs)
             if not i.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
@@ -213,12 +250,20 @@ def check_xlsx(path: Path, file_name: str) -> None:
                     while chunk := fh.read(1 << 16):
                         read += len(chunk)
                         if read > i.file_size:  # the header lied about the size
-                            raise FileDefect(contract.reason(
-                                "xlsx_refused", file=file_name, detail=f"member #{infos.index(i) + 1} is larger than declared"))
+                            raise FileDefect(
+                                contract.reason(
+                                    "xlsx_refused",
+                                    file=file_name,
+                                    detail=f"member #{infos.index(i) + 1} is larger than declared",
+                                )
+                            )
                         block = (tail + chunk).upper()
                         if any(d in block for d in _XML_DECLARATIONS):
-                            raise FileDefect(contract.reason(
-                                "xlsx_refused", file=file_name, detail="XML declares a DTD or entity (refused)"))
+                            raise FileDefect(
+                                contract.reason(
+                                    "xlsx_refused", file=file_name, detail="XML declares a DTD or entity (refused)"
+                                )
+                            )
                         tail = chunk[-16:]
             except FileDefect:
                 raise
@@ -253,8 +298,9 @@ def _xlsx_cell_text(value: object, col_type: str | None) -> str | None:
 _XLSX_BATCH_ROWS = 50_000
 
 
-def _append_cells(con: duckdb.DuckDBPyConnection, fr: "FileRead", ncols: int, projection: str,
-                  out: list[tuple]) -> None:
+def _append_cells(
+    con: duckdb.DuckDBPyConnection, fr: "FileRead", ncols: int, projection: str, out: list[tuple]
+) -> None:
     if not out:
         return
     import pandas as pd
@@ -264,8 +310,9 @@ def _append_cells(con: duckdb.DuckDBPyConnection, fr: "FileRead", ncols: int, pr
     frame = frame.astype({"source_row": "int64", **{n: "object" for n in names[1:]}})
     con.register("_xlsx_cells", frame)
     try:
-        con.execute(f"insert into {fr.batch} select {int(fr.file_key)}, source_row::bigint, {projection} "
-                    "from _xlsx_cells")
+        con.execute(
+            f"insert into {fr.batch} select {int(fr.file_key)}, source_row::bigint, {projection} from _xlsx_cells"
+        )
     finally:
         con.unregister("_xlsx_cells")
 
@@ -312,8 +359,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, fr: "FileRead", ds: c
     except FileDefect:
         raise
     except Exception as e:
-        raise FileDefect(contract.reason("unreadable_xlsx", file=fr.file_name,
-                                          detail=f"{type(e).__name__} at row {source_row + 2}")) from None
+        raise FileDefect(
+            contract.reason("unreadable_xlsx", file=fr.file_name, detail=f"{type(e).__name__} at row {source_row + 2}")
+        ) from None
     return source_row
 
 
@@ -344,7 +392,10 @@ def _typed_expr(c: contract.Column, s: str) -> str:
             f"then try_cast(replace({s}, '.', '') as bigint) end"
         )
     if t == "boolean":
-        return f"case when lower({s}) in {_in_list(TRUE_WORDS)} then true when lower({s}) in {_in_list(FALSE_WORDS)} then false end"
+        return (
+            f"case when lower({s}) in {_in_list(TRUE_WORDS)} then true"
+            f" when lower({s}) in {_in_list(FALSE_WORDS)} then false end"
+        )
     if t in ("code", "country"):
         return f"case when upper({s}) in {_in_list(c.allowed_values)} then upper({s}) end"
     raise ValueError(t)
@@ -386,39 +437,49 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
         s, v = f"s_{c.name}", f"v_{c.name}"
         # presence
         if c.required_when:
-            (other, value), = c.required_when.items()
+            ((other, value),) = c.required_when.items()
             ov = f"v_{other}"
-            rules.append((
-                f"{c.name}:required_when",
-                f"{s} is null and {ov} = {_q(value)}",
-                _q(contract.reason("required_when", column=c.name, other=other, value=value)),
-            ))
-            rules.append((
-                f"{c.name}:empty_unless",
-                f"{s} is not null and {ov} is not null and {ov} <> {_q(value)}",
-                _q(contract.reason("empty_unless", column=c.name, other=other, value=value)),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:required_when",
+                    f"{s} is null and {ov} = {_q(value)}",
+                    _q(contract.reason("required_when", column=c.name, other=other, value=value)),
+                )
+            )
+            rules.append(
+                (
+                    f"{c.name}:empty_unless",
+                    f"{s} is not null and {ov} is not null and {ov} <> {_q(value)}",
+                    _q(contract.reason("empty_unless", column=c.name, other=other, value=value)),
+                )
+            )
         elif not c.optional:
             rules.append((f"{c.name}:required", f"{s} is null", _q(contract.reason("required", column=c.name))))
         # parse / domain
         if c.type in ("code", "country"):
-            rules.append((
-                f"{c.name}:in_set",
-                f"{s} is not null and {v} is null",
-                _q(contract.reason("unknown_country" if c.type == "country" else "unknown_code", column=c.name)),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:in_set",
+                    f"{s} is not null and {v} is null",
+                    _q(contract.reason("unknown_country" if c.type == "country" else "unknown_code", column=c.name)),
+                )
+            )
         elif c.type == "citizen_id":
-            rules.append((
-                f"{c.name}:citizen_id",
-                f"{s} is not null and not regexp_full_match({s}, '[0-9]{{12}}|[0-9]{{9}}')",
-                _q(contract.reason("malformed_citizen_id", column=c.name)),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:citizen_id",
+                    f"{s} is not null and not regexp_full_match({s}, '[0-9]{{12}}|[0-9]{{9}}')",
+                    _q(contract.reason("malformed_citizen_id", column=c.name)),
+                )
+            )
         elif c.type in PARSED_TYPES:
-            rules.append((
-                f"{c.name}:parse",
-                f"{s} is not null and {v} is null",
-                _q(contract.reason(f"unparseable_{c.type}", column=c.name)),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:parse",
+                    f"{s} is not null and {v} is null",
+                    _q(contract.reason(f"unparseable_{c.type}", column=c.name)),
+                )
+            )
         if c.type == "integer" and (c.min is not None or c.max is not None):
             conds, words = [], []
             if c.min is not None:
@@ -427,23 +488,29 @@ def row_rules(ds: contract.Dataset, period: str) -> list[tuple[str, str, str]]:
             if c.max is not None:
                 conds.append(f"{v} > {c.max}")
                 words.append("<= " + str(c.max))
-            rules.append((
-                f"{c.name}:range",
-                f"{v} is not null and ({' or '.join(conds)})",
-                _q(contract.reason("out_of_range", column=c.name, bounds=" and ".join(words))),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:range",
+                    f"{v} is not null and ({' or '.join(conds)})",
+                    _q(contract.reason("out_of_range", column=c.name, bounds=" and ".join(words))),
+                )
+            )
         if c.event_date:
-            rules.append((
-                f"{c.name}:in_month",
-                f"{v} is not null and ({v} < date {_q(first.isoformat())} or {v} > date {_q(last.isoformat())})",
-                _q(contract.reason("outside_month", column=c.name, period=period)),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:in_month",
+                    f"{v} is not null and ({v} < date {_q(first.isoformat())} or {v} > date {_q(last.isoformat())})",
+                    _q(contract.reason("outside_month", column=c.name, period=period)),
+                )
+            )
         if c.max_age_years:
-            rules.append((
-                f"{c.name}:max_age",
-                f"{v} is not null and {v} + interval {c.max_age_years} year <= date {_q(last.isoformat())}",
-                _q(contract.reason("child_too_old", column=c.name, age=c.max_age_years, date=last.isoformat())),
-            ))
+            rules.append(
+                (
+                    f"{c.name}:max_age",
+                    f"{v} is not null and {v} + interval {c.max_age_years} year <= date {_q(last.isoformat())}",
+                    _q(contract.reason("child_too_old", column=c.name, age=c.max_age_years, date=last.isoformat())),
+                )
+            )
     return rules
 
 
@@ -553,9 +620,10 @@ class FileRead:
         for i, n in enumerate(names):
             self.positions.setdefault(n, i)
         self.missing_columns = [c for c in ds.column_names if c not in self.positions]
-        self.extra_columns = [h for h, n in zip(header, names) if n not in ds.column_names]
-        return ", ".join(f"c_{self.positions[c.name]}" if c.name in self.positions else "null::varchar"
-                         for c in ds.columns)
+        self.extra_columns = [h for h, n in zip(header, names, strict=False) if n not in ds.column_names]
+        return ", ".join(
+            f"c_{self.positions[c.name]}" if c.name in self.positions else "null::varchar" for c in ds.columns
+        )
 
     def defects(self, declared_rows: int | None) -> list[str]:
         """The contract's file-level defects of this file (the parser's own verdict)."""
@@ -565,7 +633,9 @@ class FileRead:
         if self.missing_columns:
             out.append(contract.reason("missing_columns", file=self.file_name, columns=", ".join(self.missing_columns)))
         if declared_rows is not None and self.records != declared_rows:
-            out.append(contract.reason("rows_mismatch", file=self.file_name, records=self.records, declared=declared_rows))
+            out.append(
+                contract.reason("rows_mismatch", file=self.file_name, records=self.records, declared=declared_rows)
+            )
         return out
 
 
@@ -585,8 +655,15 @@ def _kind(table: str) -> str:
     return "table" if "." in table else "temp table"
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_name: str | None = None,
-              batch: str = "cells", file_key: int = 0) -> FileRead:
+def read_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    dataset: str,
+    *,
+    file_name: str | None = None,
+    batch: str = "cells",
+    file_key: int = 0,
+) -> FileRead:
     """Read one CSV or XLSX file's records into the dataset's batch `batch` (`create_batch`)
     under `file_key`; `read_files` does the same for many files.
 
@@ -596,8 +673,9 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, dataset: str, *, file_
     return read_files(con, dataset, batch, [(path, file_name or path.name, file_key)])[0]
 
 
-def read_files(con: duckdb.DuckDBPyConnection, dataset: str, batch: str,
-               files: list[tuple[Path, str, int]]) -> list[FileRead]:
+def read_files(
+    con: duckdb.DuckDBPyConnection, dataset: str, batch: str, files: list[tuple[Path, str, int]]
+) -> list[FileRead]:
     """Read files (path, name, file_key) of one dataset into its batch `batch` (`create_batch`).
 
     CSV files whose headers map alike (same width, contract columns at the same positions,
@@ -698,6 +776,18 @@ def safe_file_name(name: object) -> bool:
     return isinstance(name, str) and _SAFE_NAME.fullmatch(name) is not None and ".." not in name
 
 
-__all__ = ["FileDefect", "FileRead", "ParsedFile", "apply_rules", "create_batch", "drop_files", "parse_file",
-           "read_file", "read_files", "row_rules", "check_xlsx", "safe_file_name", "normalise_header"]
-
+__all__ = [
+    "FileDefect",
+    "FileRead",
+    "ParsedFile",
+    "apply_rules",
+    "create_batch",
+    "drop_files",
+    "parse_file",
+    "read_file",
+    "read_files",
+    "row_rules",
+    "check_xlsx",
+    "safe_file_name",
+    "normalise_header",
+]

@@ -17,7 +17,8 @@ from dolisa import contract, warehouse
 from dolisa.faults import crash_point
 from dolisa.memory import releases_memory
 from dolisa.run_conf import RUN_PARAMS, parse_as_of  # the DAG's Params and the as_of option, declared once
-from dolisa.settings import Paths, paths as default_paths, reader_dir
+from dolisa.settings import Paths, reader_dir
+from dolisa.settings import paths as default_paths
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,7 @@ def plan_run(conf: dict | None, run_date: dt.datetime | dt.date) -> dict:
     conf = dict(conf or {})
     unknown = sorted(set(conf) - set(RUN_PARAMS))
     if unknown:
-        raise ValueError(f"run conf: unknown key(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(RUN_PARAMS)}")
+        raise ValueError(f"run conf: unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(RUN_PARAMS)}")
     conf = {k: v for k, v in conf.items() if v is not None}  # a Param left empty in the form is absent
 
     def check(key, fn):
@@ -114,8 +114,15 @@ def extract(periods: list[str], hub: "Any", p: Paths | None = None, policy: "Any
     p = (p or default_paths()).ensure()
     client = ExportApiClient(hub, policy=policy)  # DOLISA_EXTRACT_CONCURRENCY requests at once (default 8)
     # failed: landed as rejected; deferred: not fetched (transient), fetched again next run (raw/_deferred.json)
-    summary = {"periods": periods, "listed": 0, "landed": 0, "already": 0, "failed": [], "deferred": [],
-               "concurrency": client.concurrency}
+    summary = {
+        "periods": periods,
+        "listed": 0,
+        "landed": 0,
+        "already": 0,
+        "failed": [],
+        "deferred": [],
+        "concurrency": client.concurrency,
+    }
     # the periods in turn, as land_period would, with requests in flight across them; raises
     # AuthError (401/403): the task fails loudly, what landed before it (in order) stays landed
     for r in land_periods(client, p.raw, periods):
@@ -142,11 +149,11 @@ def plan_targets_path() -> Path:
 
 
 @releases_memory
-def load(periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True,
-         pseudonym_key: str | None = None) -> dict:
-    from dolisa.load import load_landed, load_plan_targets
-
+def load(
+    periods: list[str] | None, p: Paths | None = None, *, only_new: bool = True, pseudonym_key: str | None = None
+) -> dict:
     from dolisa import pseudonym
+    from dolisa.load import load_landed, load_plan_targets
     from dolisa.lock import writer_lock
 
     p = (p or default_paths()).ensure()
@@ -196,8 +203,10 @@ def rebuild_from_raw(p: Paths | None = None, *, pseudonym_key: str | None = None
             if p.warehouse.exists():
                 con.execute(f"attach '{p.warehouse}' as live (read_only)")
                 try:
-                    if con.execute("select count(*) from information_schema.tables where table_catalog = 'live' "
-                                   "and table_schema = 'meta' and table_name = 'report_gate_decisions'").fetchone()[0]:
+                    if con.execute(
+                        "select count(*) from information_schema.tables where table_catalog = 'live' "
+                        "and table_schema = 'meta' and table_name = 'report_gate_decisions'"
+                    ).fetchone()[0]:
                         con.execute(f"insert into {decisions.TABLE} select * from live.{decisions.TABLE}")
                 finally:
                     con.execute("detach live")
@@ -267,9 +276,18 @@ def transform(p: Paths | None = None, *, docs: bool = False, full_refresh: bool 
             forced = pseudonym.marts_stale(con)
         # through the marts only: the rpt_ models are built after the report gate (build_reports);
         # "cautious": a test is run once all its parents are built (some also read rpt_ models)
-        result = dbt.run_dbt(["build", "--select", *MARTS_SELECTOR, "--indirect-selection", "cautious",
-                              *(["--full-refresh"] if full_refresh or forced else [])],
-                             warehouse=p.warehouse, target_path=p.dbt_target)
+        result = dbt.run_dbt(
+            [
+                "build",
+                "--select",
+                *MARTS_SELECTOR,
+                "--indirect-selection",
+                "cautious",
+                *(["--full-refresh"] if full_refresh or forced else []),
+            ],
+            warehouse=p.warehouse,
+            target_path=p.dbt_target,
+        )
         if forced:
             with warehouse.connect(p.warehouse) as con:
                 pseudonym.mark_marts_fresh(con)
@@ -334,8 +352,15 @@ def _dbt_warning_findings(p: Paths) -> list:
     for r in results:
         if r.get("status") == "warn":
             item = str(r.get("unique_id"))
-            out.append(Finding(rule.name, rule.severity, load_expectations("report_gate").message(rule.name, item=item),
-                               item=item, values={"failures": r.get("failures")}))
+            out.append(
+                Finding(
+                    rule.name,
+                    rule.severity,
+                    load_expectations("report_gate").message(rule.name, item=item),
+                    item=item,
+                    values={"failures": r.get("failures")},
+                )
+            )
     return out
 
 
@@ -354,15 +379,29 @@ def _deferred_findings(p: Paths, report_period: str) -> list:
             continue
         item = d.get("submission_id") or "(listing)"
         values = {k: d.get(k) for k in ("reason", "first_deferred_at", "runs") if d.get(k) is not None}
-        out.append(Finding(rule.name, rule.severity,
-                           declared.message(rule.name, unit_code=d.get("unit_code"), period=d.get("period"), item=item),
-                           unit_code=d.get("unit_code"), period=d.get("period"), item=item, values=values))
+        out.append(
+            Finding(
+                rule.name,
+                rule.severity,
+                declared.message(rule.name, unit_code=d.get("unit_code"), period=d.get("period"), item=item),
+                unit_code=d.get("unit_code"),
+                period=d.get("period"),
+                item=item,
+                values=values,
+            )
+        )
     return out
 
 
 @releases_memory
-def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomplete: bool = False,
-         p: Paths | None = None, out_dir: Path | None = None) -> "Any":
+def gate(
+    report_period: str,
+    *,
+    allow_incomplete: bool = False,
+    skip_if_incomplete: bool = False,
+    p: Paths | None = None,
+    out_dir: Path | None = None,
+) -> "Any":
     """The report gate (Great Expectations over the built marts), before any rpt_ model.
 
     Writes `quality_gate.json` and the data-quality outputs into the report folder,
@@ -378,32 +417,48 @@ def gate(report_period: str, *, allow_incomplete: bool = False, skip_if_incomple
     from dolisa.quality import decisions
     from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
     from dolisa.report.frames import quality_frames
-    from dolisa.settings import reader_dir, share
+    from dolisa.settings import share
 
     p = (p or default_paths()).ensure()
     out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
     with writer_lock(p, "report_gate"), warehouse.connect(p.warehouse) as con:
-        result = run_report_gate(con, report_period, allow_incomplete=allow_incomplete, data_docs_dir=p.data_docs,
-                                 work_dir=p.home, extra_findings=_deferred_findings(p, report_period) + _dbt_warning_findings(p))
+        result = run_report_gate(
+            con,
+            report_period,
+            allow_incomplete=allow_incomplete,
+            data_docs_dir=p.data_docs,
+            work_dir=p.home,
+            extra_findings=_deferred_findings(p, report_period) + _dbt_warning_findings(p),
+        )
         decisions.record(con, result)
         if not result.passed:
             decisions.remove_period(con, report_period)
         units, quality, _ = quality_frames(con, report_period)
-    (out_dir / GATE_FILE).write_text(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str),
-                                     encoding="utf-8")
+    (out_dir / GATE_FILE).write_text(
+        json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
     writers.write_data_quality_csv(out_dir / "data_quality.csv", quality)
     writers.quality_heatmap(out_dir / "data_quality_heatmap.png", quality, units, report_period=report_period)
-    log.info("report gate %s: %s, %d blocking, %d waived, %d warning(s); Data Docs: file://%s", report_period,
-             "passed" if result.passed else "BLOCKED", len(result.blocking), len(result.waived), len(result.warnings),
-             result.data_docs)
+    log.info(
+        "report gate %s: %s, %d blocking, %d waived, %d warning(s); Data Docs: file://%s",
+        report_period,
+        "passed" if result.passed else "BLOCKED",
+        len(result.blocking),
+        len(result.waived),
+        len(result.warnings),
+        result.data_docs,
+    )
     for f in result.warnings:
         log.warning("report gate warning [%s] %s", f.rule, f.message)
     if not result.passed:
         _remove_report_files(out_dir)
         share(out_dir)
         if skip_if_incomplete and any(f.rule == "completeness" for f in result.blocking):
-            log.info("%s: not complete yet, no automatic draft (%d unit-month(s) missing)", report_period,
-                     sum(f.rule == "completeness" for f in result.blocking))
+            log.info(
+                "%s: not complete yet, no automatic draft (%d unit-month(s) missing)",
+                report_period,
+                sum(f.rule == "completeness" for f in result.blocking),
+            )
             return None
         err = ReportGateBlocked(result)
         log.error("%s", err)
@@ -440,8 +495,9 @@ def build_reports(report_period: str, p: Paths | None = None) -> dict:
 
 
 @releases_memory
-def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | None = None,
-                 warehouse_path: Path | None = None) -> dict:
+def write_report(
+    report_period: str, p: Paths | None = None, *, out_dir: Path | None = None, warehouse_path: Path | None = None
+) -> dict:
     """Write the report files of a gated period from the rpt_ models.
 
     Reads the gate's decision from `quality_gate.json` in the report folder (warnings and
@@ -451,7 +507,7 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     from dolisa import report as writers
     from dolisa.lock import writer_lock
     from dolisa.report.frames import report_frames
-    from dolisa.settings import reader_dir, share
+    from dolisa.settings import share
 
     p = (p or default_paths()).ensure()
     out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
@@ -466,8 +522,16 @@ def write_report(report_period: str, p: Paths | None = None, *, out_dir: Path | 
     from dolisa.report.messages_vi import incomplete_note_vi
 
     note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
-    files = writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
-                                       warnings=decided.get("warnings") or [], incomplete_note=note)
+    files = writers.write_human_report(
+        out_dir,
+        report_period,
+        indicators,
+        units,
+        quality,
+        reasons,
+        warnings=decided.get("warnings") or [],
+        incomplete_note=note,
+    )
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
     writers.write_quarantine_reasons(out_dir / writers.QUARANTINE_REASONS_FILE, reasons)
     if note:

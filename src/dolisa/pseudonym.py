@@ -182,7 +182,9 @@ def register(con: duckdb.DuckDBPyConnection, key: Key, name: str = SQL_FUNCTION)
 
 def warehouse_state(con: duckdb.DuckDBPyConnection) -> tuple[str, bool] | None:
     con.execute(KEY_DDL)
-    rows = con.execute("select fingerprint, marts_stale from meta.pseudonym_key").fetchall()  # fetch all: no unfinished result
+    rows = con.execute(
+        "select fingerprint, marts_stale from meta.pseudonym_key"
+    ).fetchall()  # fetch all: no unfinished result
     row = rows[0] if rows else None
     return (row[0], bool(row[1])) if row else None
 
@@ -225,8 +227,9 @@ def bind(con: duckdb.DuckDBPyConnection, p: Paths, configured: str | None = None
             )
     register(con, key)
     if state is None:
-        con.execute("insert into meta.pseudonym_key values (?, ?, false)",
-                    [key.fingerprint, dt.datetime.now(dt.timezone.utc)])
+        con.execute(
+            "insert into meta.pseudonym_key values (?, ?, false)", [key.fingerprint, dt.datetime.now(dt.timezone.utc)]
+        )
     filled = _repseudonymise(con, only_missing=True)
     if filled:
         log.info("pseudonymised %d rows loaded before pseudonyms were computed at load", filled)
@@ -262,8 +265,9 @@ def rotate(con: duckdb.DuckDBPyConnection, p: Paths, configured: str | None = No
     try:
         n = _repseudonymise(con, only_missing=False)
         con.execute("delete from meta.pseudonym_key")
-        con.execute("insert into meta.pseudonym_key values (?, ?, true)",
-                    [new.fingerprint, dt.datetime.now(dt.timezone.utc)])
+        con.execute(
+            "insert into meta.pseudonym_key values (?, ?, true)", [new.fingerprint, dt.datetime.now(dt.timezone.utc)]
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

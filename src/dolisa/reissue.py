@@ -42,14 +42,23 @@ from typing import Any
 
 from dolisa import contract, pipeline, warehouse
 from dolisa.run_conf import parse_as_of
-from dolisa.settings import Paths, paths as default_paths, share
+from dolisa.settings import Paths, share
+from dolisa.settings import paths as default_paths
 
 log = logging.getLogger(__name__)
 
 HCM = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
 REVISIONS_HEADER = [
-    "indicator_code", "unit_code", "value_as_of", "value_now", "delta",
-    "source_unit_code", "source_period", "version_as_of", "version_now", "contribution",
+    "indicator_code",
+    "unit_code",
+    "value_as_of",
+    "value_now",
+    "delta",
+    "source_unit_code",
+    "source_period",
+    "version_as_of",
+    "version_now",
+    "contribution",
 ]
 COPIED_SCHEMAS = ("raw", "meta")
 # The as-of build is the whole project (every mart the gate and the report frames read),
@@ -163,8 +172,7 @@ def build_as_of(scratch: Scratch, as_of: dt.date) -> None:
     """The same dbt project, as of D: every model the report reads, with its tests."""
     # unit tests check the SQL, not the data, and were run by the nightly build; their
     # given rows carry no submitted_at, so they would not hold under an as_of var.
-    _dbt(["build", "--full-refresh", "--exclude", "test_type:unit"],
-         scratch, {"as_of": as_of.isoformat()})
+    _dbt(["build", "--full-refresh", "--exclude", "test_type:unit"], scratch, {"as_of": as_of.isoformat()})
 
 
 def changed_unit_months(as_of_versions: dict, now_versions: dict, months: list[str]) -> list[dict[str, Any]]:
@@ -180,8 +188,9 @@ def changed_unit_months(as_of_versions: dict, now_versions: dict, months: list[s
     return out
 
 
-def scenario_values(scratch: Scratch, report_period: str, as_of: dt.date,
-                    changed: list[dict[str, Any]]) -> dict[tuple[str, str], dict]:
+def scenario_values(
+    scratch: Scratch, report_period: str, as_of: dt.date, changed: list[dict[str, Any]]
+) -> dict[tuple[str, str], dict]:
     """For each changed source unit-month: the report values with only it moved to its current
     version. One `dbt run` of the report models per scenario; the incremental facts swap the
     rows of that one unit-month. The scratch file is left as of D again at the end."""
@@ -204,8 +213,10 @@ def scenario_values(scratch: Scratch, report_period: str, as_of: dt.date,
 
 
 def _set_overrides(con, rows: list[tuple[str, str, int | None]]) -> None:
-    con.execute("create or replace table meta.in_force_overrides "
-                "(unit_code varchar not null, period varchar not null, version integer)")
+    con.execute(
+        "create or replace table meta.in_force_overrides "
+        "(unit_code varchar not null, period varchar not null, version integer)"
+    )
     if rows:
         con.executemany("insert into meta.in_force_overrides values (?, ?, ?)", rows)
 
@@ -218,8 +229,7 @@ def _fmt(value: Decimal | None, pct: bool) -> str:
     return plain_1dp(value) if pct else plain_int(value)
 
 
-def revisions_frame(value_as_of: dict, value_now: dict, changed: list[dict], scenarios: dict,
-                    meta: dict[str, dict]):
+def revisions_frame(value_as_of: dict, value_now: dict, changed: list[dict], scenarios: dict, meta: dict[str, dict]):
     """The rows of revisions.csv (contract §6) as a DataFrame, in report order.
 
     One row per indicator, reporting unit and changed source unit-month whose one-at-a-time
@@ -231,8 +241,10 @@ def revisions_frame(value_as_of: dict, value_now: dict, changed: list[dict], sce
     from dolisa.report._common import unit_sort_key
 
     rows = []
-    keys = sorted(set(value_as_of) | set(value_now),
-                  key=lambda k: (meta.get(k[0], {}).get("sort_order") or 0, k[0], unit_sort_key(k[1])))
+    keys = sorted(
+        set(value_as_of) | set(value_now),
+        key=lambda k: (meta.get(k[0], {}).get("sort_order") or 0, k[0], unit_sort_key(k[1])),
+    )
     for ind, unit in keys:
         before, now = value_as_of.get((ind, unit)), value_now.get((ind, unit))
         if before == now:
@@ -244,18 +256,24 @@ def revisions_frame(value_as_of: dict, value_now: dict, changed: list[dict], sce
             if moved == before:
                 continue  # moving this unit-month alone does not move the figure
             contribution = moved - before if moved is not None and before is not None else None
-            rows.append({
-                "indicator_code": ind, "unit_code": unit,
-                "value_as_of": _fmt(before, pct), "value_now": _fmt(now, pct), "delta": _fmt(delta, pct),
-                "source_unit_code": c["unit_code"], "source_period": c["period"],
-                "version_as_of": "" if c["version_as_of"] is None else str(c["version_as_of"]),
-                "version_now": "" if c["version_now"] is None else str(c["version_now"]),
-                "contribution": _fmt(contribution, pct),
-                # for the human-facing section (not in the csv)
-                "label_vi": meta.get(ind, {}).get("label_vi", ind),
-                "unit_vi": meta.get(ind, {}).get("unit_vi", ""),
-                "contribution_value": contribution,
-            })
+            rows.append(
+                {
+                    "indicator_code": ind,
+                    "unit_code": unit,
+                    "value_as_of": _fmt(before, pct),
+                    "value_now": _fmt(now, pct),
+                    "delta": _fmt(delta, pct),
+                    "source_unit_code": c["unit_code"],
+                    "source_period": c["period"],
+                    "version_as_of": "" if c["version_as_of"] is None else str(c["version_as_of"]),
+                    "version_now": "" if c["version_now"] is None else str(c["version_now"]),
+                    "contribution": _fmt(contribution, pct),
+                    # for the human-facing section (not in the csv)
+                    "label_vi": meta.get(ind, {}).get("label_vi", ind),
+                    "unit_vi": meta.get(ind, {}).get("unit_vi", ""),
+                    "contribution_value": contribution,
+                }
+            )
     return pd.DataFrame(rows, columns=[*REVISIONS_HEADER, "label_vi", "unit_vi", "contribution_value"])
 
 
@@ -276,26 +294,41 @@ def _set_aside_later_versions(con) -> None:
     staging model, built with the var, says), so every check of the gate sees the ledger as
     it stood; `_put_back_later_versions` restores them for the scenario runs."""
     keep = "(select submission_id from staging.stg_district_export__submissions)"
-    tables = {t for (t,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'meta'").fetchall()}
+    tables = {
+        t
+        for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'meta'"
+        ).fetchall()
+    }
     for table in LEDGER_TABLES:
         if table in tables:
-            con.execute(f"create or replace table meta._later_{table} as "
-                        f"select * from meta.{table} where submission_id not in {keep}")
+            con.execute(
+                f"create or replace table meta._later_{table} as "
+                f"select * from meta.{table} where submission_id not in {keep}"
+            )
             con.execute(f"delete from meta.{table} where submission_id not in {keep}")
 
 
 def _put_back_later_versions(con) -> None:
     for table in LEDGER_TABLES:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'meta' "
-                             "and table_name = ?", [f"_later_{table}"]).fetchone()[0]
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = ?",
+            [f"_later_{table}"],
+        ).fetchone()[0]
         if exists:
             con.execute(f"insert into meta.{table} select * from meta._later_{table}")
             con.execute(f"drop table meta._later_{table}")
 
 
-def gate_as_of(scratch: Scratch, out_dir: Path, report_period: str, as_of: dt.date, *,
-               allow_incomplete: bool = False, docs_dir: Path | None = None):
+def gate_as_of(
+    scratch: Scratch,
+    out_dir: Path,
+    report_period: str,
+    as_of: dt.date,
+    *,
+    allow_incomplete: bool = False,
+    docs_dir: Path | None = None,
+):
     """The report gate of the current report (pipeline.gate), over the as-of marts and ledger.
     Returns the GateResult, or None when it blocked (quality_gate.json in `out_dir` says why)."""
     from dolisa.quality.report_gate import ReportGateBlocked
@@ -336,8 +369,19 @@ def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_o
     with warehouse.connect(scratch.warehouse) as con:
         indicators, units, quality, reasons = report_frames(con, report_period)
     note = incomplete_note_vi(decided.get("waived"))  # the waived findings, in Vietnamese (one wording)
-    files = _write_human(writers, out_dir, report_period, indicators, units, quality, reasons,
-                         decided.get("warnings") or [], note, as_of, revisions)
+    files = _write_human(
+        writers,
+        out_dir,
+        report_period,
+        indicators,
+        units,
+        quality,
+        reasons,
+        decided.get("warnings") or [],
+        note,
+        as_of,
+        revisions,
+    )
     csv_path = writers.write_indicators_csv(out_dir / "indicators.csv", indicators)
     writers.write_quarantine_reasons(out_dir / writers.QUARANTINE_REASONS_FILE, reasons)
     (out_dir / "revisions.csv").write_text(revisions_csv_text(revisions), encoding="utf-8")
@@ -347,22 +391,39 @@ def write_as_of_report(scratch: Scratch, out_dir: Path, report_period: str, as_o
     else:
         (out_dir / "INCOMPLETE.txt").unlink(missing_ok=True)
     share(out_dir)
-    return {"as_of": as_of.isoformat(), "report": str(out_dir), "indicators_csv": str(csv_path),
-            "revisions": len(revisions), "files": sorted(str(v) for v in files.values()),
-            "incomplete": bool(note)}
+    return {
+        "as_of": as_of.isoformat(),
+        "report": str(out_dir),
+        "indicators_csv": str(csv_path),
+        "revisions": len(revisions),
+        "files": sorted(str(v) for v in files.values()),
+        "incomplete": bool(note),
+    }
 
 
 def as_of_note(as_of: dt.date) -> str:
-    return (f"SỐ LIỆU TẠI NGÀY {as_of.strftime('%d/%m/%Y')} — báo cáo phát hành lại theo các phiên bản "
-            f"số liệu đã nhận đến hết ngày {as_of.strftime('%d/%m/%Y')} (giờ Việt Nam)")
+    return (
+        f"SỐ LIỆU TẠI NGÀY {as_of.strftime('%d/%m/%Y')} — báo cáo phát hành lại theo các phiên bản "
+        f"số liệu đã nhận đến hết ngày {as_of.strftime('%d/%m/%Y')} (giờ Việt Nam)"
+    )
 
 
-def _write_human(writers, out_dir, report_period, indicators, units, quality, reasons, warnings, note,
-                 as_of: dt.date, revisions) -> dict:
+def _write_human(
+    writers, out_dir, report_period, indicators, units, quality, reasons, warnings, note, as_of: dt.date, revisions
+) -> dict:
     """The human-facing files, stating the as-of date on their face, with the revisions section."""
-    return writers.write_human_report(out_dir, report_period, indicators, units, quality, reasons,
-                                      warnings=warnings, incomplete_note=note, as_of=as_of,
-                                      revisions=section_rows(revisions))
+    return writers.write_human_report(
+        out_dir,
+        report_period,
+        indicators,
+        units,
+        quality,
+        reasons,
+        warnings=warnings,
+        incomplete_note=note,
+        as_of=as_of,
+        revisions=section_rows(revisions),
+    )
 
 
 def section_rows(revisions):
@@ -373,9 +434,15 @@ def section_rows(revisions):
         return revisions
     df = revisions.copy()
     districts = df[df["unit_code"] != contract.PROVINCE_CODE]
-    explained = set(zip(districts["indicator_code"], districts["source_unit_code"], districts["source_period"]))
-    keep = [u == contract.PROVINCE_CODE and (i, su, sp) not in explained
-            for i, u, su, sp in zip(df["indicator_code"], df["unit_code"], df["source_unit_code"], df["source_period"])]
+    explained = set(
+        zip(districts["indicator_code"], districts["source_unit_code"], districts["source_period"], strict=False)
+    )
+    keep = [
+        u == contract.PROVINCE_CODE and (i, su, sp) not in explained
+        for i, u, su, sp in zip(
+            df["indicator_code"], df["unit_code"], df["source_unit_code"], df["source_period"], strict=False
+        )
+    ]
     province = df[keep]
     import pandas as pd
 
@@ -391,8 +458,9 @@ def section_rows(revisions):
 # ---------------------------------------------------------------------------
 
 
-def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool = False,
-            p: Paths | None = None) -> dict:
+def reissue(
+    report_period: str, as_of: str | dt.date, *, allow_incomplete: bool = False, p: Paths | None = None
+) -> dict:
     """Write `reports/<period>/as_of_<D>/` (indicators.csv, human-facing files, revisions.csv).
 
     Reads the live warehouse (its current report model and versions in force: run after the
@@ -421,17 +489,22 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
                 as_of_versions = in_force_versions(con, report_months(report_period))
                 value_as_of = indicator_values(con, report_period)
                 meta = indicator_meta(con)
-            gate = gate_as_of(scratch, out_dir, report_period, day, allow_incomplete=allow_incomplete,
-                              # beside the live site (its rebuild clears its own folder); owner-only
-                              docs_dir=p.home / "data_docs_as_of" / f"{report_period}_{day.isoformat()}")
+            gate = gate_as_of(
+                scratch,
+                out_dir,
+                report_period,
+                day,
+                allow_incomplete=allow_incomplete,
+                # beside the live site (its rebuild clears its own folder); owner-only
+                docs_dir=p.home / "data_docs_as_of" / f"{report_period}_{day.isoformat()}",
+            )
             timings["gate"] = time.monotonic() - t0 - sum(timings.values())
             if gate is None:
                 result = {"as_of": day.isoformat(), "report": None, "dir": str(out_dir), "blocked": True}
             else:
                 # Only the half's own months can move a `value` (the same half a year before
                 # feeds same_period_value only): every indicator groups records by their half.
-                changed = changed_unit_months(as_of_versions, now_versions,
-                                              contract.half_year_periods(report_period))
+                changed = changed_unit_months(as_of_versions, now_versions, contract.half_year_periods(report_period))
                 scenarios = scenario_values(scratch, report_period, day, changed)
                 timings["scenarios"] = time.monotonic() - t0 - sum(timings.values())
                 revisions = revisions_frame(value_as_of, value_now, changed, scenarios, meta)
@@ -440,8 +513,9 @@ def reissue(report_period: str, as_of: str | dt.date, *, allow_incomplete: bool 
                 timings["write"] = time.monotonic() - t0 - sum(timings.values())
         finally:
             scratch.remove()
-    result.update(report_period=report_period, scenarios=len(changed),
-                  seconds={k: round(v, 1) for k, v in timings.items()})
+    result.update(
+        report_period=report_period, scenarios=len(changed), seconds={k: round(v, 1) for k, v in timings.items()}
+    )
     log.info("as-of report %s %s: %s", report_period, day, result)
     return result
 
@@ -513,15 +587,20 @@ def issued_copies(report_period: str, p: Paths | None = None) -> list[Path]:
     return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")) if root.exists() else []
 
 
-def report_with_as_of(report_period: str, as_of: str | dt.date | None = None, *,
-                      allow_incomplete: bool = False, skip_if_incomplete: bool = False,
-                      p: Paths | None = None, issued_at: dt.datetime | None = None) -> dict:
+def report_with_as_of(
+    report_period: str,
+    as_of: str | dt.date | None = None,
+    *,
+    allow_incomplete: bool = False,
+    skip_if_incomplete: bool = False,
+    p: Paths | None = None,
+    issued_at: dt.datetime | None = None,
+) -> dict:
     """The report task: the current report (pipeline.report; raises when its gate blocks),
     its issued copy, and, with `as_of`, the as-of report and revisions (never raises for a
     blocked as-of gate)."""
     p = p or default_paths()
-    out = pipeline.report(report_period, allow_incomplete=allow_incomplete,
-                          skip_if_incomplete=skip_if_incomplete, p=p)
+    out = pipeline.report(report_period, allow_incomplete=allow_incomplete, skip_if_incomplete=skip_if_incomplete, p=p)
     if out.get("report"):
         out["issued"] = str(issue_copy(report_period, p=p, issued_at=issued_at))
         if as_of:  # explained against the current report, so only when there is one

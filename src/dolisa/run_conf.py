@@ -14,20 +14,26 @@ from typing import Any
 
 RUN_PARAMS: dict[str, dict[str, Any]] = {
     "periods": {
-        "default": None, "type": ["null", "array"],
+        "default": None,
+        "type": ["null", "array"],
         "items": {"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"},
         "description": "Months to pull, YYYY-MM (default: the three months before the run's month; [] pulls nothing).",
     },
     "report_period": {
-        "default": None, "type": ["null", "string"], "pattern": r"^[0-9]{4}-H[12]$",
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": r"^[0-9]{4}-H[12]$",
         "description": "Half-year to report after the load, YYYY-H1 or YYYY-H2.",
     },
     "as_of": {
-        "default": None, "type": ["null", "string"], "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         "description": "With report_period: also the report as it stood on this day (YYYY-MM-DD) and revisions.csv.",
     },
     "allow_incomplete": {
-        "default": False, "type": "boolean",
+        "default": False,
+        "type": "boolean",
         "description": "Publish the report despite missing units or months; the report says so on its face.",
     },
 }

@@ -73,8 +73,15 @@ class Paths:
     @property
     def restricted_dirs(self) -> tuple[Path, ...]:
         """The top folders of the restricted zone (owner-only)."""
-        return (self.raw, self.quarantine, self.warehouse.parent, self.secrets, self.dbt_target.parent,
-                self.data_docs, self.logs)
+        return (
+            self.raw,
+            self.quarantine,
+            self.warehouse.parent,
+            self.secrets,
+            self.dbt_target.parent,
+            self.data_docs,
+            self.logs,
+        )
 
     def report_dir(self, report_period: str) -> Path:
         return self.reports / report_period
@@ -104,7 +111,7 @@ def restricted() -> None:
 
 
 def _close_tree(path: Path) -> None:
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chmod(root, 0o700)
         for f in files:
             fp = os.path.join(root, f)
@@ -173,8 +180,18 @@ MEMORY_BUDGET_ENV, MEMORY_BUDGET_DEFAULT = "DOLISA_MEMORY_BUDGET", "1536MiB"
 PYTHON_RESERVE = 256 << 20  # what a stage holds beside DuckDB's memory: dbt's manifest, pandas frames
 DUCKDB_MEMORY_FLOOR = 256 << 20
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 1 << 10,
+    "mib": 1 << 20,
+    "gib": 1 << 30,
+    "tib": 1 << 40,
+}
 
 
 def parse_bytes(text: str) -> int:

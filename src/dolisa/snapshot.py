@@ -46,7 +46,8 @@ import duckdb
 from dolisa import contract, disclosure, warehouse
 from dolisa.quality import decisions
 from dolisa.quality.decisions import REPORT_SCHEMA
-from dolisa.settings import Paths, paths as default_paths
+from dolisa.settings import Paths
+from dolisa.settings import paths as default_paths
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +124,23 @@ def publish(p: Paths | None = None) -> dict:
                 if row:
                     book[(schema, table)] = row
             con.execute(f"create schema if not exists pub.{REPORT_SCHEMA}")
-            con.execute(f"create or replace table pub.{REPORT_SCHEMA}.report_gate_decisions as "
-                        f"select * from ({decisions.LATEST_SQL}) where published")
+            con.execute(
+                f"create or replace table pub.{REPORT_SCHEMA}.report_gate_decisions as "
+                f"select * from ({decisions.LATEST_SQL}) where published"
+            )
             con.execute(f"create schema pub.{BOOK_SCHEMA}")
             con.execute(BOOK_DDL)
             now = dt.datetime.now(dt.timezone.utc)
             if book:
-                con.executemany(f"insert into pub.{BOOK_TABLE} values (?, ?, ?, ?, ?, ?)",
-                                [(*name, *row, now) for name, row in book.items()])
+                con.executemany(
+                    f"insert into pub.{BOOK_TABLE} values (?, ?, ?, ?, ?, ?)",
+                    [(*name, *row, now) for name, row in book.items()],
+                )
             con.execute(f"create table pub.{LEGEND_TABLE} (mark varchar, meaning_vi varchar, threshold integer)")
-            con.execute(f"insert into pub.{LEGEND_TABLE} values (?, ?, ?)",
-                        [disclosure.MARK, disclosure.legend_vi(limit), limit])
+            con.execute(
+                f"insert into pub.{LEGEND_TABLE} values (?, ?, ?)",
+                [disclosure.MARK, disclosure.legend_vi(limit), limit],
+            )
             con.execute("checkpoint pub")
             con.execute("detach pub")
         except BaseException:
@@ -145,10 +152,21 @@ def publish(p: Paths | None = None) -> dict:
     os.chmod(tmp, 0o644)  # the reader zone: the reporting team reads the snapshot
     os.replace(tmp, target)
     suppressed = {f"{s}.{t}": c.cells_suppressed for (s, t), c in book.items() if c.copied == "disclosure"}
-    log.info("published %d tables to %s (%d small sensitive cells suppressed, threshold %d); report periods: %s",
-             len(book), target, sum(suppressed.values()), limit, ", ".join(gated) or "none")
-    return {"published": str(target), "tables": len(book), "report_periods": gated,
-            "cells_suppressed": suppressed, "disclosure_threshold": limit}
+    log.info(
+        "published %d tables to %s (%d small sensitive cells suppressed, threshold %d); report periods: %s",
+        len(book),
+        target,
+        sum(suppressed.values()),
+        limit,
+        ", ".join(gated) or "none",
+    )
+    return {
+        "published": str(target),
+        "tables": len(book),
+        "report_periods": gated,
+        "cells_suppressed": suppressed,
+        "disclosure_threshold": limit,
+    }
 
 
 def published_models(manifest: Path) -> dict[tuple[str, str], Model]:
@@ -173,7 +191,8 @@ def check_figures_only(con: duckdb.DuckDBPyConnection, schema: str, table: str) 
     if found:
         raise PersonalDataInReaderZone(
             f"{schema}.{table} is declared for readers but has person-level column(s) {', '.join(found)}: "
-            "the published snapshot holds figures only (a model bug; nothing was published)")
+            "the published snapshot holds figures only (a model bug; nothing was published)"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -183,7 +202,8 @@ def _live_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return con.execute(
         """select table_schema, table_name from information_schema.tables
            where table_catalog = current_database() and table_type = 'BASE TABLE'
-           order by 1, 2""").fetchall()
+           order by 1, 2"""
+    ).fetchall()
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
@@ -191,7 +211,8 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tu
         """select column_name, data_type from information_schema.columns
            where table_catalog = current_database() and table_schema = ? and table_name = ?
            order by ordinal_position""",
-        [schema, table]).fetchall()
+        [schema, table],
+    ).fetchall()
 
 
 def _copy_whole(con, schema: str, table: str, where: str = "", params=None) -> Copy:
@@ -204,8 +225,10 @@ def _copy_whole(con, schema: str, table: str, where: str = "", params=None) -> C
 def _copy_reports(con, table: str, gated: list[str]) -> Copy | None:
     where, params = " where report_period in (select unnest(?::varchar[]))", [gated]
     cols = {c for c, _ in _columns(con, REPORT_SCHEMA, table)}
-    if "report_period" not in cols or not con.execute(
-            f'select count(*) from {REPORT_SCHEMA}."{table}"{where}', params).fetchone()[0]:
+    if (
+        "report_period" not in cols
+        or not con.execute(f'select count(*) from {REPORT_SCHEMA}."{table}"{where}', params).fetchone()[0]
+    ):
         return None  # no rows of a gated period: no table in the snapshot
     return _copy_whole(con, REPORT_SCHEMA, table, where, params)
 

@@ -1,6 +1,6 @@
 """Print what a run left behind: where the report is and the province summary table.
 
-    python -m dolisa.summary 2021-H1
+python -m dolisa.summary 2021-H1
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def province_summary(report_period: str) -> list[dict]:
             [report_period],
         ).fetchall()
     keys = ["stt", "code", "label", "unit", "value", "plan", "pct_plan", "same", "pct_same"]
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=False)) for r in rows]
 
 
 def _feedback_lines(p) -> None:
@@ -41,9 +41,11 @@ def _feedback_lines(p) -> None:
         rejected = sum(v["status"] == "rejected" for v in doc["versions"])
         overdue = sum(m["overdue"] for m in doc["missing"])
         if rejected or doc["rows"] or overdue:
-            print(f"  {i['unit_code']:<6} {doc['unit_name'][:28]:<28} {rejected} version(s) rejected, "
-                  f"{len(doc['rows'])} quarantined row reason(s), {overdue} month(s) overdue"
-                  f"  [{i['delivery'].get('status', 'pending')}]")
+            print(
+                f"  {i['unit_code']:<6} {doc['unit_name'][:28]:<28} {rejected} version(s) rejected, "
+                f"{len(doc['rows'])} quarantined row reason(s), {overdue} month(s) overdue"
+                f"  [{i['delivery'].get('status', 'pending')}]"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         kinds: dict[str, int] = {}
         for w in gate["warnings"]:
             kinds[w["rule"]] = kinds.get(w["rule"], 0) + 1
-        print(f"report gate: passed, {len(gate['warnings'])} warning(s) "
-              f"({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items())) or 'none'}) — see {gate_file.name}")
+        print(
+            f"report gate: passed, {len(gate['warnings'])} warning(s) "
+            f"({', '.join(f'{k}: {v}' for k, v in sorted(kinds.items())) or 'none'}) — see {gate_file.name}"
+        )
         print(f"report gate Data Docs: {gate.get('data_docs')}")
         if gate.get("waived"):
             print(f"INCOMPLETE REPORT: {len(gate['waived'])} blocking finding(s) waived by allow_incomplete")
@@ -97,11 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(head))
     for i, r in enumerate(province_summary(report_period), start=1):
         unit = "triệu đồng" if r["unit"] == "đồng" else r["unit"]  # fmt_value prints money in triệu
-        print(f"{i:>3}  {(r['label'] + ' (' + unit + ')')[:58]:<58} {num(r['value'], r['unit']):>16} "
-              f"{num(r['plan'], r['unit']) if r['plan'] is not None else '':>8} "
-              f"{fmt_pct(r['pct_plan']) if r['pct_plan'] is not None else '':>7} "
-              f"{num(r['same'], r['unit']) if r['same'] is not None else '':>16} "
-              f"{fmt_pct(r['pct_same']) if r['pct_same'] is not None else '':>7}")
+        print(
+            f"{i:>3}  {(r['label'] + ' (' + unit + ')')[:58]:<58} {num(r['value'], r['unit']):>16} "
+            f"{num(r['plan'], r['unit']) if r['plan'] is not None else '':>8} "
+            f"{fmt_pct(r['pct_plan']) if r['pct_plan'] is not None else '':>7} "
+            f"{num(r['same'], r['unit']) if r['same'] is not None else '':>16} "
+            f"{fmt_pct(r['pct_same']) if r['pct_same'] is not None else '':>7}"
+        )
     return 0
 
 

@@ -90,11 +90,15 @@ def raw_table_ddl(ds: contract.Dataset) -> str:
 
 
 # Columns added after a warehouse may have been created: (table, column, type).
-UPGRADES: list[tuple[str, str, str]] = [("meta.submissions", "loaded_at", "timestamptz")] + [
-    (f"raw.{name}", "loaded_at", "timestamptz") for name in contract.datasets()] + [
-    (f"raw.{ds.name}", pseudonym.PERSON_KEY_COLUMN, "varchar")
-    for ds in contract.datasets().values() if pseudonym.person_key_column(ds)
-]
+UPGRADES: list[tuple[str, str, str]] = (
+    [("meta.submissions", "loaded_at", "timestamptz")]
+    + [(f"raw.{name}", "loaded_at", "timestamptz") for name in contract.datasets()]
+    + [
+        (f"raw.{ds.name}", pseudonym.PERSON_KEY_COLUMN, "varchar")
+        for ds in contract.datasets().values()
+        if pseudonym.person_key_column(ds)
+    ]
+)
 
 
 def create_all(con: duckdb.DuckDBPyConnection) -> None:

@@ -15,5 +15,14 @@ from dolisa_demo.hub.generator import DEFECT_PLAN, REFERENCE_2021H1, SPECIAL_SUB
 from dolisa_demo.hub.server import FAULT_KINDS, HubServer, start_server
 from dolisa_demo.hub.store import HubStore
 
-__all__ = ["DEFECT_PLAN", "FAULT_KINDS", "REFERENCE_2021H1", "SPECIAL_SUBMISSIONS", "HubServer", "HubStore",
-           "generate", "manifest", "start_server"]
+__all__ = [
+    "DEFECT_PLAN",
+    "FAULT_KINDS",
+    "REFERENCE_2021H1",
+    "SPECIAL_SUBMISSIONS",
+    "HubServer",
+    "HubStore",
+    "generate",
+    "manifest",
+    "start_server",
+]

@@ -18,25 +18,38 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--scale", type=float, default=1.0)
     g.add_argument("--first", default="2020-01")
     g.add_argument("--last", default="2021-06")
-    g.add_argument("--inject-anomalies", action="store_true",
-                   help="inject the true anomalies of ANOMALY_PLAN in the range (listed in demo_manifest.json)")
+    g.add_argument(
+        "--inject-anomalies",
+        action="store_true",
+        help="inject the true anomalies of ANOMALY_PLAN in the range (listed in demo_manifest.json)",
+    )
     s = sub.add_parser("serve", help="serve a store over HTTP (contract §2)")
     s.add_argument("--store", required=True)
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--token", default="demo-token")
-    s.add_argument("--faults", default="",
-                   help="comma-separated: 429,500,502,503,504,403,404,stall,reset,truncate,trickle")
-    s.add_argument("--listing-fault", action="append", default=[], metavar="UNIT/PERIOD=KIND",
-                   help="serve that listing malformed: notjson, shape, reversed, repeated (repeatable)")
+    s.add_argument(
+        "--faults", default="", help="comma-separated: 429,500,502,503,504,403,404,stall,reset,truncate,trickle"
+    )
+    s.add_argument(
+        "--listing-fault",
+        action="append",
+        default=[],
+        metavar="UNIT/PERIOD=KIND",
+        help="serve that listing malformed: notjson, shape, reversed, repeated (repeatable)",
+    )
     s.add_argument("--trickle-seconds", type=float, default=0.2)
     s.add_argument("--fault-rate", type=float, default=0.0)
     s.add_argument("--fault-listings", action="store_true", help="inject faults into listings too")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--stall-seconds", type=float, default=3.0)
-    s.add_argument("--latency-ms", type=float, default=0.0,
-                   help="delay every response by this many milliseconds (a slow network; concurrent "
-                        "requests are delayed in parallel)")
+    s.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="delay every response by this many milliseconds (a slow network; concurrent "
+        "requests are delayed in parallel)",
+    )
     s.add_argument("--available-at", default=None, help="ISO datetime cut-off (naive = Asia/Ho_Chi_Minh)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -44,18 +57,28 @@ def main(argv: list[str] | None = None) -> int:
         from dolisa_demo.hub.generator import generate
 
         t0 = time.monotonic()
-        store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last,
-                         anomalies=a.inject_anomalies)
+        store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last, anomalies=a.inject_anomalies)
         n = sum(1 for _ in store.iter_submissions())
         print(f"{n} submission versions written to {store.root} in {time.monotonic() - t0:.1f} s")
         return 0
     from dolisa_demo.hub.server import HubServer
 
     listing_faults = dict(x.split("=", 1) for x in a.listing_fault)
-    hub = HubServer(a.store, a.host, a.port, a.token, [f for f in a.faults.split(",") if f], a.fault_rate,
-                    a.seed, dt.datetime.fromisoformat(a.available_at) if a.available_at else None,
-                    a.stall_seconds, a.fault_listings, listing_faults=listing_faults,
-                    trickle_seconds=a.trickle_seconds, latency_ms=a.latency_ms)
+    hub = HubServer(
+        a.store,
+        a.host,
+        a.port,
+        a.token,
+        [f for f in a.faults.split(",") if f],
+        a.fault_rate,
+        a.seed,
+        dt.datetime.fromisoformat(a.available_at) if a.available_at else None,
+        a.stall_seconds,
+        a.fault_listings,
+        listing_faults=listing_faults,
+        trickle_seconds=a.trickle_seconds,
+        latency_ms=a.latency_ms,
+    )
     print(f"serving {a.store} on {hub.url}", flush=True)
     try:
         hub.serve_forever()

@@ -33,7 +33,6 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import math
@@ -137,39 +136,72 @@ CHILD_REGISTER_2020_01 = 2_300
 HALF_FACTOR = {"2020-H1": 0.82, "2020-H2": 0.9}
 
 # Population-like weights of the current districts and of the units of 2020-01.
-W_CURRENT = {"040": 1.2, "042": 1.0, "043": 0.85, "045": 1.05, "047": 1.08, "048": 0.42,
-             "049": 1.0, "051": 0.85, "052": 0.62, "053": 0.5}
+W_CURRENT = {
+    "040": 1.2,
+    "042": 1.0,
+    "043": 0.85,
+    "045": 1.05,
+    "047": 1.08,
+    "048": 0.42,
+    "049": 1.0,
+    "051": 0.85,
+    "052": 0.62,
+    "053": 0.5,
+}
 W_2020_01 = {"044o": 0.35, "045": 0.70, "046o": 0.33, "047": 0.75, "049o": 0.55, "050o": 0.45}
 
 # File-level and version-level scenarios (unit, period).
 SPECIAL_SUBMISSIONS = {
-    ("040", "2021-03"): {"kind": "revision",
-                         "note": "v1 on time with wrong (incomplete) figures; v2 in May 2021 with the final ones",
-                         "v1_at": (2021, 4, 3, 10, 15), "v2_at": (2021, 5, 14, 9, 40)},
+    ("040", "2021-03"): {
+        "kind": "revision",
+        "note": "v1 on time with wrong (incomplete) figures; v2 in May 2021 with the final ones",
+        "v1_at": (2021, 4, 3, 10, 15),
+        "v2_at": (2021, 5, 14, 9, 40),
+    },
     ("053", "2021-02"): {"kind": "late", "note": "first submitted 2021-03-12", "v1_at": (2021, 3, 12, 14, 5)},
-    ("045", "2021-04"): {"kind": "rejected_missing_column",
-                         "note": "v2 job_placements.csv lacks the required column destination: v2 rejected, v1 stays in force",
-                         "v1_at": (2021, 5, 4, 8, 50), "v2_at": (2021, 5, 20, 15, 30)},
-    ("051", "2020-09"): {"kind": "rejected_not_utf8",
-                         "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
-                         "v1_at": (2020, 10, 2, 9, 0), "v2_at": (2020, 10, 20, 10, 20)},
+    ("045", "2021-04"): {
+        "kind": "rejected_missing_column",
+        "note": "v2 job_placements.csv lacks the required column destination: v2 rejected, v1 stays in force",
+        "v1_at": (2021, 5, 4, 8, 50),
+        "v2_at": (2021, 5, 20, 15, 30),
+    },
+    ("051", "2020-09"): {
+        "kind": "rejected_not_utf8",
+        "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
+        "v1_at": (2020, 10, 2, 9, 0),
+        "v2_at": (2020, 10, 20, 10, 20),
+    },
     # across the 2025 reform (contract §7): the districts up to 2025-06, the communes after
-    ("045", "2025-05"): {"kind": "revision",
-                         "note": "a district's late revision: v1 on time, v2 in September 2025, after the reform, "
-                                 "still under the district code (moves the 2025-H1 figures)",
-                         "v1_at": (2025, 6, 4, 9, 30), "v2_at": (2025, 9, 15, 10, 5)},
-    ("053", "2024-11"): {"kind": "rejected_not_utf8",
-                         "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
-                         "v1_at": (2024, 12, 3, 8, 40), "v2_at": (2024, 12, 19, 14, 0)},
-    ("01273", "2025-08"): {"kind": "late", "note": "a ward's first submission, on 2025-09-20",
-                           "v1_at": (2025, 9, 20, 15, 10)},
-    ("01387", "2025-10"): {"kind": "rejected_missing_column",
-                           "note": "v2 job_placements.csv lacks the required column destination: v2 rejected, "
-                                   "v1 stays in force",
-                           "v1_at": (2025, 11, 3, 9, 15), "v2_at": (2025, 11, 21, 16, 45)},
-    ("01747", "2026-03"): {"kind": "revision",
-                           "note": "a commune's revision: v1 on time, v2 in May 2026 with the final figures",
-                           "v1_at": (2026, 4, 2, 10, 0), "v2_at": (2026, 5, 11, 8, 30)},
+    ("045", "2025-05"): {
+        "kind": "revision",
+        "note": "a district's late revision: v1 on time, v2 in September 2025, after the reform, "
+        "still under the district code (moves the 2025-H1 figures)",
+        "v1_at": (2025, 6, 4, 9, 30),
+        "v2_at": (2025, 9, 15, 10, 5),
+    },
+    ("053", "2024-11"): {
+        "kind": "rejected_not_utf8",
+        "note": "v2 meritorious_benefits.csv is Windows-1258, not UTF-8: v2 rejected, v1 stays in force",
+        "v1_at": (2024, 12, 3, 8, 40),
+        "v2_at": (2024, 12, 19, 14, 0),
+    },
+    ("01273", "2025-08"): {
+        "kind": "late",
+        "note": "a ward's first submission, on 2025-09-20",
+        "v1_at": (2025, 9, 20, 15, 10),
+    },
+    ("01387", "2025-10"): {
+        "kind": "rejected_missing_column",
+        "note": "v2 job_placements.csv lacks the required column destination: v2 rejected, v1 stays in force",
+        "v1_at": (2025, 11, 3, 9, 15),
+        "v2_at": (2025, 11, 21, 16, 45),
+    },
+    ("01747", "2026-03"): {
+        "kind": "revision",
+        "note": "a commune's revision: v1 on time, v2 in May 2026 with the final figures",
+        "v1_at": (2026, 4, 2, 10, 0),
+        "v2_at": (2026, 5, 11, 8, 30),
+    },
 }
 
 # Row-level defects: extra rows beyond the exact figures; a correct parser
@@ -239,8 +271,14 @@ FORCED_STYLES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("040", "2021-01", "social_allowance_register"): {"xlsx": True},
     ("052", "2021-01", "rice_relief"): {"xlsx": True},
     ("048", "2021-01", "child_protection_register"): {"xlsx": True, "bool": "có/không"},
-    ("042", "2021-01", "vocational_enrolments"): {"bom": True, "crlf": True, "header_messy": True,
-                                                  "shuffle": True, "extra": True, "multiline": True},
+    ("042", "2021-01", "vocational_enrolments"): {
+        "bom": True,
+        "crlf": True,
+        "header_messy": True,
+        "shuffle": True,
+        "extra": True,
+        "multiline": True,
+    },
     ("043", "2021-01", "meritorious_benefits"): {"nfd": True, "dmy": True, "thousands": True},
     ("045", "2021-01", "unemployment_benefit_decisions"): {"sex_vi": True, "thousands": True, "crlf": True},
     ("047", "2021-01", "child_protection_register"): {"bool": "có/không", "codes_messy": True, "nfd": True},
@@ -253,29 +291,132 @@ XLSX_MAX_ROWS = 3_000  # openpyxl is slow: larger files stay CSV
 
 # ------------------------------------------------------------------ helpers
 
-FAMILY = ["Nông", "Hoàng", "Lương", "Đàm", "Bế", "Lục", "Triệu", "Nguyễn", "Lý", "Ma", "Hà", "Lã",
-          "Chu", "Đinh", "Sầm", "Vi", "La", "Mông", "Dương", "Hứa", "Lưu", "Trần", "Phạm", "Lâm", "Đoàn"]
+FAMILY = [
+    "Nông",
+    "Hoàng",
+    "Lương",
+    "Đàm",
+    "Bế",
+    "Lục",
+    "Triệu",
+    "Nguyễn",
+    "Lý",
+    "Ma",
+    "Hà",
+    "Lã",
+    "Chu",
+    "Đinh",
+    "Sầm",
+    "Vi",
+    "La",
+    "Mông",
+    "Dương",
+    "Hứa",
+    "Lưu",
+    "Trần",
+    "Phạm",
+    "Lâm",
+    "Đoàn",
+]
 MID_M = ["Văn", "Văn", "Văn", "Đức", "Minh", "Quốc", "Thanh"]
 MID_F = ["Thị", "Thị", "Thị", "Thu", "Ngọc", "Thanh"]
-GIVEN_M = ["Hùng", "Dũng", "Cường", "Quân", "Sơn", "Tuấn", "Thắng", "Lâm", "Phúc", "Khánh", "Hải",
-           "Long", "Nam", "Tài", "Thành", "Trường", "Việt", "Đạt", "Hiếu", "Kiên", "Lực", "Mạnh", "Nghĩa"]
-GIVEN_F = ["Hoa", "Lan", "Hương", "Mai", "Thảo", "Nhung", "Huyền", "Ngọc", "Duyên", "Thu", "Hạnh",
-           "Liên", "Phương", "Trang", "Yến", "Vân", "Điệp", "Hằng", "Loan", "Nguyệt", "Thúy", "Xuân"]
-OCCUPATIONS = ["May công nghiệp", "Kỹ thuật chăn nuôi", "Trồng trọt", "Sửa chữa xe máy", "Điện dân dụng",
-               "Nấu ăn", "Tin học văn phòng", "Mộc dân dụng", "Trồng và chăm sóc cây thạch đen",
-               "Nuôi ong", "Lái xe ô tô hạng B2", "Hàn điện"]
-EMPLOYERS = ["Công ty TNHH Sản xuất giày Sao Vàng", "Công ty TNHH Samsung Electronics Việt Nam",
-             "Công ty CP May Bắc Giang", "Công ty TNHH Foxconn", "HTX Nông nghiệp Hòa An",
-             "Công ty CP Xi măng Cao Bằng", "Khách sạn Max Boutique", None]
+GIVEN_M = [
+    "Hùng",
+    "Dũng",
+    "Cường",
+    "Quân",
+    "Sơn",
+    "Tuấn",
+    "Thắng",
+    "Lâm",
+    "Phúc",
+    "Khánh",
+    "Hải",
+    "Long",
+    "Nam",
+    "Tài",
+    "Thành",
+    "Trường",
+    "Việt",
+    "Đạt",
+    "Hiếu",
+    "Kiên",
+    "Lực",
+    "Mạnh",
+    "Nghĩa",
+]
+GIVEN_F = [
+    "Hoa",
+    "Lan",
+    "Hương",
+    "Mai",
+    "Thảo",
+    "Nhung",
+    "Huyền",
+    "Ngọc",
+    "Duyên",
+    "Thu",
+    "Hạnh",
+    "Liên",
+    "Phương",
+    "Trang",
+    "Yến",
+    "Vân",
+    "Điệp",
+    "Hằng",
+    "Loan",
+    "Nguyệt",
+    "Thúy",
+    "Xuân",
+]
+OCCUPATIONS = [
+    "May công nghiệp",
+    "Kỹ thuật chăn nuôi",
+    "Trồng trọt",
+    "Sửa chữa xe máy",
+    "Điện dân dụng",
+    "Nấu ăn",
+    "Tin học văn phòng",
+    "Mộc dân dụng",
+    "Trồng và chăm sóc cây thạch đen",
+    "Nuôi ong",
+    "Lái xe ô tô hạng B2",
+    "Hàn điện",
+]
+EMPLOYERS = [
+    "Công ty TNHH Sản xuất giày Sao Vàng",
+    "Công ty TNHH Samsung Electronics Việt Nam",
+    "Công ty CP May Bắc Giang",
+    "Công ty TNHH Foxconn",
+    "HTX Nông nghiệp Hòa An",
+    "Công ty CP Xi măng Cao Bằng",
+    "Khách sạn Max Boutique",
+    None,
+]
 ABROAD = ["JP", "JP", "JP", "KR", "TW", "TW", "DE"]
 LOAN_TYPES = [("INDIVIDUAL", 0.62), ("HOUSEHOLD_BUSINESS", 0.3), ("COOPERATIVE", 0.05), ("ENTERPRISE", 0.03)]
-SA_CATEGORIES = [("ELDERLY_80PLUS", 0.42, 405_000), ("DISABLED_SEVERE", 0.2, 405_000),
-                 ("DISABLED_VERY_SEVERE", 0.08, 540_000), ("ELDERLY_POOR", 0.12, 405_000),
-                 ("ORPHAN_CHILD", 0.06, 675_000), ("POOR_SINGLE_PARENT", 0.06, 270_000),
-                 ("HIV_POOR", 0.02, 405_000), ("OTHER", 0.04, 270_000)]
-CIRCUMSTANCES = [("DISABLED", 0.38), ("ORPHAN", 0.22), ("POOR_SEVERE", 0.16), ("ABANDONED", 0.05),
-                 ("HIV", 0.02), ("CHILD_LABOUR", 0.04), ("ABUSED", 0.05), ("TRAFFICKED", 0.02),
-                 ("DRUG_USE", 0.01), ("OTHER", 0.05)]
+SA_CATEGORIES = [
+    ("ELDERLY_80PLUS", 0.42, 405_000),
+    ("DISABLED_SEVERE", 0.2, 405_000),
+    ("DISABLED_VERY_SEVERE", 0.08, 540_000),
+    ("ELDERLY_POOR", 0.12, 405_000),
+    ("ORPHAN_CHILD", 0.06, 675_000),
+    ("POOR_SINGLE_PARENT", 0.06, 270_000),
+    ("HIV_POOR", 0.02, 405_000),
+    ("OTHER", 0.04, 270_000),
+]
+CIRCUMSTANCES = [
+    ("DISABLED", 0.38),
+    ("ORPHAN", 0.22),
+    ("POOR_SEVERE", 0.16),
+    ("ABANDONED", 0.05),
+    ("HIV", 0.02),
+    ("CHILD_LABOUR", 0.04),
+    ("ABUSED", 0.05),
+    ("TRAFFICKED", 0.02),
+    ("DRUG_USE", 0.01),
+    ("OTHER", 0.05),
+]
 
 
 class Raw(str):
@@ -400,6 +541,7 @@ def child(rng: random.Random, on: dt.date, min_age: int = 1, max_age: int = 14):
 
 # ------------------------------------------------------------------ rendering
 
+
 @dataclass
 class Style:
     xlsx: bool = False
@@ -420,8 +562,20 @@ class Style:
 
     def tags(self) -> list[str]:
         out = []
-        for k in ("xlsx", "bom", "crlf", "nfd", "header_messy", "shuffle", "extra", "multiline", "dmy",
-                  "thousands", "sex_vi", "codes_messy"):
+        for k in (
+            "xlsx",
+            "bom",
+            "crlf",
+            "nfd",
+            "header_messy",
+            "shuffle",
+            "extra",
+            "multiline",
+            "dmy",
+            "thousands",
+            "sex_vi",
+            "codes_messy",
+        ):
             if getattr(self, k):
                 out.append(k)
         if self.bool != "true/false":
@@ -432,12 +586,27 @@ class Style:
 
     @property
     def plain_content(self) -> bool:
-        return not (self.shuffle or self.extra or self.multiline or self.dmy or self.thousands or self.sex_vi
-                    or self.codes_messy or self.bool != "true/false" or self.drop_column or self.xlsx)
+        return not (
+            self.shuffle
+            or self.extra
+            or self.multiline
+            or self.dmy
+            or self.thousands
+            or self.sex_vi
+            or self.codes_messy
+            or self.bool != "true/false"
+            or self.drop_column
+            or self.xlsx
+        )
 
 
-BOOL_STYLES = {"true/false": ("true", "false"), "1/0": ("1", "0"), "có/không": ("có", "không"),
-               "TRUE/FALSE": ("TRUE", "FALSE"), "Có/Không": ("Có", "Không")}
+BOOL_STYLES = {
+    "true/false": ("true", "false"),
+    "1/0": ("1", "0"),
+    "có/không": ("có", "không"),
+    "TRUE/FALSE": ("TRUE", "FALSE"),
+    "Có/Không": ("Có", "Không"),
+}
 
 
 def choose_style(seed: int, unit: str, period: str, ds: str, version: int, n_rows: int) -> Style:
@@ -547,8 +716,9 @@ class Renderer:
         rid = self.ds.record_id
         if self.style.extra:
             notes = ["", "", "", "đã xác minh", "bổ sung hồ sơ", "theo QĐ của UBND huyện"]
-            rows = [dict(row, ghi_chu=row.get("ghi_chu", notes[zlib.crc32(str(row.get(rid)).encode()) % 6]))
-                    for row in rows]
+            rows = [
+                dict(row, ghi_chu=row.get("ghi_chu", notes[zlib.crc32(str(row.get(rid)).encode()) % 6])) for row in rows
+            ]
         ids = {}
         for row in rows:
             ids[row.get(rid)] = ids.get(row.get(rid), 0) + 1
@@ -558,9 +728,14 @@ class Renderer:
             i = self.r.choice(unique)
             row = dict(rows[i])
             if free:
-                row[free[0]] = "Công ty TNHH May mặc\nchi nhánh Cao Bằng" if free[0] == "employer_name" else (
-                    "Kỹ thuật chăn nuôi\n(lớp ghép)" if free[0] == "occupation" else "ghi chú:\nđã xác minh tại xã")
-                rows = rows[:i] + [row] + rows[i + 1:]
+                row[free[0]] = (
+                    "Công ty TNHH May mặc\nchi nhánh Cao Bằng"
+                    if free[0] == "employer_name"
+                    else (
+                        "Kỹ thuật chăn nuôi\n(lớp ghép)" if free[0] == "occupation" else "ghi chú:\nđã xác minh tại xã"
+                    )
+                )
+                rows = rows[:i] + [row] + rows[i + 1 :]
         return rows
 
     def _converters(self):
@@ -573,11 +748,17 @@ class Renderer:
             elif t == "integer":
                 f = (lambda v: _thousands(v) if abs(v) >= 1000 else str(v)) if st.thousands else str
             elif t == "boolean":
-                f = (lambda v, _b=self.bools: _b[0] if v else _b[1])
+
+                def f(v, _b=self.bools):
+                    return _b[0] if v else _b[1]
+
             elif t == "sex":
                 f = self.sex_map.__getitem__ if st.sex_vi else str
             elif t == "code" and st.codes_messy:
-                f = (lambda v, _r=self.r: f" {v.lower()} " if _r.random() < 0.5 else v)
+
+                def f(v, _r=self.r):
+                    return f" {v.lower()} " if _r.random() < 0.5 else v
+
             else:
                 f = str
             out.append((n, f))
@@ -593,8 +774,12 @@ class Renderer:
             buf.write(nl.join(cached_lines))
             buf.write(nl)
         convs = self._converters()
-        w.writerows([["" if v is None else str(v) if v.__class__ is Raw else f(v)
-                      for n, f in convs for v in (row.get(n),)] for row in self._prepare(rows)])
+        w.writerows(
+            [
+                ["" if v is None else str(v) if v.__class__ is Raw else f(v) for n, f in convs for v in (row.get(n),)]
+                for row in self._prepare(rows)
+            ]
+        )
         text = buf.getvalue()
         if self.style.nfd:
             text = unicodedata.normalize("NFD", text)
@@ -642,9 +827,11 @@ def deterministic_zip(data: bytes) -> bytes:
 
 # ------------------------------------------------------------------ the generator
 
+
 @dataclass
 class _Register:
     """One unit's register state: id -> row dict (insertion order is file order)."""
+
     active: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: dict[str, str] = field(default_factory=dict)  # plain rendered ACTIVE line per id
 
@@ -663,16 +850,24 @@ class Generator:
         # registers are simulated from the epoch; a range after the 2021-H1 calibration starts
         # its own registers at `first` (then only the range itself is simulated)
         self.epoch = first if first > CALIBRATION_LAST else min(first, EPOCH)
-        self.sim_periods = contract.period_range(self.epoch, max(last, CALIBRATION_LAST)
-                                                 if self.epoch <= CALIBRATION_LAST else last)
+        self.sim_periods = contract.period_range(
+            self.epoch, max(last, CALIBRATION_LAST) if self.epoch <= CALIBRATION_LAST else last
+        )
         self.write_periods = set(contract.period_range(first, last))
         self._plans: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
         self._unit_amounts: dict[tuple[str, str], dict[str, int]] = {}
         self._rice_alloc: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
         self.manifest: dict[str, Any] = {
             "generator": "dolisa_demo.hub.generator",
-            "seed": seed, "scale": self.scale, "first": first, "last": last,
-            "defects": [], "file_defects": [], "revisions": [], "late": [], "variants": {},
+            "seed": seed,
+            "scale": self.scale,
+            "first": first,
+            "last": last,
+            "defects": [],
+            "file_defects": [],
+            "revisions": [],
+            "late": [],
+            "variants": {},
             "province_targets": {},
         }
         self._counters: dict[tuple[str, str], int] = {}
@@ -728,7 +923,7 @@ class Generator:
         mw = [season[i] * r.uniform(0.85, 1.15) for i in range(6)]
         per_month = alloc(self.half_total(q, half), mw)
         out: dict[tuple[str, str], int] = {}
-        for p, n in zip(periods, per_month):
+        for p, n in zip(periods, per_month, strict=False):
             units = [ukey(u) for u in self.units_in(p)]
             w = []
             for k in units:
@@ -736,7 +931,7 @@ class Generator:
                 if q in ("sa_join", "cr_new") and k.endswith("o"):
                     wk = 0.0  # dissolving units approve nobody new in their last month
                 w.append(wk)
-            for k, c in zip(units, alloc(n, w)):
+            for k, c in zip(units, alloc(n, w), strict=False):
                 out[(k, p)] = c
         self._plans[(q, half)] = out
         return out
@@ -762,7 +957,7 @@ class Generator:
             keys = sorted({k for k, _ in plan})
             w = [sum(c for (k2, _), c in plan.items() if k2 == k) for k in keys]
             parts = alloc(self.amount_total(q, half) // step, w)
-            self._unit_amounts[(q, half)] = {k: v * step for k, v in zip(keys, parts)}
+            self._unit_amounts[(q, half)] = {k: v * step for k, v in zip(keys, parts, strict=False)}
         return self._unit_amounts[(q, half)].get(key, 0)
 
     def row_amounts(self, q: str, key: str, half: str, n_rows: int, natural: tuple[float, float]) -> list[int]:
@@ -791,7 +986,7 @@ class Generator:
                 kg_total = int(round(persons_total * 15 * r.uniform(0.97, 1.03) / 5)) * 5
             persons = alloc(persons_total, hh)
             kg = [v * 5 for v in alloc(kg_total // 5, persons)]
-            self._rice_alloc[half] = (dict(zip(keys, persons)), dict(zip(keys, kg)))
+            self._rice_alloc[half] = (dict(zip(keys, persons, strict=False)), dict(zip(keys, kg, strict=False)))
         return self._rice_alloc[half]
 
     # ---- the run
@@ -802,7 +997,8 @@ class Generator:
         self.store.save()
         self.write_targets()
         (self.store.root / "demo_manifest.json").write_text(
-            json.dumps(self.manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            json.dumps(self.manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
         return self.store
 
     def run_lineage(self, lin: str) -> None:
@@ -824,8 +1020,9 @@ class Generator:
                 key = ukey(u)
                 # a unit starts with a register at the epoch, or when it starts a lineage of its
                 # own (the communes of 2025-07: the districts' registers ended with them)
-                starts = period == self.epoch or (period == self.first_period_of(u) and key == lin
-                                                  and not self.predecessors(u))
+                starts = period == self.epoch or (
+                    period == self.first_period_of(u) and key == lin and not self.predecessors(u)
+                )
                 if key not in sa:
                     sa[key] = self.initial_allowance(u, period) if starts else _Register()
                 if key not in cr:
@@ -852,7 +1049,7 @@ class Generator:
         units = self.units_in(period)
         r0 = _rng(self.seed, "sa0", period)
         w = [self.base_weight(ukey(x), period) * r0.uniform(0.85, 1.15) for x in units]
-        n = dict(zip([ukey(x) for x in units], alloc(total, w)))[ukey(u)]
+        n = dict(zip([ukey(x) for x in units], alloc(total, w), strict=False))[ukey(u)]
         reg = _Register()
         r = _rng(self.seed, "sa0", ukey(u))
         on = contract.month_start(period)
@@ -860,23 +1057,35 @@ class Generator:
             self.add_beneficiary(reg, u, r, on, approved=None)
         return reg
 
-    def add_beneficiary(self, reg: _Register, u: contract.AdminUnit, r: random.Random, on: dt.date,
-                        approved: dt.date | None) -> None:
+    def add_beneficiary(
+        self, reg: _Register, u: contract.AdminUnit, r: random.Random, on: dt.date, approved: dt.date | None
+    ) -> None:
         cat, _, amount = pick(r, SA_CATEGORIES)
         ages = {"ELDERLY_80PLUS": (80, 98), "ORPHAN_CHILD": (1, 15), "ELDERLY_POOR": (60, 79)}.get(cat, (18, 75))
         cid, name, sex, birth = person(r, ages[0], ages[1], on, cmnd_share=0.3)
         if approved is None:
             approved = on - dt.timedelta(days=r.randint(40, 12 * 365))
         bid = f"{u.unit_code}-BTXH-{self._next_id(lineage_of(u), 'sa'):06d}"
-        reg.active[bid] = {"beneficiary_id": bid, "citizen_id": cid, "full_name": name, "sex": sex,
-                           "birth_date": birth, "category": cat, "monthly_amount_vnd": amount,
-                           "approved_on": approved, "status": "ACTIVE", "stopped_on": None}
+        reg.active[bid] = {
+            "beneficiary_id": bid,
+            "citizen_id": cid,
+            "full_name": name,
+            "sex": sex,
+            "birth_date": birth,
+            "category": cat,
+            "monthly_amount_vnd": amount,
+            "approved_on": approved,
+            "status": "ACTIVE",
+            "stopped_on": None,
+        }
 
     def initial_children(self, u: contract.AdminUnit, period: str) -> _Register:
         units = self.units_in(period)
         r0 = _rng(self.seed, "cr0", period)
         w = [self.base_weight(ukey(x), period) * r0.uniform(0.8, 1.2) for x in units]
-        n = dict(zip([ukey(x) for x in units], alloc(int(round(CHILD_REGISTER_2020_01 * self.scale)), w)))[ukey(u)]
+        n = dict(
+            zip([ukey(x) for x in units], alloc(int(round(CHILD_REGISTER_2020_01 * self.scale)), w), strict=False)
+        )[ukey(u)]
         reg = _Register()
         r = _rng(self.seed, "cr0", ukey(u))
         on = contract.month_start(period)
@@ -884,17 +1093,24 @@ class Generator:
             self.add_child(reg, u, r, on, identified=on - dt.timedelta(days=r.randint(30, 6 * 365)))
         return reg
 
-    def add_child(self, reg: _Register, u: contract.AdminUnit, r: random.Random, on: dt.date,
-                  identified: dt.date) -> None:
+    def add_child(
+        self, reg: _Register, u: contract.AdminUnit, r: random.Random, on: dt.date, identified: dt.date
+    ) -> None:
         sex, birth = child(r, on, 0, 15)
         if birth > identified:
             identified = birth + dt.timedelta(days=r.randint(1, 60))
             identified = min(identified, on)
         circ = pick(r, CIRCUMSTANCES)[0]
         cid = f"{u.unit_code}-TE-{self._next_id(lineage_of(u), 'cr'):05d}"
-        reg.active[cid] = {"child_id": cid, "sex": sex, "birth_date": birth, "circumstance": circ,
-                           "identified_on": identified, "is_receiving_support": r.random() > 0.038,
-                           "status": "ACTIVE"}
+        reg.active[cid] = {
+            "child_id": cid,
+            "sex": sex,
+            "birth_date": birth,
+            "circumstance": circ,
+            "identified_on": identified,
+            "is_receiving_support": r.random() > 0.038,
+            "status": "ACTIVE",
+        }
 
     # ---- per unit-half plans (rice, TET gifts, children, amounts)
     def unit_half_plan(self, u: contract.AdminUnit, half: str) -> dict[str, Any]:
@@ -903,30 +1119,39 @@ class Generator:
         r = _rng(self.seed, "uhp", key, half)
         plan: dict[str, Any] = {"periods": periods}
         # amounts per row, consumed month by month
-        for q, nat in (("ui", (6_000_000, 20_000_000)), ("funeral", (5_400_000, 5_400_000)),
-                       ("emergency", (10_000_000, 40_000_000)), ("ch_scholar", (500_000, 1_000_000)),
-                       ("ch_emerg", (2_000_000, 4_000_000))):
+        for q, nat in (
+            ("ui", (6_000_000, 20_000_000)),
+            ("funeral", (5_400_000, 5_400_000)),
+            ("emergency", (10_000_000, 40_000_000)),
+            ("ch_scholar", (500_000, 1_000_000)),
+            ("ch_emerg", (2_000_000, 4_000_000)),
+        ):
             n = self.unit_count_half(q, key, half)
             plan[q] = self.row_amounts(q, key, half, n, nat)
         # TET gifts: distinct persons + a few second gifts
         n_tet = {p: self.count("tet", key, p) for p in periods}
         seconds = {p: int(round(n * 0.03 * r.uniform(0.5, 1.5))) for p, n in n_tet.items()}
         plan["tet_seconds"] = seconds
-        plan["tet"] = self.row_amounts("tet", key, half, sum(n_tet.values()) + sum(seconds.values()),
-                                       (200_000, 500_000))
+        plan["tet"] = self.row_amounts(
+            "tet", key, half, sum(n_tet.values()) + sum(seconds.values()), (200_000, 500_000)
+        )
         # children support events with distinct children and repeats
         ev: dict[str, dict[str, list]] = {p: {} for p in periods}
         half_start = contract.month_start(half_periods(half)[0])
-        for q, support, rep in (("ch_screen", "DISABILITY_SCREENING", 0.05), ("ch_surgery", "SURGERY_REFERRAL", 0.0),
-                                ("ch_milk", "MILK_FUND", 0.5), ("ch_emerg", "EMERGENCY_SUPPORT", 0.0),
-                                ("ch_scholar", "SCHOLARSHIP", 0.0)):
+        for q, support, rep in (
+            ("ch_screen", "DISABILITY_SCREENING", 0.05),
+            ("ch_surgery", "SURGERY_REFERRAL", 0.0),
+            ("ch_milk", "MILK_FUND", 0.5),
+            ("ch_emerg", "EMERGENCY_SUPPORT", 0.0),
+            ("ch_scholar", "SCHOLARSHIP", 0.0),
+        ):
             for i, p in enumerate(periods):
                 for _ in range(self.count(q, key, p)):
                     sex, birth = child(r, half_start, 1, 14)
                     c = (f"{u.unit_code}-TS-{self._next_id(lineage_of(u), 'ts'):05d}", sex, birth)
                     ev[p].setdefault(support, []).append(c)
                     reps = 0
-                    for p2 in periods[i + 1:]:
+                    for p2 in periods[i + 1 :]:
                         if reps < 2 and r.random() < rep:
                             ev[p2].setdefault(support, []).append(c)
                             reps += 1
@@ -943,15 +1168,17 @@ class Generator:
         out: dict[str, list] = {p: [] for p in periods}
         if n_hh == 0:
             return out
-        sizes = [pick(r, [(1, 6), (2, 12), (3, 18), (4, 22), (5, 18), (6, 12), (7, 7), (8, 3), (9, 2)])[0]
-                 for _ in range(n_hh)]
+        sizes = [
+            pick(r, [(1, 6), (2, 12), (3, 18), (4, 22), (5, 18), (6, 12), (7, 7), (8, 3), (9, 2)])[0]
+            for _ in range(n_hh)
+        ]
         sizes = fit_to_total(sizes, persons[key], r, lo=1, hi=14)
         pool = max(int(n_hh * 1.4) + 10, 50)
         ids = sorted(r.sample(range(1, pool + 1), n_hh))
         r.shuffle(ids)
         h1 = half.endswith("H1")
         months = [int(p[5:]) for p in periods]
-        tet_months = [p for p, m in zip(periods, months) if h1 and m in (1, 2)]
+        tet_months = [p for p, m in zip(periods, months, strict=False) if h1 and m in (1, 2)]
         allocs = []  # (period, household_id, size, occasion, date)
         i = 0
         ties = 0
@@ -975,9 +1202,16 @@ class Generator:
                     allocs.append((p, hid, size - 1, occ, d))  # same day, smaller size: the larger counts
                     ties += 1
         units5 = fit_to_total([3 * a[2] for a in allocs], kg[key] // 5, r, lo=1)
-        for a, k5 in zip(allocs, units5):
-            out[a[0]].append({"household_id": a[1], "household_size": a[2], "rice_kg": k5 * 5,
-                              "distributed_on": a[4], "occasion": a[3]})
+        for a, k5 in zip(allocs, units5, strict=False):
+            out[a[0]].append(
+                {
+                    "household_id": a[1],
+                    "household_size": a[2],
+                    "rice_kg": k5 * 5,
+                    "distributed_on": a[4],
+                    "occasion": a[3],
+                }
+            )
         for p in periods:
             out[p].sort(key=lambda x: (x["distributed_on"], x["household_id"]))
         return out
@@ -985,10 +1219,12 @@ class Generator:
     def _take(self, plan: dict[str, Any], q: str, n: int) -> list[int]:
         off = plan["offsets"].get(q, 0)
         plan["offsets"][q] = off + n
-        return plan[q][off:off + n]
+        return plan[q][off : off + n]
 
     # ---- one unit-month
-    def unit_month(self, u: contract.AdminUnit, period: str, sa: _Register, cr: _Register, plan: dict[str, Any]) -> None:
+    def unit_month(
+        self, u: contract.AdminUnit, period: str, sa: _Register, cr: _Register, plan: dict[str, Any]
+    ) -> None:
         key = ukey(u)
         code = u.unit_code
         r = _rng(self.seed, "um", key, period)
@@ -1001,19 +1237,31 @@ class Generator:
 
         # vocational enrolments
         voc = []
-        for q, level in (("voc_socap", "SO_CAP"), ("voc_trungcap", "TRUNG_CAP"), ("voc_caodang", "CAO_DANG"),
-                         ("voc_duoi3", "DUOI_3_THANG")):
+        for q, level in (
+            ("voc_socap", "SO_CAP"),
+            ("voc_trungcap", "TRUNG_CAP"),
+            ("voc_caodang", "CAO_DANG"),
+            ("voc_duoi3", "DUOI_3_THANG"),
+        ):
             voc += [level] * self.count(q, key, period)
         r.shuffle(voc)
         out = []
         for i, level in enumerate(voc, 1):
             cid, name, sex, birth = person(r, 15, 45, mstart)
-            out.append({"enrolment_id": rid("TS", i), "citizen_id": cid, "full_name": name, "sex": sex,
-                        "birth_date": birth, "training_level": level,
-                        "occupation": r.choice(OCCUPATIONS) if r.random() < 0.85 else None,
-                        "institution_code": r.choice(["CB-TCN01", "CB-CDN01", "CB-GDNN-" + code, None]),
-                        "enrolled_on": rand_date(r, period),
-                        "is_rural_worker": (r.random() < 0.8) if r.random() < 0.9 else None})
+            out.append(
+                {
+                    "enrolment_id": rid("TS", i),
+                    "citizen_id": cid,
+                    "full_name": name,
+                    "sex": sex,
+                    "birth_date": birth,
+                    "training_level": level,
+                    "occupation": r.choice(OCCUPATIONS) if r.random() < 0.85 else None,
+                    "institution_code": r.choice(["CB-TCN01", "CB-CDN01", "CB-GDNN-" + code, None]),
+                    "enrolled_on": rand_date(r, period),
+                    "is_rural_worker": (r.random() < 0.8) if r.random() < 0.9 else None,
+                }
+            )
         rows["vocational_enrolments"] = out
         # job placements
         dests = ["DOMESTIC"] * self.count("job_dom", key, period) + ["ABROAD"] * self.count("job_abr", key, period)
@@ -1021,17 +1269,36 @@ class Generator:
         out = []
         for i, d in enumerate(dests, 1):
             cid, name, sex, birth = person(r, 18, 40, mstart)
-            out.append({"placement_id": rid("VL", i), "citizen_id": cid, "full_name": name, "sex": sex,
-                        "birth_date": birth, "placed_on": rand_date(r, period), "destination": d,
-                        "employer_name": r.choice(EMPLOYERS), "country_code": r.choice(ABROAD) if d == "ABROAD" else None})
+            out.append(
+                {
+                    "placement_id": rid("VL", i),
+                    "citizen_id": cid,
+                    "full_name": name,
+                    "sex": sex,
+                    "birth_date": birth,
+                    "placed_on": rand_date(r, period),
+                    "destination": d,
+                    "employer_name": r.choice(EMPLOYERS),
+                    "country_code": r.choice(ABROAD) if d == "ABROAD" else None,
+                }
+            )
         rows["job_placements"] = out
         # overseas departures
         out = []
         for i in range(1, self.count("overseas", key, period) + 1):
             cid, name, sex, birth = person(r, 18, 35, mstart)
-            out.append({"departure_id": rid("XK", i), "citizen_id": cid, "full_name": name, "sex": sex,
-                        "birth_date": birth, "departed_on": rand_date(r, period), "country_code": r.choice(ABROAD),
-                        "contract_months": r.choice([12, 24, 36, 36, 36, 60])})
+            out.append(
+                {
+                    "departure_id": rid("XK", i),
+                    "citizen_id": cid,
+                    "full_name": name,
+                    "sex": sex,
+                    "birth_date": birth,
+                    "departed_on": rand_date(r, period),
+                    "country_code": r.choice(ABROAD),
+                    "contract_months": r.choice([12, 24, 36, 36, 36, 60]),
+                }
+            )
         rows["overseas_departures"] = out
         # employment fund loans
         jobs = self.count("fund_jobs", key, period)
@@ -1039,30 +1306,56 @@ class Generator:
         i = 0
         while jobs > 0:
             btype = pick(r, LOAN_TYPES)[0]
-            j = {"INDIVIDUAL": 1, "HOUSEHOLD_BUSINESS": r.randint(2, 5), "COOPERATIVE": r.randint(5, 15),
-                 "ENTERPRISE": r.randint(8, 25)}[btype]
+            j = {
+                "INDIVIDUAL": 1,
+                "HOUSEHOLD_BUSINESS": r.randint(2, 5),
+                "COOPERATIVE": r.randint(5, 15),
+                "ENTERPRISE": r.randint(8, 25),
+            }[btype]
             j = min(j, jobs)
             jobs -= j
             i += 1
             cid = person(r, 22, 60, mstart)[0]
-            amount = min(100_000_000 * j, j * r.randint(40, 100) * 1_000_000) if btype == "INDIVIDUAL" else j * r.randint(50, 100) * 1_000_000
-            out.append({"loan_id": rid("QVL", i), "borrower_citizen_id": cid, "borrower_type": btype,
-                        "disbursed_on": rand_date(r, period), "amount_vnd": amount, "jobs_created": j})
+            amount = (
+                min(100_000_000 * j, j * r.randint(40, 100) * 1_000_000)
+                if btype == "INDIVIDUAL"
+                else j * r.randint(50, 100) * 1_000_000
+            )
+            out.append(
+                {
+                    "loan_id": rid("QVL", i),
+                    "borrower_citizen_id": cid,
+                    "borrower_type": btype,
+                    "disbursed_on": rand_date(r, period),
+                    "amount_vnd": amount,
+                    "jobs_created": j,
+                }
+            )
         rows["employment_fund_loans"] = out
         # unemployment benefit decisions
         n = self.count("ui", key, period)
         out = []
         for i, amt in enumerate(self._take(plan, "ui", n), 1):
             cid, name, sex, _ = person(r, 22, 55, mstart)
-            out.append({"decision_id": rid("TCTN", i), "citizen_id": cid, "full_name": name, "sex": sex,
-                        "decided_on": rand_date(r, period), "benefit_months": min(12, max(1, round(amt / 3_500_000))),
-                        "total_amount_vnd": amt})
+            out.append(
+                {
+                    "decision_id": rid("TCTN", i),
+                    "citizen_id": cid,
+                    "full_name": name,
+                    "sex": sex,
+                    "decided_on": rand_date(r, period),
+                    "benefit_months": min(12, max(1, round(amt / 3_500_000))),
+                    "total_amount_vnd": amt,
+                }
+            )
         rows["unemployment_benefit_decisions"] = out
         # social assistance payments
         out = []
-        pays = ([("FUNERAL", a) for a in self._take(plan, "funeral", self.count("funeral", key, period))]
-                + [("EMERGENCY", a) for a in self._take(plan, "emergency", self.count("emergency", key, period))]
-                + [("CENTENARIAN_GIFT", 500_000)] * self.count("centenarian", key, period))
+        pays = (
+            [("FUNERAL", a) for a in self._take(plan, "funeral", self.count("funeral", key, period))]
+            + [("EMERGENCY", a) for a in self._take(plan, "emergency", self.count("emergency", key, period))]
+            + [("CENTENARIAN_GIFT", 500_000)] * self.count("centenarian", key, period)
+        )
         r.shuffle(pays)
         for i, (kind, amt) in enumerate(pays, 1):
             if kind == "CENTENARIAN_GIFT":
@@ -1071,8 +1364,15 @@ class Generator:
                 cid = citizen_id(r, sex, birth, 0)
             else:
                 cid = person(r, 20 if kind == "EMERGENCY" else 60, 95, mstart)[0]
-            out.append({"payment_id": rid("TGXH", i), "citizen_id": cid, "kind": kind,
-                        "paid_on": rand_date(r, period), "amount_vnd": amt})
+            out.append(
+                {
+                    "payment_id": rid("TGXH", i),
+                    "citizen_id": cid,
+                    "kind": kind,
+                    "paid_on": rand_date(r, period),
+                    "amount_vnd": amt,
+                }
+            )
         rows["social_assistance_payments"] = out
         # rice relief
         out = []
@@ -1081,10 +1381,12 @@ class Generator:
         rows["rice_relief"] = out
         # meritorious benefits
         mer = []
-        for q, b, nat in (("mer_onetime", "ONE_TIME_ALLOWANCE", (1_500_000, 25_000_000)),
-                          ("mer_monthly", "MONTHLY_ALLOWANCE", (1_600_000, 5_000_000)),
-                          ("mer_conv_c", "CONVALESCENCE_CENTRAL", (2_280_000, 2_280_000)),
-                          ("mer_conv_h", "CONVALESCENCE_HOME", (1_140_000, 1_140_000))):
+        for q, b, nat in (
+            ("mer_onetime", "ONE_TIME_ALLOWANCE", (1_500_000, 25_000_000)),
+            ("mer_monthly", "MONTHLY_ALLOWANCE", (1_600_000, 5_000_000)),
+            ("mer_conv_c", "CONVALESCENCE_CENTRAL", (2_280_000, 2_280_000)),
+            ("mer_conv_h", "CONVALESCENCE_HOME", (1_140_000, 1_140_000)),
+        ):
             for _ in range(self.count(q, key, period)):
                 mer.append((b, int(round(r.uniform(*nat) / 1000)) * 1000, None))
         n_tet = self.count("tet", key, period)
@@ -1106,13 +1408,23 @@ class Generator:
         out = []
         for i, (b, amt, p) in enumerate(mer, 1):
             cid, name = (p[0], p[1]) if p else person(r, 45, 95, mstart, cmnd_share=0.25)[:2]
-            out.append({"case_id": rid("NCC", i), "citizen_id": cid, "full_name": name, "benefit": b,
-                        "decided_on": rand_date(r, period), "amount_vnd": amt})
+            out.append(
+                {
+                    "case_id": rid("NCC", i),
+                    "citizen_id": cid,
+                    "full_name": name,
+                    "benefit": b,
+                    "decided_on": rand_date(r, period),
+                    "amount_vnd": amt,
+                }
+            )
         rows["meritorious_benefits"] = out
         # child support events
         ev = plan["child_events"].get(period, {})
-        amounts = {"SCHOLARSHIP": self._take(plan, "ch_scholar", len(ev.get("SCHOLARSHIP", []))),
-                   "EMERGENCY_SUPPORT": self._take(plan, "ch_emerg", len(ev.get("EMERGENCY_SUPPORT", [])))}
+        amounts = {
+            "SCHOLARSHIP": self._take(plan, "ch_scholar", len(ev.get("SCHOLARSHIP", []))),
+            "EMERGENCY_SUPPORT": self._take(plan, "ch_emerg", len(ev.get("EMERGENCY_SUPPORT", []))),
+        }
         evl = []
         for support in ("DISABILITY_SCREENING", "SURGERY_REFERRAL", "MILK_FUND", "SCHOLARSHIP", "EMERGENCY_SUPPORT"):
             for j, c in enumerate(ev.get(support, [])):
@@ -1120,8 +1432,17 @@ class Generator:
                 evl.append((support, c, amt))
         r.shuffle(evl)
         rows["child_support_events"] = [
-            {"event_id": rid("HTTE", i), "child_id": c[0], "sex": c[1], "birth_date": c[2], "support": s,
-             "event_on": rand_date(r, period), "amount_vnd": amt} for i, (s, c, amt) in enumerate(evl, 1)]
+            {
+                "event_id": rid("HTTE", i),
+                "child_id": c[0],
+                "sex": c[1],
+                "birth_date": c[2],
+                "support": s,
+                "event_on": rand_date(r, period),
+                "amount_vnd": amt,
+            }
+            for i, (s, c, amt) in enumerate(evl, 1)
+        ]
 
         # ---- registers: social allowance
         rr = _rng(self.seed, "sa", key, period)
@@ -1181,31 +1502,55 @@ class Generator:
         dropped: list[str] = []
         if (code, period) in self._anomalies:
             rows, sa, stopped, sa_stopped_rows, cr_rows, dropped = self.inject_anomalies(
-                code, period, rows, sa, stopped, sa_stopped_rows, cr_rows)
+                code, period, rows, sa, stopped, sa_stopped_rows, cr_rows
+            )
         files, meta = self.render_all(u, period, final_version, rows, sa, stopped, sa_stopped_rows, cr_rows)
         sid = submission_id(code, period, final_version)
         for ds in dropped:
             files.pop(meta.pop(ds)["name"])
         for ds, kind, extra in defects_here:
             name = meta[ds]["name"]
-            self.manifest["defects"].append({
-                "unit_code": code, "period": period, "submission_id": sid, "dataset": ds, "file": name,
-                "kind": kind, "record_ids": sorted({x[contract.dataset(ds).record_id] for x in extra}),
-                "rows": len(extra),
-                "expect": "counts once (identical duplicate)" if kind.startswith("duplicate_identical")
-                else "quarantined"})
+            self.manifest["defects"].append(
+                {
+                    "unit_code": code,
+                    "period": period,
+                    "submission_id": sid,
+                    "dataset": ds,
+                    "file": name,
+                    "kind": kind,
+                    "record_ids": sorted({x[contract.dataset(ds).record_id] for x in extra}),
+                    "rows": len(extra),
+                    "expect": "counts once (identical duplicate)"
+                    if kind.startswith("duplicate_identical")
+                    else "quarantined",
+                }
+            )
         due = contract.due_at(period)
         nxt = contract.month_start(contract.add_months(period, 1))
 
         def at(t):
             return dt.datetime(*t, tzinfo=TZ)
 
-        on_time = dt.datetime(nxt.year, nxt.month, r.choice([1, 2, 3, 3, 4, 4, 5, 5, 5]), r.randint(7, 16),
-                              r.choice([0, 5, 10, 15, 20, 30, 40, 45, 50]), r.randint(0, 59), tzinfo=TZ)
+        on_time = dt.datetime(
+            nxt.year,
+            nxt.month,
+            r.choice([1, 2, 3, 3, 4, 4, 5, 5, 5]),
+            r.randint(7, 16),
+            r.choice([0, 5, 10, 15, 20, 30, 40, 45, 50]),
+            r.randint(0, 59),
+            tzinfo=TZ,
+        )
         if not special and r.random() < 0.03:
             on_time = dt.datetime(nxt.year, nxt.month, r.randint(7, 25), r.randint(7, 16), r.randint(0, 59), tzinfo=TZ)
-            self.manifest["late"].append({"unit_code": code, "period": period, "submission_id": sid,
-                                          "submitted_at": on_time.isoformat(), "due_at": due.isoformat()})
+            self.manifest["late"].append(
+                {
+                    "unit_code": code,
+                    "period": period,
+                    "submission_id": sid,
+                    "submitted_at": on_time.isoformat(),
+                    "due_at": due.isoformat(),
+                }
+            )
         if not special:
             self.add(code, period, 1, on_time, files, meta)
             return
@@ -1213,8 +1558,15 @@ class Generator:
         entry = {"unit_code": code, "period": period, "kind": kind, "note": special["note"]}
         if kind == "late":
             self.add(code, period, 1, at(special["v1_at"]), files, meta)
-            self.manifest["late"].append({"unit_code": code, "period": period, "submission_id": sid,
-                                          "submitted_at": at(special["v1_at"]).isoformat(), "due_at": due.isoformat()})
+            self.manifest["late"].append(
+                {
+                    "unit_code": code,
+                    "period": period,
+                    "submission_id": sid,
+                    "submitted_at": at(special["v1_at"]).isoformat(),
+                    "due_at": due.isoformat(),
+                }
+            )
         elif kind == "revision":
             wrong = {}
             rw = _rng(self.seed, "wrong", code, period)
@@ -1224,8 +1576,12 @@ class Generator:
             f1, m1 = self.render_all(u, period, 1, wrong, sa, stopped, sa_stopped_rows, cr_rows)
             self.add(code, period, 1, at(special["v1_at"]), f1, m1)
             self.add(code, period, 2, at(special["v2_at"]), files, meta)
-            entry.update(in_force=submission_id(code, period, 2), superseded=[submission_id(code, period, 1)],
-                         v1_rows={ds: len(v) for ds, v in wrong.items()}, v2_rows={ds: len(v) for ds, v in rows.items()})
+            entry.update(
+                in_force=submission_id(code, period, 2),
+                superseded=[submission_id(code, period, 1)],
+                v1_rows={ds: len(v) for ds, v in wrong.items()},
+                v2_rows={ds: len(v) for ds, v in rows.items()},
+            )
             self.manifest["revisions"].append(entry)
         elif kind == "rejected_missing_column":
             self.add(code, period, 1, at(special["v1_at"]), files, meta)
@@ -1248,10 +1604,18 @@ class Generator:
             m2[vds] = {"name": f"{vds}.csv", "rows": len(voc), "tags": stv.tags()}
             self.add(code, period, 2, at(special["v2_at"]), f2, m2)
             entry.update(in_force=submission_id(code, period, 1), rejected=submission_id(code, period, 2))
-            self.manifest["file_defects"].append({"unit_code": code, "period": period,
-                                                  "submission_id": submission_id(code, period, 2),
-                                                  "dataset": ds, "file": f"{ds}.csv", "kind": "missing_required_column",
-                                                  "column": "destination", "expect": "version rejected"})
+            self.manifest["file_defects"].append(
+                {
+                    "unit_code": code,
+                    "period": period,
+                    "submission_id": submission_id(code, period, 2),
+                    "dataset": ds,
+                    "file": f"{ds}.csv",
+                    "kind": "missing_required_column",
+                    "column": "destination",
+                    "expect": "version rejected",
+                }
+            )
             self.manifest["revisions"].append(entry)
         elif kind == "rejected_not_utf8":
             self.add(code, period, 1, at(special["v1_at"]), files, meta)
@@ -1273,10 +1637,18 @@ class Generator:
             m2[ds] = {"name": f"{ds}.csv", "rows": len(mb), "tags": st.tags() + ["cp1258"]}
             self.add(code, period, 2, at(special["v2_at"]), f2, m2)
             entry.update(in_force=submission_id(code, period, 1), rejected=submission_id(code, period, 2))
-            self.manifest["file_defects"].append({"unit_code": code, "period": period,
-                                                  "submission_id": submission_id(code, period, 2),
-                                                  "dataset": ds, "file": f"{ds}.csv", "kind": "not_utf8",
-                                                  "byte_offset": offset, "expect": "version rejected"})
+            self.manifest["file_defects"].append(
+                {
+                    "unit_code": code,
+                    "period": period,
+                    "submission_id": submission_id(code, period, 2),
+                    "dataset": ds,
+                    "file": f"{ds}.csv",
+                    "kind": "not_utf8",
+                    "byte_offset": offset,
+                    "expect": "version rejected",
+                }
+            )
             self.manifest["revisions"].append(entry)
 
     def inject_anomalies(self, code, period, rows, sa, stopped, sa_stopped_rows, cr_rows):
@@ -1298,23 +1670,34 @@ class Generator:
                     after = before[:keep]
                 else:
                     rid = contract.dataset(ds).record_id
-                    after = before + [dict(x, **{rid: f"{x[rid]}-B{n}"})
-                                      for n in range(1, ANOMALY_COPIES[kind]) for x in before]
+                    after = before + [
+                        dict(x, **{rid: f"{x[rid]}-B{n}"}) for n in range(1, ANOMALY_COPIES[kind]) for x in before
+                    ]
                 if ds == "social_allowance_register":
                     active = [x for x in after if x["status"] == "ACTIVE"]
                     # a copy: the lineage's register itself goes on unchanged next month
-                    sa = _Register(active={x["beneficiary_id"]: x for x in active},
-                                   lines={k: v for k, v in sa.lines.items() if k not in stopped})
+                    sa = _Register(
+                        active={x["beneficiary_id"]: x for x in active},
+                        lines={k: v for k, v in sa.lines.items() if k not in stopped},
+                    )
                     stopped = set()
                     sa_stopped_rows = [x for x in after if x["status"] != "ACTIVE"]
                 elif ds == "child_protection_register":
                     cr_rows = after
                 else:
                     rows[ds] = after
-                self.manifest["anomalies"].append({
-                    "unit_code": code, "period": period, "dataset": ds, "kind": kind, "plan": ds_plan,
-                    "rows_before": len(before), "rows_after": len(after),
-                    "expect": "missing_dataset" if kind == "dataset_missing" else "outlier"})
+                self.manifest["anomalies"].append(
+                    {
+                        "unit_code": code,
+                        "period": period,
+                        "dataset": ds,
+                        "kind": kind,
+                        "plan": ds_plan,
+                        "rows_before": len(before),
+                        "rows_after": len(after),
+                        "expect": "missing_dataset" if kind == "dataset_missing" else "outlier",
+                    }
+                )
         return rows, sa, stopped, sa_stopped_rows, cr_rows, dropped
 
     @staticmethod
@@ -1331,7 +1714,7 @@ class Generator:
         datasets = {m["name"]: ds for ds, m in meta.items()}
         sid = submission_id(code, period, version)
         self.store.add_submission(code, period, version, when, files, datasets=datasets, overrides=overrides)
-        for ds, m in meta.items():
+        for _ds, m in meta.items():
             if m["tags"]:
                 self.manifest["variants"][f"{sid}/{m['name']}"] = m["tags"]
 
@@ -1399,34 +1782,98 @@ class Generator:
         fresh = f"{code}-{ym}-X{r.randint(100, 999)}"
         cid, name, sex, birth = person(r, 20, 50, mstart, cmnd_share=0)
         base: dict[str, dict[str, Any]] = {
-            "vocational_enrolments": {"citizen_id": cid, "full_name": name, "sex": sex, "birth_date": birth,
-                                      "training_level": "SO_CAP", "occupation": "May công nghiệp",
-                                      "institution_code": None, "enrolled_on": day, "is_rural_worker": True},
-            "job_placements": {"citizen_id": cid, "full_name": name, "sex": sex, "birth_date": birth,
-                               "placed_on": day, "destination": "DOMESTIC", "employer_name": "Công ty TNHH Foxconn",
-                               "country_code": None},
-            "overseas_departures": {"citizen_id": cid, "full_name": name, "sex": sex, "birth_date": birth,
-                                    "departed_on": day, "country_code": "JP", "contract_months": 36},
-            "employment_fund_loans": {"borrower_citizen_id": cid, "borrower_type": "INDIVIDUAL",
-                                      "disbursed_on": day, "amount_vnd": 50_000_000, "jobs_created": 1},
-            "unemployment_benefit_decisions": {"citizen_id": cid, "full_name": name, "sex": sex, "decided_on": day,
-                                               "benefit_months": 3, "total_amount_vnd": 10_500_000},
-            "social_allowance_register": {"citizen_id": cid, "full_name": name, "sex": sex,
-                                          "birth_date": dt.date(1938, 5, 2), "category": "ELDERLY_80PLUS",
-                                          "monthly_amount_vnd": 405_000, "approved_on": dt.date(2016, 3, 1),
-                                          "status": "ACTIVE", "stopped_on": None},
-            "social_assistance_payments": {"citizen_id": cid, "kind": "FUNERAL", "paid_on": day,
-                                           "amount_vnd": 5_400_000},
-            "rice_relief": {"household_id": f"{code}-HGD-X{r.randint(100, 999)}", "household_size": 4,
-                            "rice_kg": 60, "distributed_on": day, "occasion": "PRE_HARVEST"},
-            "meritorious_benefits": {"citizen_id": cid, "full_name": name, "benefit": "TET_GIFT",
-                                     "decided_on": day, "amount_vnd": 300_000},
-            "child_protection_register": {"sex": sex, "birth_date": add_years(mstart, -10), "circumstance": "ORPHAN",
-                                          "identified_on": dt.date(2019, 9, 1), "is_receiving_support": False,
-                                          "status": "ACTIVE"},
-            "child_support_events": {"child_id": f"{code}-TS-X{r.randint(100, 999)}", "sex": sex,
-                                     "birth_date": add_years(mstart, -9), "support": "DISABILITY_SCREENING",
-                                     "event_on": day, "amount_vnd": 0},
+            "vocational_enrolments": {
+                "citizen_id": cid,
+                "full_name": name,
+                "sex": sex,
+                "birth_date": birth,
+                "training_level": "SO_CAP",
+                "occupation": "May công nghiệp",
+                "institution_code": None,
+                "enrolled_on": day,
+                "is_rural_worker": True,
+            },
+            "job_placements": {
+                "citizen_id": cid,
+                "full_name": name,
+                "sex": sex,
+                "birth_date": birth,
+                "placed_on": day,
+                "destination": "DOMESTIC",
+                "employer_name": "Công ty TNHH Foxconn",
+                "country_code": None,
+            },
+            "overseas_departures": {
+                "citizen_id": cid,
+                "full_name": name,
+                "sex": sex,
+                "birth_date": birth,
+                "departed_on": day,
+                "country_code": "JP",
+                "contract_months": 36,
+            },
+            "employment_fund_loans": {
+                "borrower_citizen_id": cid,
+                "borrower_type": "INDIVIDUAL",
+                "disbursed_on": day,
+                "amount_vnd": 50_000_000,
+                "jobs_created": 1,
+            },
+            "unemployment_benefit_decisions": {
+                "citizen_id": cid,
+                "full_name": name,
+                "sex": sex,
+                "decided_on": day,
+                "benefit_months": 3,
+                "total_amount_vnd": 10_500_000,
+            },
+            "social_allowance_register": {
+                "citizen_id": cid,
+                "full_name": name,
+                "sex": sex,
+                "birth_date": dt.date(1938, 5, 2),
+                "category": "ELDERLY_80PLUS",
+                "monthly_amount_vnd": 405_000,
+                "approved_on": dt.date(2016, 3, 1),
+                "status": "ACTIVE",
+                "stopped_on": None,
+            },
+            "social_assistance_payments": {
+                "citizen_id": cid,
+                "kind": "FUNERAL",
+                "paid_on": day,
+                "amount_vnd": 5_400_000,
+            },
+            "rice_relief": {
+                "household_id": f"{code}-HGD-X{r.randint(100, 999)}",
+                "household_size": 4,
+                "rice_kg": 60,
+                "distributed_on": day,
+                "occasion": "PRE_HARVEST",
+            },
+            "meritorious_benefits": {
+                "citizen_id": cid,
+                "full_name": name,
+                "benefit": "TET_GIFT",
+                "decided_on": day,
+                "amount_vnd": 300_000,
+            },
+            "child_protection_register": {
+                "sex": sex,
+                "birth_date": add_years(mstart, -10),
+                "circumstance": "ORPHAN",
+                "identified_on": dt.date(2019, 9, 1),
+                "is_receiving_support": False,
+                "status": "ACTIVE",
+            },
+            "child_support_events": {
+                "child_id": f"{code}-TS-X{r.randint(100, 999)}",
+                "sex": sex,
+                "birth_date": add_years(mstart, -9),
+                "support": "DISABILITY_SCREENING",
+                "event_on": day,
+                "amount_vnd": 0,
+            },
         }
         row = dict(base[ds], **{rid_col: fresh})
         if kind == "unknown_code":
@@ -1444,11 +1891,13 @@ class Generator:
             row["full_name"] = None
             return [row]
         if kind == "integer_out_of_range":
-            col, val = {"employment_fund_loans": ("jobs_created", 0),
-                        "social_assistance_payments": ("amount_vnd", Raw("-500000")),
-                        "unemployment_benefit_decisions": ("benefit_months", 13),
-                        "overseas_departures": ("contract_months", 0),
-                        "rice_relief": ("household_size", 0)}[ds]
+            col, val = {
+                "employment_fund_loans": ("jobs_created", 0),
+                "social_assistance_payments": ("amount_vnd", Raw("-500000")),
+                "unemployment_benefit_decisions": ("benefit_months", 13),
+                "overseas_departures": ("contract_months", 0),
+                "rice_relief": ("household_size", 0),
+            }[ds]
             row[col] = val
             return [row]
         if kind == "malformed_citizen_id":
@@ -1492,8 +1941,10 @@ class Generator:
         if kind == "more_socap":
             return [dict(row, enrolment_id=f"{code}-{ym}-V2{i}") for i in range(1, 4)]
         if kind == "more_onetime":
-            return [dict(row, case_id=f"{code}-{ym}-V2{i}", benefit="ONE_TIME_ALLOWANCE", amount_vnd=3_600_000)
-                    for i in range(1, 6)]
+            return [
+                dict(row, case_id=f"{code}-{ym}-V2{i}", benefit="ONE_TIME_ALLOWANCE", amount_vnd=3_600_000)
+                for i in range(1, 6)
+            ]
         raise ValueError(f"unknown defect kind {kind!r}")
 
     # ---- targets for other tests
@@ -1514,32 +1965,50 @@ class Generator:
                 "LAB_VOC_NEW_SOCAP": tot["voc_socap"],
                 "LAB_VOC_NEW_ALL": tot["voc_socap"] + tot["voc_trungcap"] + tot["voc_caodang"] + tot["voc_duoi3"],
                 "LAB_JOB_PLACEMENTS": tot["job_dom"] + tot["job_abr"],
-                "LAB_JOB_PLACEMENTS_DOMESTIC": tot["job_dom"], "LAB_JOB_PLACEMENTS_ABROAD": tot["job_abr"],
-                "LAB_OVERSEAS_DEPARTURES": tot["overseas"], "LAB_FUND_JOBS": tot["fund_jobs"],
-                "LAB_UI_DECISIONS": tot["ui"], "LAB_UI_AMOUNT_VND": self.amount_total("ui", half),
-                "SP_ALLOWANCE_NEW": tot["sa_join"], "SP_ALLOWANCE_ACTIVE": sum(s[0] for s in stock),
-                "SP_FUNERAL_CASES": tot["funeral"], "SP_FUNERAL_AMOUNT_VND": self.amount_total("funeral", half),
+                "LAB_JOB_PLACEMENTS_DOMESTIC": tot["job_dom"],
+                "LAB_JOB_PLACEMENTS_ABROAD": tot["job_abr"],
+                "LAB_OVERSEAS_DEPARTURES": tot["overseas"],
+                "LAB_FUND_JOBS": tot["fund_jobs"],
+                "LAB_UI_DECISIONS": tot["ui"],
+                "LAB_UI_AMOUNT_VND": self.amount_total("ui", half),
+                "SP_ALLOWANCE_NEW": tot["sa_join"],
+                "SP_ALLOWANCE_ACTIVE": sum(s[0] for s in stock),
+                "SP_FUNERAL_CASES": tot["funeral"],
+                "SP_FUNERAL_AMOUNT_VND": self.amount_total("funeral", half),
                 "SP_EMERGENCY_CASES": tot["emergency"],
                 "SP_EMERGENCY_AMOUNT_VND": self.amount_total("emergency", half),
                 "SP_CENTENARIAN_GIFTS": tot["centenarian"],
-                "SP_RICE_KG": sum(kg.values()), "SP_RICE_HOUSEHOLDS": tot["rice_hh"],
+                "SP_RICE_KG": sum(kg.values()),
+                "SP_RICE_HOUSEHOLDS": tot["rice_hh"],
                 "SP_RICE_PERSONS": sum(persons.values()),
-                "MER_TET_GIFT_PERSONS": tot["tet"], "MER_TET_GIFT_AMOUNT_VND": self.amount_total("tet", half),
+                "MER_TET_GIFT_PERSONS": tot["tet"],
+                "MER_TET_GIFT_AMOUNT_VND": self.amount_total("tet", half),
                 "MER_NEW_DECISIONS": tot["mer_onetime"] + tot["mer_monthly"],
-                "MER_ONE_TIME_DECISIONS": tot["mer_onetime"], "MER_MONTHLY_DECISIONS": tot["mer_monthly"],
-                "MER_CONVALESCENCE_CENTRAL": tot["mer_conv_c"], "MER_CONVALESCENCE_HOME": tot["mer_conv_h"],
+                "MER_ONE_TIME_DECISIONS": tot["mer_onetime"],
+                "MER_MONTHLY_DECISIONS": tot["mer_monthly"],
+                "MER_CONVALESCENCE_CENTRAL": tot["mer_conv_c"],
+                "MER_CONVALESCENCE_HOME": tot["mer_conv_h"],
                 "CH_SPECIAL_ACTIVE": act_ch,
                 "CH_SPECIAL_SUPPORTED_PCT": 100 * sup_ch / act_ch if act_ch else None,
-                "CH_SCREENED": tot["ch_screen"], "CH_SURGERY_REFERRALS": tot["ch_surgery"],
-                "CH_MILK_FUND": tot["ch_milk"], "CH_SCHOLARSHIPS": tot["ch_scholar"],
+                "CH_SCREENED": tot["ch_screen"],
+                "CH_SURGERY_REFERRALS": tot["ch_surgery"],
+                "CH_MILK_FUND": tot["ch_milk"],
+                "CH_SCHOLARSHIPS": tot["ch_scholar"],
                 "CH_SCHOLARSHIP_AMOUNT_VND": self.amount_total("ch_scholar", half),
                 "CH_EMERGENCY_CHILDREN": tot["ch_emerg"],
                 "CH_EMERGENCY_AMOUNT_VND": self.amount_total("ch_emerg", half),
             }
 
 
-def generate(store_root, *, seed: int = 2021, scale: float = 1.0, first: str = "2020-01",
-             last: str = "2021-06", anomalies: bool = False) -> HubStore:
+def generate(
+    store_root,
+    *,
+    seed: int = 2021,
+    scale: float = 1.0,
+    first: str = "2020-01",
+    last: str = "2021-06",
+    anomalies: bool = False,
+) -> HubStore:
     """Fill a new store at `store_root` with the demo submissions of `first`..`last`;
     `anomalies` injects ANOMALY_PLAN's true anomalies of the range (listed in the manifest's
     "anomalies").

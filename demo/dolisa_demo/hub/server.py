@@ -247,12 +247,24 @@ class _ThreadingServer(ThreadingHTTPServer):
 class HubServer:
     """A running hub; see the module docstring. Use ``start_server``."""
 
-    def __init__(self, store_root, host: str = "127.0.0.1", port: int = 0, token: str = "demo-token",
-                 faults: Iterable[str] = (), fault_rate: float = 0.0, seed: int = 0,
-                 available_at: dt.datetime | None = None, stall_seconds: float = 3.0,
-                 fault_listings: bool = False, *, fault_plan: dict[str, list[str]] | None = None,
-                 listing_faults: dict[str, str] | None = None, trickle_seconds: float = 0.2,
-                 latency_ms: float = 0.0):
+    def __init__(
+        self,
+        store_root,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "demo-token",
+        faults: Iterable[str] = (),
+        fault_rate: float = 0.0,
+        seed: int = 0,
+        available_at: dt.datetime | None = None,
+        stall_seconds: float = 3.0,
+        fault_listings: bool = False,
+        *,
+        fault_plan: dict[str, list[str]] | None = None,
+        listing_faults: dict[str, str] | None = None,
+        trickle_seconds: float = 0.2,
+        latency_ms: float = 0.0,
+    ):
         self.store = HubStore(store_root)
         if not (Path(store_root) / "index.json").exists():
             raise FileNotFoundError(f"{store_root}: no index.json (generate a store first)")
@@ -362,12 +374,22 @@ class HubServer:
         self.stop()
 
 
-def start_server(store_root, host: str = "127.0.0.1", port: int = 0, token: str = "demo-token",
-                 faults: Iterable[str] = (), fault_rate: float = 0.0, seed: int = 0,
-                 available_at: dt.datetime | None = None, stall_seconds: float = 3.0,
-                 fault_listings: bool = False, **kw: Any) -> HubServer:
+def start_server(
+    store_root,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str = "demo-token",
+    faults: Iterable[str] = (),
+    fault_rate: float = 0.0,
+    seed: int = 0,
+    available_at: dt.datetime | None = None,
+    stall_seconds: float = 3.0,
+    fault_listings: bool = False,
+    **kw: Any,
+) -> HubServer:
     """Start a hub in a background thread (port 0: an ephemeral port); ``.stop()`` or ``with``.
 
     Keyword options: ``fault_plan``, ``listing_faults``, ``trickle_seconds``, ``latency_ms`` (module doc)."""
-    return HubServer(store_root, host, port, token, faults, fault_rate, seed, available_at, stall_seconds,
-                     fault_listings, **kw).start()
+    return HubServer(
+        store_root, host, port, token, faults, fault_rate, seed, available_at, stall_seconds, fault_listings, **kw
+    ).start()

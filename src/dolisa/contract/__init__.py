@@ -141,8 +141,12 @@ def person_level_columns() -> frozenset[str]:
     zone (published/, reports/): every `*_id` column of the contract's datasets (record ids,
     citizen ids, child_id, household_id), every personal column (names), every birth date,
     and PIPELINE_PERSON_LEVEL_COLUMNS."""
-    names = {c.name for ds in datasets().values() for c in ds.columns
-             if c.name.endswith("_id") or c.personal or c.name == "birth_date"}
+    names = {
+        c.name
+        for ds in datasets().values()
+        for c in ds.columns
+        if c.name.endswith("_id") or c.personal or c.name == "birth_date"
+    }
     return frozenset(names | set(PIPELINE_PERSON_LEVEL_COLUMNS))
 
 
@@ -292,7 +296,7 @@ class ReasonKind:
         """The `en` template as a regular expression with one named group per field."""
         out, pos, seen = "^", 0, set()
         for m in _FIELD.finditer(self.en):
-            out += re.escape(self.en[pos:m.start()])
+            out += re.escape(self.en[pos : m.start()])
             name = m[1]
             out += f"(?P={name})" if name in seen else f"(?P<{name}>{_FIELD_PATTERNS.get(name, '.+?')})"
             seen.add(name)
@@ -354,7 +358,10 @@ def status_vi(subject: str, status: str) -> str:
 
 def ledger_vocabulary_rows() -> list[tuple[str, str, str, str]]:
     """(subject, value, vi, en) of every status and reason kind: meta.ledger_vocabulary."""
-    rows = [(f"{subject}_status", value, spec["vi"], spec["en"])
-            for subject, values in _raw_ledger()["statuses"].items() for value, spec in values.items()]
+    rows = [
+        (f"{subject}_status", value, spec["vi"], spec["en"])
+        for subject, values in _raw_ledger()["statuses"].items()
+        for value, spec in values.items()
+    ]
     rows += [(f"{rk.level}_reason", rk.kind, rk.vi, rk.en) for rk in reason_kinds().values()]
     return rows

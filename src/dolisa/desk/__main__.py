@@ -13,9 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="dolisa-desk", description="The reporting team's desk (read-only web page)")
     ap.add_argument("--host", default=os.environ.get("DOLISA_DESK_HOST", "127.0.0.1"))
     ap.add_argument("--port", type=int, default=int(os.environ.get("DOLISA_DESK_PORT", "8800")))
-    ap.add_argument("--trusted-proxies", default=os.environ.get(TRUSTED_PROXIES_ENV, ""),
-                    help="comma-separated addresses of the reverse proxy in front of the desk, whose "
-                         "X-Forwarded-For/-Proto are believed (default: none, every client is its TCP peer)")
+    ap.add_argument(
+        "--trusted-proxies",
+        default=os.environ.get(TRUSTED_PROXIES_ENV, ""),
+        help="comma-separated addresses of the reverse proxy in front of the desk, whose "
+        "X-Forwarded-For/-Proto are believed (default: none, every client is its TCP peer)",
+    )
     args = ap.parse_args(argv)
 
     import uvicorn
@@ -41,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     # Forwarded headers only from the proxy: anyone else could pick the address the login
     # throttle counts, or claim https. Without a proxy the client is the TCP peer.
     proxies = [a.strip() for a in args.trusted_proxies.split(",") if a.strip()]
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
     return 0
 
 

@@ -38,14 +38,28 @@ from dolisa import contract
 from dolisa import feedback as fb
 from dolisa.report import formats
 from dolisa.report._common import (
-    AREAS, PROVINCE_CODE, STATUS_VI, catalogue, display_unit, indicator_phrase, month_label, period_title,
+    AREAS,
+    PROVINCE_CODE,
+    STATUS_VI,
+    catalogue,
+    display_unit,
+    indicator_phrase,
+    month_label,
+    period_title,
     revision_lines,
 )
 from dolisa.report.messages_vi import finding_vi, incomplete_note_vi, reason_vi, rule_title_vi, unit_name_vi
 
 from .auth import COOKIE, SESSION_SECONDS, DeskAuth
 from .data import (
-    CODE_RE, DOWNLOADS, MONTH_RE, PERIOD_RE, SUB_FOLDER_RE, UNIT_RE, Desk, SnapshotMissing,
+    CODE_RE,
+    DOWNLOADS,
+    MONTH_RE,
+    PERIOD_RE,
+    SUB_FOLDER_RE,
+    UNIT_RE,
+    Desk,
+    SnapshotMissing,
 )
 from .vendor import localise
 
@@ -99,8 +113,10 @@ def gate_status(gate: dict | None) -> tuple[str, str]:
 def _findings(gate: dict | None) -> dict[str, list[dict]]:
     out = {}
     for key in ("blocking", "waived", "warnings"):
-        out[key] = [{"rule": f.get("rule"), "title": rule_title_vi(f.get("rule")), "text": finding_vi(f)}
-                    for f in (gate or {}).get(key, [])]
+        out[key] = [
+            {"rule": f.get("rule"), "title": rule_title_vi(f.get("rule")), "text": finding_vi(f)}
+            for f in (gate or {}).get(key, [])
+        ]
     return out
 
 
@@ -110,20 +126,32 @@ def _findings(gate: dict | None) -> dict[str, list[dict]]:
 
 
 # what each breakdown of the area marts is called on the page
-BREAKDOWN_VI = {"sex": "Giới tính", "age_band": "Nhóm tuổi (tuổi tròn vào ngày cuối tháng)",
-                "training_level": "Trình độ đào tạo", "destination": "Nơi làm việc",
-                "borrower_type": "Đối tượng vay vốn", "category": "Nhóm đối tượng", "kind": "Loại trợ giúp",
-                "occasion": "Đợt hỗ trợ", "benefit": "Loại chế độ", "circumstance": "Hoàn cảnh đặc biệt",
-                "support": "Loại hỗ trợ"}
+BREAKDOWN_VI = {
+    "sex": "Giới tính",
+    "age_band": "Nhóm tuổi (tuổi tròn vào ngày cuối tháng)",
+    "training_level": "Trình độ đào tạo",
+    "destination": "Nơi làm việc",
+    "borrower_type": "Đối tượng vay vốn",
+    "category": "Nhóm đối tượng",
+    "kind": "Loại trợ giúp",
+    "occasion": "Đợt hỗ trợ",
+    "benefit": "Loại chế độ",
+    "circumstance": "Hoàn cảnh đặc biệt",
+    "support": "Loại hỗ trợ",
+}
 
 # Content-Security-Policy: the desk's own pages load nothing but its own files and run no
 # inline code; the Data Docs (GX) and dbt docs are generated pages full of inline scripts and
 # styles, allowed there, still only from the desk itself, and never framed.
-CSP_DESK = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-CSP_DOCS = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'")
+CSP_DESK = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+CSP_DOCS = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 COOKIE_SECURE_ENV = "DOLISA_DESK_COOKIE_SECURE"
 
 
@@ -138,8 +166,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
             # no route has a control character (a decoded %0a or %00): not found, before any
             # route's pattern can take "2021-H1\n" for "2021-H1"
             templates: Jinja2Templates = request.app.state.templates
-            response = templates.TemplateResponse(request, "error.html",
-                                                  {"message": "Không tìm thấy trang hoặc số liệu."}, status_code=404)
+            response = templates.TemplateResponse(
+                request, "error.html", {"message": "Không tìm thấy trang hoặc số liệu."}, status_code=404
+            )
         else:
             response = await call_next(request)
         docs = path.startswith(("/gx/", "/dbt/"))
@@ -173,9 +202,19 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
     auth = DeskAuth(p.secrets)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
-    env.globals.update(value=_value, pct=_pct, int=_int, when=_when, month_label=month_label,
-                       period_title=period_title, unit_name=unit_name_vi, display_unit=display_unit,
-                       STATUS_VI=STATUS_VI, reason_vi=reason_vi, quote=quote)
+    env.globals.update(
+        value=_value,
+        pct=_pct,
+        int=_int,
+        when=_when,
+        month_label=month_label,
+        period_title=period_title,
+        unit_name=unit_name_vi,
+        display_unit=display_unit,
+        STATUS_VI=STATUS_VI,
+        reason_vi=reason_vi,
+        quote=quote,
+    )
 
     def render(request: Request, name: str, **ctx) -> HTMLResponse:
         return templates.TemplateResponse(request, name, ctx)
@@ -199,18 +238,23 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         wait = auth.throttle.retry_after(address)
         if wait:  # not even compared: guessing gets no answer while it waits
             return templates.TemplateResponse(
-                request, "login.html",
+                request,
+                "login.html",
                 {"next": nxt, "error": f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {wait} giây."},
-                status_code=429, headers={"Retry-After": str(wait)})
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
         if not auth.check_password(str(form.get("password") or "")):
             auth.throttle.failed(address)
-            return templates.TemplateResponse(request, "login.html", {"next": nxt, "error": "Sai mật khẩu."},
-                                              status_code=401)
+            return templates.TemplateResponse(
+                request, "login.html", {"next": nxt, "error": "Sai mật khẩu."}, status_code=401
+            )
         auth.throttle.succeeded(address)
         resp = RedirectResponse(nxt, status_code=303)
         secure = request.url.scheme == "https" or os.environ.get(COOKIE_SECURE_ENV, "").lower() in ("1", "true", "yes")
-        resp.set_cookie(COOKIE, auth.open_session(), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
-                        secure=secure)
+        resp.set_cookie(
+            COOKIE, auth.open_session(), max_age=SESSION_SECONDS, httponly=True, samesite="strict", secure=secure
+        )
         return resp
 
     async def logout(request: Request):
@@ -230,21 +274,33 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             item["status"] = gate_status(item["gate"])
             _with_revisions(item["period"], item["as_of"])
             listed = report_warnings(desk.reports / item["period"], item["gate"]) if item["gate"] else None
-            item["warnings"] = None if listed is None else {
-                "lines": len(listed), "high": sum(w.severity == "high" for w in listed)}
+            item["warnings"] = (
+                None if listed is None else {"lines": len(listed), "high": sum(w.severity == "high" for w in listed)}
+            )
             for copy in item["issued"]:  # an issued copy: when, and its main files by what they are
-                copy["when"] = _when(copy["issued_at"]) if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"]) \
+                copy["when"] = (
+                    _when(copy["issued_at"])
+                    if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"])
                     else copy["issued_at"]
+                )
                 copy["main"] = [f for f in MAIN_FILES if f in copy["files"]]
             for a in item["as_of"]:
                 a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
                 a["main"] = [f for f in MAIN_FILES if f in a["files"]]
         latest = next((p["gate"] for p in periods if p["gate"]), None)
-        warning_rules = [rule_title_vi(r["rule"]) for r in (latest or {}).get("rules", []) if r["severity"] == "warning"]
-        return render(request, "index.html", periods=periods, labels=FILE_LABELS_VI, main_files=MAIN_FILES,
-                      warning_rules=list(dict.fromkeys(warning_rules)),
-                      has_gx=(desk.data_docs / "index.html").exists(),
-                      has_dbt=(desk.dbt_target / "index.html").exists())
+        warning_rules = [
+            rule_title_vi(r["rule"]) for r in (latest or {}).get("rules", []) if r["severity"] == "warning"
+        ]
+        return render(
+            request,
+            "index.html",
+            periods=periods,
+            labels=FILE_LABELS_VI,
+            main_files=MAIN_FILES,
+            warning_rules=list(dict.fromkeys(warning_rules)),
+            has_gx=(desk.data_docs / "index.html").exists(),
+            has_dbt=(desk.dbt_target / "index.html").exists(),
+        )
 
     def _with_revisions(period: str, as_of: list[dict]) -> list[dict]:
         """Each as-of report's gate status and its revisions as the report words them
@@ -258,8 +314,10 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                     indicators = desk.indicators(period)
                 except SnapshotMissing:
                     indicators = pd.DataFrame(columns=["indicator_code", "label_vi", "unit_vi"])
-            a["revision_lines"] = [f"{label}: {line}" for label, line in
-                                   revision_lines(rev, indicators if indicators is not None else pd.DataFrame())]
+            a["revision_lines"] = [
+                f"{label}: {line}"
+                for label, line in revision_lines(rev, indicators if indicators is not None else pd.DataFrame())
+            ]
         return as_of
 
     async def report_page(request: Request):
@@ -277,9 +335,15 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             rows = []
             for _, meta in cat[cat["area"] == area].iterrows():
                 r = prov.get(meta["indicator_code"])
-                rows.append({"code": meta["indicator_code"], "label": meta["label_vi"], "unit_vi": meta["unit_vi"],
-                             "r": r if r is not None else {},
-                             "phrase": indicator_phrase(r, period) if r is not None else ""})
+                rows.append(
+                    {
+                        "code": meta["indicator_code"],
+                        "label": meta["label_vi"],
+                        "unit_vi": meta["unit_vi"],
+                        "r": r if r is not None else {},
+                        "phrase": indicator_phrase(r, period) if r is not None else "",
+                    }
+                )
             groups.append({"title": title, "rows": rows})
         gate = desk.gate(period)
         folder = desk.reports / period
@@ -287,18 +351,33 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         warnings = report_warnings(folder, gate)  # the list the annex and the workbook printed
         issued = desk.issued(period)
         for copy in issued:
-            copy["when"] = _when(copy["issued_at"]) if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"]) \
-                else copy["issued_at"]
+            copy["when"] = (
+                _when(copy["issued_at"]) if re.match(r"^\d{4}-\d{2}-\d{2}T", copy["issued_at"]) else copy["issued_at"]
+            )
         as_of = _with_revisions(period, desk.as_of_reports(period))
         for a in as_of:
             a["date_vi"] = pd.Timestamp(a["date"]).strftime("%d/%m/%Y")
-        return render(request, "report.html", period=period, groups=groups, gate=gate, status=gate_status(gate),
-                      findings=_findings(gate), files=files, labels=FILE_LABELS_VI, warnings=warnings,
-                      warning_rules=list(dict.fromkeys(rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", [])
-                                                       if r["severity"] == "warning")),
-                      warnings_summary=summary_vi(warnings),
-                      incomplete=incomplete_note_vi((gate or {}).get("waived")),
-                      as_of=as_of, issued=issued)
+        return render(
+            request,
+            "report.html",
+            period=period,
+            groups=groups,
+            gate=gate,
+            status=gate_status(gate),
+            findings=_findings(gate),
+            files=files,
+            labels=FILE_LABELS_VI,
+            warnings=warnings,
+            warning_rules=list(
+                dict.fromkeys(
+                    rule_title_vi(r["rule"]) for r in (gate or {}).get("rules", []) if r["severity"] == "warning"
+                )
+            ),
+            warnings_summary=summary_vi(warnings),
+            incomplete=incomplete_note_vi((gate or {}).get("waived")),
+            as_of=as_of,
+            issued=issued,
+        )
 
     async def indicator_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -309,8 +388,9 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             raise HTTPException(404)
         meta = sub.iloc[0]
         sub = sub.assign(_k=sub["unit_code"].map(lambda c: (c != PROVINCE_CODE, c))).sort_values("_k")
-        return render(request, "indicator.html", period=period, code=code, meta=meta,
-                      rows=[r for _, r in sub.iterrows()])
+        return render(
+            request, "indicator.html", period=period, code=code, meta=meta, rows=[r for _, r in sub.iterrows()]
+        )
 
     async def unit_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -327,13 +407,28 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         rows = []
         for _, m in months.iterrows():
             v = values.get((m["period"], m["source_unit_code"]))
-            rows.append({"period": m["period"], "source_unit_code": m["source_unit_code"],
-                         "value": None if v is None else v["month_value"],
-                         "contribution": None if v is None else v["half_year_contribution"],
-                         "timeliness": m["timeliness"], "version": m["in_force_version"]})
+            rows.append(
+                {
+                    "period": m["period"],
+                    "source_unit_code": m["source_unit_code"],
+                    "value": None if v is None else v["month_value"],
+                    "contribution": None if v is None else v["half_year_contribution"],
+                    "timeliness": m["timeliness"],
+                    "version": m["in_force_version"],
+                }
+            )
         total = by_month["half_year_contribution"].sum() if len(by_month) else None
-        return render(request, "unit.html", period=period, code=code, unit=unit, meta=meta, rows=rows, total=total,
-                      by_month=not by_month.empty)
+        return render(
+            request,
+            "unit.html",
+            period=period,
+            code=code,
+            unit=unit,
+            meta=meta,
+            rows=rows,
+            total=total,
+            by_month=not by_month.empty,
+        )
 
     async def breakdown_page(request: Request):
         period = need(request.path_params["period"], PERIOD_RE)
@@ -343,14 +438,24 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             raise HTTPException(404)
         tables = []
         for (dataset, breakdown), cells in rows.groupby(["dataset", "breakdown"], sort=False):
-            tables.append({"dataset": dataset, "dataset_vi": contract.dataset(dataset).label_vi,
-                           "breakdown": breakdown, "breakdown_vi": BREAKDOWN_VI.get(breakdown, breakdown),
-                           "cells": [{"category": r["category"], "label": r["category_label_vi"],
-                                      "sensitive": bool(r["is_sensitive"]),
-                                      "shown": "x" if r["flag"] == "x" else _int(r["records"])}
-                                     for _, r in cells.iterrows()]})
-        return render(request, "breakdowns.html", period=period, unit=unit, month=month, tables=tables,
-                      legend=legend)
+            tables.append(
+                {
+                    "dataset": dataset,
+                    "dataset_vi": contract.dataset(dataset).label_vi,
+                    "breakdown": breakdown,
+                    "breakdown_vi": BREAKDOWN_VI.get(breakdown, breakdown),
+                    "cells": [
+                        {
+                            "category": r["category"],
+                            "label": r["category_label_vi"],
+                            "sensitive": bool(r["is_sensitive"]),
+                            "shown": "x" if r["flag"] == "x" else _int(r["records"]),
+                        }
+                        for _, r in cells.iterrows()
+                    ],
+                }
+            )
+        return render(request, "breakdowns.html", period=period, unit=unit, month=month, tables=tables, legend=legend)
 
     async def submission_page(request: Request):
         from dolisa.report.messages_vi import dataset_vi
@@ -376,15 +481,20 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
                 f = clean(f)
                 f["status_vi"] = contract.status_vi("file", f["file_status"])
                 # the file is named in its own column: its reason does not name it again
-                f["reason_vi"] = fb._without_file(reason_vi(f["rejection_reason"]), f["file_name"]) \
-                    if f["rejection_reason"] else ""
+                f["reason_vi"] = (
+                    fb._without_file(reason_vi(f["rejection_reason"]), f["file_name"]) if f["rejection_reason"] else ""
+                )
                 version_files.append(f)
-            items.append({
-                "v": v,
-                "files": version_files,
-                "reasons": [dict(clean(r), dataset_vi=dataset_vi(r["dataset"]))
-                            for _, r in reasons[reasons["submission_id"] == sid].iterrows()],
-            })
+            items.append(
+                {
+                    "v": v,
+                    "files": version_files,
+                    "reasons": [
+                        dict(clean(r), dataset_vi=dataset_vi(r["dataset"]))
+                        for _, r in reasons[reasons["submission_id"] == sid].iterrows()
+                    ],
+                }
+            )
         back = request.query_params.get("tu", "")
         if not re.fullmatch(r"/ky/\d{4}-H[12]/chi-tieu/[A-Z0-9_]+/don-vi/" + contract.UNIT_CODE_PATTERN, back):
             back = ""  # only a link back to the desk's own month table
@@ -399,8 +509,9 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
             row = grid.setdefault(r["unit_code"], {"name": r["unit_name_vi"], "cells": {}})
             row["cells"][r["period"]] = r
         has_png = (desk.reports / period / "data_quality_heatmap.png").exists()
-        return render(request, "quality.html", period=period, months=months, grid=dict(sorted(grid.items())),
-                      has_png=has_png)
+        return render(
+            request, "quality.html", period=period, months=months, grid=dict(sorted(grid.items())), has_png=has_png
+        )
 
     # -- each unit's feedback sheets (dolisa.feedback), and whether they were sent --------
 
@@ -411,12 +522,16 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         if status == "sent":
             return "sent", f"Đã gửi ({', '.join(state.get('to', []))}) lúc {_when(state.get('at'))}"
         if status == "failed":
-            return "failed", (f"Gửi không được ({state.get('attempts', 0)} lần), sẽ gửi lại đêm sau"
-                              if state.get("attempts", 0) < fb.MAX_SEND_ATTEMPTS else
-                              f"Gửi không được sau {state.get('attempts', 0)} lần: đã ngừng gửi lại")
+            return "failed", (
+                f"Gửi không được ({state.get('attempts', 0)} lần), sẽ gửi lại đêm sau"
+                if state.get("attempts", 0) < fb.MAX_SEND_ATTEMPTS
+                else f"Gửi không được sau {state.get('attempts', 0)} lần: đã ngừng gửi lại"
+            )
         if status == "not_sent":
-            why = {"no address for the unit": "chưa có địa chỉ thư của đơn vị",
-                   "no SMTP connection configured": "chưa cấu hình máy chủ thư"}.get(state.get("why", ""), "")
+            why = {
+                "no address for the unit": "chưa có địa chỉ thư của đơn vị",
+                "no SMTP connection configured": "chưa cấu hình máy chủ thư",
+            }.get(state.get("why", ""), "")
             return "not-sent", "Chỉ lưu, không gửi" + (f" ({why})" if why else "")
         return "pending", "Chưa gửi"
 
@@ -428,9 +543,17 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
         for unit, item in sorted(latest.items()):
             doc = item["feedback"]
             cls, text = _delivery_vi(item["delivery"])
-            rows.append({"unit": unit, "date": item["date"], "doc": doc, "cls": cls, "delivery": text,
-                         "rejected": sum(v["status"] == "rejected" for v in doc["versions"]),
-                         "overdue": sum(m["overdue"] for m in doc["missing"])})
+            rows.append(
+                {
+                    "unit": unit,
+                    "date": item["date"],
+                    "doc": doc,
+                    "cls": cls,
+                    "delivery": text,
+                    "rejected": sum(v["status"] == "rejected" for v in doc["versions"]),
+                    "overdue": sum(m["overdue"] for m in doc["missing"]),
+                }
+            )
         return render(request, "feedback_index.html", rows=rows)
 
     async def feedback_unit(request: Request):
@@ -505,14 +628,18 @@ def create_app(home: str | os.PathLike | None = None) -> Starlette:
 
     async def not_found(request: Request, exc: HTTPException):
         status = exc.status_code
-        msg = {404: "Không tìm thấy trang hoặc số liệu."}.get(status, exc.detail if isinstance(exc.detail, str) else "Lỗi")
+        msg = {404: "Không tìm thấy trang hoặc số liệu."}.get(
+            status, exc.detail if isinstance(exc.detail, str) else "Lỗi"
+        )
         return templates.TemplateResponse(request, "error.html", {"message": msg}, status_code=status)
 
     async def snapshot_missing(request: Request, exc: SnapshotMissing):
         return templates.TemplateResponse(
-            request, "error.html",
+            request,
+            "error.html",
             {"message": "Chưa có bản công bố của kho dữ liệu (published/warehouse.duckdb). Hãy chạy quy trình trước."},
-            status_code=503)
+            status_code=503,
+        )
 
     routes = [
         Route("/dang-nhap", login, methods=["GET", "POST"]),

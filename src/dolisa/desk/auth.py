@@ -146,8 +146,11 @@ class DeskAuth:
             s = self._sessions.get(sid)
             if s is None:
                 return False
-            if (now - s.started > SESSION_SECONDS or now - s.last_seen > IDLE_SECONDS
-                    or not hmac.compare_digest(s.password_fingerprint, current)):
+            if (
+                now - s.started > SESSION_SECONDS
+                or now - s.last_seen > IDLE_SECONDS
+                or not hmac.compare_digest(s.password_fingerprint, current)
+            ):
                 del self._sessions[sid]
                 return False
             s.last_seen = now
@@ -164,8 +167,11 @@ class DeskAuth:
             return len(self._sessions)
 
     def _expire(self, now: float) -> None:
-        for sid in [k for k, s in self._sessions.items()
-                    if now - s.started > SESSION_SECONDS or now - s.last_seen > IDLE_SECONDS]:
+        for sid in [
+            k
+            for k, s in self._sessions.items()
+            if now - s.started > SESSION_SECONDS or now - s.last_seen > IDLE_SECONDS
+        ]:
             del self._sessions[sid]
 
 
@@ -210,11 +216,19 @@ class LoginThrottle:
                 self._failures.popitem(last=False)
             self._overall = self._recent(self._overall, now) + [now]
             overall = len(self._overall)
-        log.warning("desk: failed login from %s (%d from this address, %d overall in the last %d min)",
-                    address, len(mine), overall, self.WINDOW_SECONDS // 60)
+        log.warning(
+            "desk: failed login from %s (%d from this address, %d overall in the last %d min)",
+            address,
+            len(mine),
+            overall,
+            self.WINDOW_SECONDS // 60,
+        )
         if overall == self.OVERALL_LIMIT + 1:
-            log.warning("desk: more than %d failed logins in %d min: every address that failed must now wait",
-                        self.OVERALL_LIMIT, self.WINDOW_SECONDS // 60)
+            log.warning(
+                "desk: more than %d failed logins in %d min: every address that failed must now wait",
+                self.OVERALL_LIMIT,
+                self.WINDOW_SECONDS // 60,
+            )
 
     def succeeded(self, address: str) -> None:
         with self._lock:

@@ -78,9 +78,12 @@ class Desk:
             return con.execute(sql, list(params)).df()
 
     def has_table(self, con, schema: str, table: str) -> bool:
-        return bool(con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table]).fetchall()[0][0])
+        return bool(
+            con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0]
+        )
 
     # -- report periods -----------------------------------------------------
 
@@ -103,13 +106,15 @@ class Desk:
         out = []
         for period in sorted(found, reverse=True):
             folder = self.reports / period
-            out.append({
-                "period": period,
-                "gate": self.gate(period),
-                "has_files": (folder / "indicators.csv").exists(),
-                "as_of": self.as_of_reports(period),
-                "issued": self.issued(period),
-            })
+            out.append(
+                {
+                    "period": period,
+                    "gate": self.gate(period),
+                    "has_files": (folder / "indicators.csv").exists(),
+                    "as_of": self.as_of_reports(period),
+                    "issued": self.issued(period),
+                }
+            )
         return out
 
     def as_of_reports(self, report_period: str) -> list[dict]:
@@ -119,9 +124,15 @@ class Desk:
         out = []
         for d in sorted(folder.iterdir()):
             if d.is_dir() and AS_OF_RE.fullmatch(d.name):
-                out.append({"name": d.name, "date": d.name[len("as_of_"):], "gate": self.gate(report_period, d),
-                            "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
-                            "revisions": self.revisions(d)})
+                out.append(
+                    {
+                        "name": d.name,
+                        "date": d.name[len("as_of_") :],
+                        "gate": self.gate(report_period, d),
+                        "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
+                        "revisions": self.revisions(d),
+                    }
+                )
         return out
 
     def issued(self, report_period: str) -> list[dict]:
@@ -136,8 +147,13 @@ class Desk:
             issued_at = None
             with contextlib.suppress(OSError, ValueError):
                 issued_at = json.loads((d / "manifest.json").read_text(encoding="utf-8")).get("issued_at")
-            out.append({"name": f"issued/{d.name}", "issued_at": issued_at or d.name,
-                        "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS)})
+            out.append(
+                {
+                    "name": f"issued/{d.name}",
+                    "issued_at": issued_at or d.name,
+                    "files": sorted(f.name for f in d.iterdir() if f.name in DOWNLOADS),
+                }
+            )
         return out
 
     @staticmethod
@@ -156,7 +172,8 @@ class Desk:
             """select report_period, indicator_code, unit_code, value, plan_value, pct_of_plan, same_period_value,
                       pct_of_same_period, sort_order, area, label_vi, unit_vi, kind
                from reports.rpt_indicators where report_period = ? order by sort_order, unit_code""",
-            [report_period])
+            [report_period],
+        )
 
     def indicator_by_month(self, report_period: str, indicator_code: str, unit_code: str, area: str) -> pd.DataFrame:
         """The unit-months a figure is made of (the area mart of the indicator's area): each month's
@@ -168,7 +185,8 @@ class Desk:
                 from marts.{AREA_MARTS[area]}
                 where half_year = ? and indicator_code = ? and unit_code = ?
                 order by period, source_unit_code""",
-            [report_period, indicator_code, unit_code])
+            [report_period, indicator_code, unit_code],
+        )
 
     def breakdowns(self, report_period: str, unit_code: str) -> tuple[str | None, pd.DataFrame, str | None]:
         """(month, rows, legend): a unit's (or the province's) breakdowns in the half's last month
@@ -179,14 +197,18 @@ class Desk:
             if not parts:
                 return None, pd.DataFrame(), None
             cells = " union all ".join(parts)
-            month = con.execute(f"select max(period) from ({cells}) where unit_code = ? and period between ? and ?",
-                                [unit_code, months[0], months[-1]]).fetchone()[0]
+            month = con.execute(
+                f"select max(period) from ({cells}) where unit_code = ? and period between ? and ?",
+                [unit_code, months[0], months[-1]],
+            ).fetchone()[0]
             rows = con.execute(
                 f"""select dataset, breakdown, category, category_label_vi, category_sort_order, is_sensitive,
                            records, flag
                     from ({cells}) where unit_code = ? and period = ?
                     order by dataset, case breakdown when 'sex' then 0 when 'age_band' then 1 else 2 end, breakdown,
-                             category_sort_order, category""", [unit_code, month]).df()
+                             category_sort_order, category""",
+                [unit_code, month],
+            ).df()
             legend = None
             if self.has_table(con, "publish", "legend"):
                 legend = con.execute("select meaning_vi from publish.legend").fetchone()[0]
@@ -199,7 +221,8 @@ class Desk:
                       rows_loaded, rows_quarantined
                from marts.fct_submission_status
                where half_year = ? and current_unit_code = ? order by period, unit_code""",
-            [report_period, unit_code])
+            [report_period, unit_code],
+        )
 
     def versions(self, unit_code: str, period: str) -> pd.DataFrame:
         return self.query(
@@ -207,7 +230,8 @@ class Desk:
                       is_after_deadline, is_in_force, n_files, rows_loaded, rows_quarantined
                from marts.fct_submission_versions where unit_code = ? and period = ?
                order by version desc""",
-            [unit_code, period])
+            [unit_code, period],
+        )
 
     def files(self, unit_code: str, period: str) -> pd.DataFrame:
         return self.query(
@@ -215,13 +239,15 @@ class Desk:
                       rows_loaded, rows_quarantined
                from marts.fct_submission_files where unit_code = ? and period = ?
                order by version desc, dataset, file_name""",
-            [unit_code, period])
+            [unit_code, period],
+        )
 
     def quarantine_reasons(self, unit_code: str, period: str) -> pd.DataFrame:
         return self.query(
             """select submission_id, dataset, reason, rows from marts.fct_quarantine_reasons
                where unit_code = ? and period = ? order by version desc, dataset, rows desc""",
-            [unit_code, period])
+            [unit_code, period],
+        )
 
     def quality(self, report_period: str) -> pd.DataFrame:
         months = contract.half_year_periods(report_period)
@@ -230,4 +256,5 @@ class Desk:
                       rows_loaded, rows_quarantined
                from marts.fct_submission_status
                where period between ? and ? order by unit_code, period""",
-            [months[0], months[-1]])
+            [months[0], months[-1]],
+        )

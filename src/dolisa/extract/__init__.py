@@ -44,18 +44,57 @@ run would have marked before it.
 Every module logs to the one logger `dolisa.extract`.
 """
 
-from dolisa.extract.client import (CONN_ID, ApiError, AuthError, ExportApiClient, HubConfig, NotFound, RetryPolicy,
-                                   TransientError, VerificationError)
+from dolisa.extract.client import (
+    CONN_ID,
+    ApiError,
+    AuthError,
+    ExportApiClient,
+    HubConfig,
+    NotFound,
+    RetryPolicy,
+    TransientError,
+    VerificationError,
+)
 from dolisa.extract.landing import LandResult, land_period, land_periods
 from dolisa.extract.listing import entry_problems, listing_problems, parse_submitted_at, version_manifest
-from dolisa.extract.raw_zone import (DEFERRED_LEDGER, FILES_DIR, LAYOUT, MANIFEST, RESERVED_NAMES, landed_file,
-                                     landed_versions, read_deferred, update_deferred, version_dir)
+from dolisa.extract.raw_zone import (
+    DEFERRED_LEDGER,
+    FILES_DIR,
+    LAYOUT,
+    MANIFEST,
+    RESERVED_NAMES,
+    landed_file,
+    landed_versions,
+    read_deferred,
+    update_deferred,
+    version_dir,
+)
 
 __all__ = [
-    "CONN_ID", "HubConfig", "RetryPolicy", "ExportApiClient",
-    "ApiError", "AuthError", "TransientError", "VerificationError", "NotFound",
-    "entry_problems", "listing_problems", "parse_submitted_at", "version_manifest",
-    "MANIFEST", "FILES_DIR", "DEFERRED_LEDGER", "LAYOUT", "RESERVED_NAMES",
-    "version_dir", "landed_file", "landed_versions", "read_deferred", "update_deferred",
-    "LandResult", "land_period", "land_periods",
+    "CONN_ID",
+    "HubConfig",
+    "RetryPolicy",
+    "ExportApiClient",
+    "ApiError",
+    "AuthError",
+    "TransientError",
+    "VerificationError",
+    "NotFound",
+    "entry_problems",
+    "listing_problems",
+    "parse_submitted_at",
+    "version_manifest",
+    "MANIFEST",
+    "FILES_DIR",
+    "DEFERRED_LEDGER",
+    "LAYOUT",
+    "RESERVED_NAMES",
+    "version_dir",
+    "landed_file",
+    "landed_versions",
+    "read_deferred",
+    "update_deferred",
+    "LandResult",
+    "land_period",
+    "land_periods",
 ]

@@ -185,8 +185,13 @@ class ExportApiClient:
     under a lock, at most `concurrency` requests in flight per host and a shared pause after
     a 429 with Retry-After (`_HostGate`). `concurrency` None: `DOLISA_EXTRACT_CONCURRENCY`."""
 
-    def __init__(self, config: HubConfig, policy: RetryPolicy | None = None, session: requests.Session | None = None,
-                 concurrency: int | None = None):
+    def __init__(
+        self,
+        config: HubConfig,
+        policy: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        concurrency: int | None = None,
+    ):
         self.config = config
         self.policy = policy or RetryPolicy()
         self.concurrency = max(1, int(concurrency if concurrency is not None else limits.current().extract_concurrency))
@@ -402,18 +407,28 @@ class ExportApiClient:
             with self._get(url, stream=True) as r, open(dest, "wb") as out:
                 for chunk in self._chunks(r, deadline):
                     if n + len(chunk) > listed:
-                        raise VerificationError(contract.reason(
-                            "body_too_long", file=f"{submission_id}/{file['name']}", bytes=listed), complete=True)
+                        raise VerificationError(
+                            contract.reason("body_too_long", file=f"{submission_id}/{file['name']}", bytes=listed),
+                            complete=True,
+                        )
                     h.update(chunk)
                     n += len(chunk)
                     out.write(chunk)
             if n < listed:
-                raise VerificationError(f"{submission_id}/{file['name']}: short body ({n} of {listed} bytes)",
-                                        complete=False)
+                raise VerificationError(
+                    f"{submission_id}/{file['name']}: short body ({n} of {listed} bytes)", complete=False
+                )
             if h.hexdigest() != want:
-                raise VerificationError(contract.reason(
-                    "checksum_mismatch", file=f"{submission_id}/{file['name']}", got=f"{h.hexdigest()[:12]}…",
-                    bytes=n, want=f"{want[:12]}…"), complete=True)
+                raise VerificationError(
+                    contract.reason(
+                        "checksum_mismatch",
+                        file=f"{submission_id}/{file['name']}",
+                        got=f"{h.hexdigest()[:12]}…",
+                        bytes=n,
+                        want=f"{want[:12]}…",
+                    ),
+                    complete=True,
+                )
 
         self._with_retries(f"download {submission_id}/{file['name']}", url, go, retry_not_found=True)
 
@@ -426,4 +441,3 @@ class _RetryableStatus(Exception):
 
 def _short(e: Exception | None) -> str:
     return (f"{type(e).__name__}: {e}" if e else "?")[:300]
-

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 from dolisa import contract
-from dolisa.extract.client import (ApiError, AuthError, Cancelled, ExportApiClient, TransientError,
-                                   VerificationError)
+from dolisa.extract.client import ApiError, AuthError, Cancelled, ExportApiClient, TransientError, VerificationError
 from dolisa.extract.listing import entry_problems, listing_problems, version_manifest
 from dolisa.extract.raw_zone import FILES_DIR, MANIFEST, new_staging, update_deferred, version_dir, write_version
 from dolisa.parse import safe_file_name
@@ -47,7 +46,11 @@ class LandResult:
 
 
 def land_period(
-    client: ExportApiClient, raw_root: Path, period: str, *, now: Callable[[], dt.datetime] | None = None,
+    client: ExportApiClient,
+    raw_root: Path,
+    period: str,
+    *,
+    now: Callable[[], dt.datetime] | None = None,
     concurrency: int | None = None,
 ) -> LandResult:
     """Land every not-yet-landed version of every unit valid in `period`.
@@ -60,7 +63,11 @@ def land_period(
 
 
 def land_periods(
-    client: ExportApiClient, raw_root: Path, periods: list[str], *, now: Callable[[], dt.datetime] | None = None,
+    client: ExportApiClient,
+    raw_root: Path,
+    periods: list[str],
+    *,
+    now: Callable[[], dt.datetime] | None = None,
     concurrency: int | None = None,
 ) -> list[LandResult]:
     """`land_period` for each period in turn, one LandResult per period; same landing, same ledger.
@@ -143,8 +150,9 @@ def _read_entry(raw_root: Path, unit: str, period: str, entry: object) -> _Liste
     return _Listed(sid, target, problems, (target / MANIFEST).exists())
 
 
-def _land_period(client: ExportApiClient, raw_root: Path, period: str, unit_months: Iterable[_Source],
-                 now: Callable[[], dt.datetime]) -> LandResult:
+def _land_period(
+    client: ExportApiClient, raw_root: Path, period: str, unit_months: Iterable[_Source], now: Callable[[], dt.datetime]
+) -> LandResult:
     """One period's unit-months in order, then its entries of the deferred ledger."""
     res = LandResult()
     for um in unit_months:
@@ -154,8 +162,9 @@ def _land_period(client: ExportApiClient, raw_root: Path, period: str, unit_mont
     return res
 
 
-def _land_unit_month(res: LandResult, client: ExportApiClient, raw_root: Path, um: _Source,
-                     now: Callable[[], dt.datetime]) -> None:
+def _land_unit_month(
+    res: LandResult, client: ExportApiClient, raw_root: Path, um: _Source, now: Callable[[], dt.datetime]
+) -> None:
     """A unit-month's listing, then every listed version in listed order; a listing that cannot
     be used (the hub's fault once the retries ran out, or not the contract's order) defers the
     unit-month. AuthError is raised: nothing more is marked."""
@@ -174,8 +183,15 @@ def _land_unit_month(res: LandResult, client: ExportApiClient, raw_root: Path, u
         _land_entry(res, client, raw_root, um, index, entry, now)
 
 
-def _land_entry(res: LandResult, client: ExportApiClient, raw_root: Path, um: _Source, index: int, entry: object,
-                now: Callable[[], dt.datetime]) -> None:
+def _land_entry(
+    res: LandResult,
+    client: ExportApiClient,
+    raw_root: Path,
+    um: _Source,
+    index: int,
+    entry: object,
+    now: Callable[[], dt.datetime],
+) -> None:
     """The decision for one listed version, and its marking in `res`:
 
     - landed already (its manifest exists): counted, nothing fetched;
@@ -195,8 +211,9 @@ def _land_entry(res: LandResult, client: ExportApiClient, raw_root: Path, um: _S
         res.failed.append(listed.sid)
         return
     try:
-        manifest = _land_version(client, raw_root, listed, um.unit, um.period, entry, now(),
-                                 um.version_files(index, listed.sid))
+        manifest = _land_version(
+            client, raw_root, listed, um.unit, um.period, entry, now(), um.version_files(index, listed.sid)
+        )
     except TransientError as e:
         log.warning("%s: DEFERRED to the next run (%s)", listed.sid, e)
         res.deferred.append(_deferral(um.unit, um.period, listed.sid, entry["version"], str(e)))
@@ -204,8 +221,16 @@ def _land_entry(res: LandResult, client: ExportApiClient, raw_root: Path, um: _S
     (res.failed if manifest.get("download_error") else res.landed).append(listed.sid)
 
 
-def _land_version(client: ExportApiClient, raw_root: Path, listed: _Listed, unit: str, period: str, entry: dict,
-                  landed_at: dt.datetime, files: _Files) -> dict:
+def _land_version(
+    client: ExportApiClient,
+    raw_root: Path,
+    listed: _Listed,
+    unit: str,
+    period: str,
+    entry: dict,
+    landed_at: dt.datetime,
+    files: _Files,
+) -> dict:
     """Fetch every file of a checked entry (in listed order, from `files`), then land the version
     atomically; the first file wrong on a complete body rejects it and no later file is asked for.
 
@@ -229,12 +254,23 @@ def _land_version(client: ExportApiClient, raw_root: Path, listed: _Listed, unit
         files.close()
 
 
-def _reject_entry(client: ExportApiClient, raw_root: Path, listed: _Listed, unit: str, period: str, entry: object,
-                  landed_at: dt.datetime) -> None:
+def _reject_entry(
+    client: ExportApiClient,
+    raw_root: Path,
+    listed: _Listed,
+    unit: str,
+    period: str,
+    entry: object,
+    landed_at: dt.datetime,
+) -> None:
     """Land a malformed listing entry as a rejected version (manifest with `listing_error`, no files)."""
     error = "; ".join(contract.reason("listing_entry", detail=p) for p in listed.problems)
-    write_version(raw_root, listed.target, version_manifest(client.config.base_url, unit, period, listed.sid, entry,
-                                                            landed_at, listing_error=error), None)
+    write_version(
+        raw_root,
+        listed.target,
+        version_manifest(client.config.base_url, unit, period, listed.sid, entry, landed_at, listing_error=error),
+        None,
+    )
 
 
 def _synthetic_id(unit_code: str, period: str, entry: object) -> str:
@@ -243,14 +279,22 @@ def _synthetic_id(unit_code: str, period: str, entry: object) -> str:
 
 
 def _deferral(unit: str, period: str, sid: str | None, version: int | None, reason: str) -> dict:
-    return {"unit_code": unit, "period": period, "submission_id": sid, "version": version,
-            "what": "version" if sid else "listing", "reason": reason}
+    return {
+        "unit_code": unit,
+        "period": period,
+        "submission_id": sid,
+        "version": version,
+        "what": "version" if sid else "listing",
+        "reason": reason,
+    }
 
 
 def _close_period(raw_root: Path, period: str, res: LandResult, now: Callable[[], dt.datetime]) -> None:
     update_deferred(raw_root, period, res.deferred, now())
     for d in res.deferred:
-        log.warning("deferred %s %s %s: %s", d["unit_code"], d["period"], d["submission_id"] or "(listing)", d["reason"])
+        log.warning(
+            "deferred %s %s %s: %s", d["unit_code"], d["period"], d["submission_id"] or "(listing)", d["reason"]
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -258,11 +302,17 @@ def _close_period(raw_root: Path, period: str, res: LandResult, now: Callable[[]
 # ---------------------------------------------------------------------------
 
 
-def _land_period_sequential(client: ExportApiClient, raw_root: Path, period: str,
-                            now: Callable[[], dt.datetime]) -> LandResult:
+def _land_period_sequential(
+    client: ExportApiClient, raw_root: Path, period: str, now: Callable[[], dt.datetime]
+) -> LandResult:
     """One request at a time (the reference order that the concurrent landing reproduces)."""
-    return _land_period(client, raw_root, period, (_FetchNow(client, raw_root, u.unit_code, period)
-                                                   for u in contract.reporting_units(period)), now)
+    return _land_period(
+        client,
+        raw_root,
+        period,
+        (_FetchNow(client, raw_root, u.unit_code, period) for u in contract.reporting_units(period)),
+        now,
+    )
 
 
 class _FetchNow:
@@ -361,8 +411,9 @@ class _ConcurrentLanding:
     its timeouts and deadline) and every staging folder not committed is removed.
     """
 
-    def __init__(self, client: ExportApiClient, raw_root: Path, periods: list[str],
-                 now: Callable[[], dt.datetime], workers: int):
+    def __init__(
+        self, client: ExportApiClient, raw_root: Path, periods: list[str], now: Callable[[], dt.datetime], workers: int
+    ):
         self.client, self.raw_root, self.periods, self.now, self.workers = client, raw_root, periods, now, workers
         self.slots = [_UnitSlot(p, u.unit_code) for p in periods for u in contract.reporting_units(p)]
         self.lookahead = 4 * workers  # unit-months listed (and their files fetched) ahead of the committed one
@@ -400,7 +451,7 @@ class _ConcurrentLanding:
         i = 0
         for period in self.periods:
             n = len(contract.reporting_units(period))
-            out.append(self._commit_period(period, self.slots[i:i + n]))
+            out.append(self._commit_period(period, self.slots[i : i + n]))
             i += n
         return out
 

@@ -68,8 +68,10 @@ def entry_problems(entry: object) -> list[str]:
         if not isinstance(name, str):
             out.append(f"file #{i}: no name")
         elif not safe_file_name(name):
-            out.append(f"file name {name!r} is not a plain file name (would leave the landing zone or holds "
-                       f"control characters)")
+            out.append(
+                f"file name {name!r} is not a plain file name (would leave the landing zone or holds "
+                f"control characters)"
+            )
         elif name.casefold() in RESERVED_NAMES:
             out.append(f"file name {name!r} is reserved for the warehouse's own ledger files")
         elif name.casefold() in seen:
@@ -86,8 +88,9 @@ def entry_problems(entry: object) -> list[str]:
             elif not _is_int(f[key]) or f[key] < 0:
                 out.append(f"file {label}: {key} {f[key]!r} is not a non-negative integer")
         if _is_int(f.get("bytes")) and f["bytes"] > max_bytes:
-            out.append(f"file {label}: listed size {f['bytes']} bytes exceeds the bound {max_bytes} "
-                       f"(DOLISA_MAX_FILE_BYTES)")
+            out.append(
+                f"file {label}: listed size {f['bytes']} bytes exceeds the bound {max_bytes} (DOLISA_MAX_FILE_BYTES)"
+            )
         if not isinstance(f.get("sha256"), str) or not _HEX64.fullmatch(f["sha256"]):
             out.append(f"file {label}: sha256 missing or not 64 hex characters")
     return out
@@ -101,7 +104,7 @@ def listing_problems(entries: list) -> list[str]:
     if dup:
         out.append(f"submission_id listed more than once: {', '.join(map(repr, dup))}")
     versions = [e["version"] for e in entries if isinstance(e, dict) and _is_int(e.get("version"))]
-    if any(b <= a for a, b in zip(versions, versions[1:])):
+    if any(b <= a for a, b in zip(versions, versions[1:], strict=False)):
         out.append(f"versions not listed oldest first without repeats: {versions}")
     return out
 
@@ -112,20 +115,22 @@ def _clean_files(entry: object) -> list[dict]:
     out = []
     for i, f in enumerate(files if isinstance(files, list) else [], start=1):
         f = f if isinstance(f, dict) else {}
-        out.append({
-            "dataset": f.get("dataset") if isinstance(f.get("dataset"), str) else None,
-            "name": f.get("name") if isinstance(f.get("name"), str) else f"#{i}",
-            "media_type": f.get("media_type") if isinstance(f.get("media_type"), str) else None,
-            "bytes": f.get("bytes") if _is_int(f.get("bytes")) else None,
-            "rows": f.get("rows") if _is_int(f.get("rows")) else None,
-            "sha256": f.get("sha256") if isinstance(f.get("sha256"), str) else None,
-        })
+        out.append(
+            {
+                "dataset": f.get("dataset") if isinstance(f.get("dataset"), str) else None,
+                "name": f.get("name") if isinstance(f.get("name"), str) else f"#{i}",
+                "media_type": f.get("media_type") if isinstance(f.get("media_type"), str) else None,
+                "bytes": f.get("bytes") if _is_int(f.get("bytes")) else None,
+                "rows": f.get("rows") if _is_int(f.get("rows")) else None,
+                "sha256": f.get("sha256") if isinstance(f.get("sha256"), str) else None,
+            }
+        )
     return out
 
 
-
-def version_manifest(hub: str, unit_code: str, period: str, sid: str, entry: Any, landed_at: dt.datetime,
-                     **errors: str) -> dict:
+def version_manifest(
+    hub: str, unit_code: str, period: str, sid: str, entry: Any, landed_at: dt.datetime, **errors: str
+) -> dict:
     """The ledger entry of a version (`manifest.json`) from its listing entry, landed from `hub`
     (the base URL): typed fields only; a malformed listing entry is kept raw beside."""
     e = entry if isinstance(entry, dict) else {}

@@ -82,8 +82,12 @@ def write_version(raw_root: Path, target: Path, manifest: dict, staging: Path | 
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, target)
         error = manifest.get("download_error") or manifest.get("listing_error")
-        log.info("landed %s (%d files)%s", manifest["submission_id"], len(manifest["files"]),
-                 f" REJECTED: {error}" if error else "")
+        log.info(
+            "landed %s (%d files)%s",
+            manifest["submission_id"],
+            len(manifest["files"]),
+            f" REJECTED: {error}" if error else "",
+        )
         return manifest
     finally:
         if staging.exists():
@@ -115,14 +119,22 @@ def update_deferred(raw_root: Path, period: str, deferred: list[dict], now: dt.d
     entries = [d for d in before if d["period"] != period]
     for d in deferred:
         prev = old.get(key(d), {})
-        entries.append({**d, "first_deferred_at": prev.get("first_deferred_at", stamp), "last_attempt_at": stamp,
-                        "runs": int(prev.get("runs", 0)) + 1})
+        entries.append(
+            {
+                **d,
+                "first_deferred_at": prev.get("first_deferred_at", stamp),
+                "last_attempt_at": stamp,
+                "runs": int(prev.get("runs", 0)) + 1,
+            }
+        )
     entries.sort(key=lambda d: (d["period"], d["unit_code"], d.get("submission_id") or ""))
     if not entries and not before:
         return
     path = raw_root / DEFERRED_LEDGER
     tmp = path.with_name(f".{DEFERRED_LEDGER}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"format": 1, "updated_at": stamp, "deferred": entries}, ensure_ascii=False, indent=2),
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps({"format": 1, "updated_at": stamp, "deferred": entries}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
+    )
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)

@@ -40,17 +40,28 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
 def record(con: duckdb.DuckDBPyConnection, result) -> None:
     """Record a GateResult (dolisa.quality.report_gate) as the period's latest decision."""
     ensure(con)
-    con.execute(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        result.report_period, result.passed, result.overridden, result.allow_incomplete, len(result.blocking),
-        len(result.waived), len(result.warnings), result.data_docs,
-        dt.datetime.fromisoformat(result.decided_at),
-    ])
+    con.execute(
+        f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.report_period,
+            result.passed,
+            result.overridden,
+            result.allow_incomplete,
+            len(result.blocking),
+            len(result.waived),
+            len(result.warnings),
+            result.data_docs,
+            dt.datetime.fromisoformat(result.decided_at),
+        ],
+    )
 
 
 def published_periods(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Periods whose latest gate decision passed (or was overridden)."""
     ensure(con)
-    return [r[0] for r in con.execute(f"select report_period from ({LATEST_SQL}) where published order by 1").fetchall()]
+    return [
+        r[0] for r in con.execute(f"select report_period from ({LATEST_SQL}) where published order by 1").fetchall()
+    ]
 
 
 def require_published(con: duckdb.DuckDBPyConnection, report_period: str) -> None:
@@ -59,10 +70,15 @@ def require_published(con: duckdb.DuckDBPyConnection, report_period: str) -> Non
 
 
 def _report_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        """select distinct table_name from information_schema.columns
+    return [
+        r[0]
+        for r in con.execute(
+            """select distinct table_name from information_schema.columns
            where table_schema = ? and column_name = 'report_period' and table_catalog = current_database()
-           order by 1""", [REPORT_SCHEMA]).fetchall()]
+           order by 1""",
+            [REPORT_SCHEMA],
+        ).fetchall()
+    ]
 
 
 def _prune(con: duckdb.DuckDBPyConnection, where: str, params: list) -> None:

@@ -74,8 +74,9 @@ class GateResult:
 
     @property
     def blocking(self) -> list[Finding]:
-        return [f for f in self.findings
-                if f.severity == BLOCKING and not (self.allow_incomplete and self._waivable(f))]
+        return [
+            f for f in self.findings if f.severity == BLOCKING and not (self.allow_incomplete and self._waivable(f))
+        ]
 
     @property
     def waived(self) -> list[Finding]:
@@ -101,8 +102,10 @@ class GateResult:
             "overridden": self.overridden,
             "decided_at": self.decided_at,
             "data_docs": self.data_docs,
-            "rules": [{"rule": r.name, "severity": r.severity, "waivable": r.waivable, "description": r.description}
-                      for r in _declared.RULES],
+            "rules": [
+                {"rule": r.name, "severity": r.severity, "waivable": r.waivable, "description": r.description}
+                for r in _declared.RULES
+            ],
             "blocking": [asdict(f) for f in self.blocking],
             "waived": [asdict(f) for f in self.waived],
             "warnings": [asdict(f) for f in self.warnings],
@@ -112,8 +115,7 @@ class GateResult:
 class ReportGateBlocked(RuntimeError):
     def __init__(self, result: GateResult):
         self.result = result
-        lines = [f"report gate blocked the {result.report_period} report "
-                 f"({len(result.blocking)} blocking finding(s)):"]
+        lines = [f"report gate blocked the {result.report_period} report ({len(result.blocking)} blocking finding(s)):"]
         lines += [f"  - [{f.rule}] {f.message}" for f in result.blocking[:50]]
         if len(result.blocking) > 50:
             lines.append(f"  ... and {len(result.blocking) - 50} more (quality_gate.json)")
@@ -213,8 +215,9 @@ def _context(site_dir: Path | None):
     return ctx
 
 
-def _checkpoint(ctx, name: str, datasource, work: Path, batches: list[tuple[str, Any, Any]],
-                result_format: dict, docs: bool):
+def _checkpoint(
+    ctx, name: str, datasource, work: Path, batches: list[tuple[str, Any, Any]], result_format: dict, docs: bool
+):
     """A Checkpoint of one ValidationDefinition per (batch name, frame, suite)."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
@@ -228,12 +231,14 @@ def _checkpoint(ctx, name: str, datasource, work: Path, batches: list[tuple[str,
         suite = ctx.suites.add(suite)
         vds.append(ctx.validation_definitions.add(gx.ValidationDefinition(name=batch_name, data=bd, suite=suite)))
     actions = [UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])] if docs else []
-    return ctx.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=vds, actions=actions,
-                                             result_format=result_format))
+    return ctx.checkpoints.add(
+        gx.Checkpoint(name=name, validation_definitions=vds, actions=actions, result_format=result_format)
+    )
 
 
-def run_checkpoints(frames: dict, values_frame, report_period: str, *, site_dir: Path | None,
-                    work_dir: Path | None = None) -> list:
+def run_checkpoints(
+    frames: dict, values_frame, report_period: str, *, site_dir: Path | None, work_dir: Path | None = None
+) -> list:
     """Validate every batch; returns the ExpectationSuiteValidationResults."""
     if site_dir is not None:  # Data Docs for what runs now, nothing older
         shutil.rmtree(site_dir, ignore_errors=True)
@@ -250,8 +255,7 @@ def run_checkpoints(frames: dict, values_frame, report_period: str, *, site_dir:
         project_manager.set_project(None)
 
 
-def _run_all(ctx, frames: dict, values_frame, report_period: str, site_dir: Path | None,
-             work_dir: Path | None) -> list:
+def _run_all(ctx, frames: dict, values_frame, report_period: str, site_dir: Path | None, work_dir: Path | None) -> list:
     ds = ctx.data_sources.add_pandas("report_gate")
     with tempfile.TemporaryDirectory(prefix=".report_gate.", dir=work_dir) as tmp:
         work = Path(tmp)
@@ -264,8 +268,15 @@ def _run_all(ctx, frames: dict, values_frame, report_period: str, site_dir: Path
         if not all(r.success for r in scan):
             sources = sorted(values_frame["source"].unique())
             by_column = [("mart_values_by_column", values_frame, _declared.mart_values_suite(sources))]
-            scan = _run(ctx, f"report_gate_{report_period}_personal_data_by_column", ds, work, by_column,
-                        VALUES_RESULT_FORMAT, docs)
+            scan = _run(
+                ctx,
+                f"report_gate_{report_period}_personal_data_by_column",
+                ds,
+                work,
+                by_column,
+                VALUES_RESULT_FORMAT,
+                docs,
+            )
         return results + scan
 
 
@@ -305,10 +316,18 @@ def findings_from_results(results: Iterable, frames: dict) -> list[Finding]:
             rule, severity = meta.get("rule"), meta.get("severity")
             exc = r.exception_info or {}
             if exc.get("raised_exception"):
-                item = f"{suite_result.suite_name}/{cfg.type}" + (f"({cfg.kwargs.get('column')})"
-                                                                  if cfg.kwargs.get("column") else "")
-                out.append(Finding("gate_error", BLOCKING, _declared.message("gate_error", item=item), item=item,
-                                   values={"rule": rule, "error": str(exc.get("exception_message"))[:300]}))
+                item = f"{suite_result.suite_name}/{cfg.type}" + (
+                    f"({cfg.kwargs.get('column')})" if cfg.kwargs.get("column") else ""
+                )
+                out.append(
+                    Finding(
+                        "gate_error",
+                        BLOCKING,
+                        _declared.message("gate_error", item=item),
+                        item=item,
+                        values={"rule": rule, "error": str(exc.get("exception_message"))[:300]},
+                    )
+                )
                 continue
             index = (r.result or {}).get("unexpected_index_list")
             if not index:  # table-level, or BOOLEAN_ONLY (the personal-data value scan)
@@ -324,12 +343,18 @@ def findings_from_results(results: Iterable, frames: dict) -> list[Finding]:
                         row = row[row[k].isna()] if fields[k] is None else row[row[k] == fields[k]]
                     if len(row):
                         values = {c: _plain(row.iloc[0][c]) for c in batch.values if c in row.columns}
-                out.append(Finding(
-                    rule, severity, _declared.message(rule, **fields, **values),
-                    unit_code=fields["unit_code"], period=fields["period"],
-                    indicator_code=fields["item"] if batch is _declared.INDICATORS else None,
-                    item=fields["item"], values=values,
-                ))
+                out.append(
+                    Finding(
+                        rule,
+                        severity,
+                        _declared.message(rule, **fields, **values),
+                        unit_code=fields["unit_code"],
+                        period=fields["period"],
+                        indicator_code=fields["item"] if batch is _declared.INDICATORS else None,
+                        item=fields["item"],
+                        values=values,
+                    )
+                )
     return out
 
 
@@ -347,7 +372,10 @@ def run_report_gate(
     frames = read_batches(con, report_period)
     values_frame = read_mart_values(con, report_period)
     results = run_checkpoints(frames, values_frame, report_period, site_dir=data_docs_dir, work_dir=work_dir)
-    result = GateResult(report_period, allow_incomplete=allow_incomplete,
-                        data_docs=str(Path(data_docs_dir) / "index.html") if data_docs_dir else None)
+    result = GateResult(
+        report_period,
+        allow_incomplete=allow_incomplete,
+        data_docs=str(Path(data_docs_dir) / "index.html") if data_docs_dir else None,
+    )
     result.findings = findings_from_results(results, frames) + list(extra_findings)
     return result

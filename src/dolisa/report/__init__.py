@@ -39,7 +39,8 @@ from .charts import area_chart, quality_heatmap
 from .csv_writer import indicators_csv_text, write_indicators_csv
 from .docx_writer import write_annex_docx
 from .formats import fmt_int, fmt_money, fmt_pct, round_half_away
-from .warnings import CSV_NAME as WARNINGS_CSV, build_warnings, write_warnings_csv
+from .warnings import CSV_NAME as WARNINGS_CSV
+from .warnings import build_warnings, write_warnings_csv
 from .xlsx_writer import write_indicators_xlsx
 
 __all__ = [
@@ -160,13 +161,30 @@ def write_human_report(
             out / name, indicators, units, area, incomplete_note=incomplete_note, report_period=report_period
         )
     paths["indicators.xlsx"] = write_indicators_xlsx(
-        out / "indicators.xlsx", indicators, units, quality, quarantine_reasons, warnings, incomplete_note,
-        report_period=report_period, revisions=revisions, as_of=as_of,
+        out / "indicators.xlsx",
+        indicators,
+        units,
+        quality,
+        quarantine_reasons,
+        warnings,
+        incomplete_note,
+        report_period=report_period,
+        revisions=revisions,
+        as_of=as_of,
     )
     images = [paths["data_quality_heatmap.png"]] + [paths[f"chart_{a}.png"] for a in AREAS]
     paths["indicators_annex.docx"] = write_annex_docx(
-        out / "indicators_annex.docx", report_period, indicators, units, quality, warnings, incomplete_note, images,
-        quarantine_reasons=quarantine_reasons, revisions=revisions, as_of=as_of,
+        out / "indicators_annex.docx",
+        report_period,
+        indicators,
+        units,
+        quality,
+        warnings,
+        incomplete_note,
+        images,
+        quarantine_reasons=quarantine_reasons,
+        revisions=revisions,
+        as_of=as_of,
     )
     paths["data_quality.csv"] = write_data_quality_csv(out / "data_quality.csv", quality)
     paths[WARNINGS_CSV] = write_warnings_csv(out / WARNINGS_CSV, warnings)

@@ -68,7 +68,7 @@ def ordered_units(units: pd.DataFrame, codes: Sequence[str] | None = None) -> li
 
 
 def unit_names(units: pd.DataFrame) -> dict[str, str]:
-    return {str(c): str(n) for c, n in zip(units["unit_code"], units["name_vi"])}
+    return {str(c): str(n) for c, n in zip(units["unit_code"], units["name_vi"], strict=False)}
 
 
 def short_name(name: str, code: str | None = None) -> str:
@@ -78,7 +78,7 @@ def short_name(name: str, code: str | None = None) -> str:
         return "Toàn tỉnh"
     for prefix, repl in (("Thành phố ", "TP. "), ("Thị xã ", "TX. "), ("Huyện ", "")):
         if name.startswith(prefix):
-            return repl + name[len(prefix):]
+            return repl + name[len(prefix) :]
     return name
 
 
@@ -105,8 +105,9 @@ def unit_groups(units: pd.DataFrame, codes: Sequence[str]) -> list[tuple[str | N
                 name = r.get("former_district_name_vi")
                 former[str(r["unit_code"])] = (code, f"{name if isinstance(name, str) and name else code} (cũ)")
     groups: dict[str | None, list[str]] = {}
-    order = sorted((c for c in codes if str(c) != PROVINCE_CODE),
-                   key=lambda c: (former.get(str(c), ("", ""))[0], str(c)))
+    order = sorted(
+        (c for c in codes if str(c) != PROVINCE_CODE), key=lambda c: (former.get(str(c), ("", ""))[0], str(c))
+    )
     for c in order:
         groups.setdefault(former.get(str(c), (None, None))[1], []).append(str(c))
     return list(groups.items())
@@ -276,7 +277,7 @@ def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) ->
     q["unit_code"] = q["unit_code"].astype(str)
     names = unit_names(units) if units is not None else {}
     if "name_vi" in q:
-        for c, n in zip(q["unit_code"], q["name_vi"]):
+        for c, n in zip(q["unit_code"], q["name_vi"], strict=False):
             names.setdefault(c, str(n))
     for col in ("versions_received", "rows_loaded", "rows_quarantined"):
         q[col] = pd.to_numeric(q.get(col), errors="coerce").fillna(0).astype("int64")
@@ -304,8 +305,15 @@ def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) ->
     return g[list(QUALITY_SUMMARY_COLUMNS)]
 
 
-REVISION_COLUMNS = ["indicator_code", "unit_code", "source_unit_code", "source_period", "version_as_of",
-                    "version_now", "contribution"]
+REVISION_COLUMNS = [
+    "indicator_code",
+    "unit_code",
+    "source_unit_code",
+    "source_period",
+    "version_as_of",
+    "version_now",
+    "contribution",
+]
 
 
 def as_of_text(as_of) -> str | None:
@@ -337,8 +345,14 @@ def revision_lines(revisions: pd.DataFrame | None, indicators: pd.DataFrame) -> 
         label = str(m["label_vi"]) if m is not None else str(r["indicator_code"])
         unit_vi = (m.get("unit_vi") if m is not None else "") or ""
         contribution = r.get("contribution")
-        line = revision_vi(r.get("unit_code"), r.get("source_period"), r.get("version_as_of"), r.get("version_now"),
-                           None, r.get("source_unit_code"))
+        line = revision_vi(
+            r.get("unit_code"),
+            r.get("source_period"),
+            r.get("version_as_of"),
+            r.get("version_now"),
+            None,
+            r.get("source_unit_code"),
+        )
         if not is_missing(contribution):
             if unit_vi.strip() in {"đồng", "VND"}:
                 amount = fmt_money(abs(float(contribution)))

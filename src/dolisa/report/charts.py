@@ -25,7 +25,6 @@ import pandas as pd
 from ._common import (
     AREAS,
     PROVINCE_CODE,
-    STATUS_VI,
     atomic_path,
     banner_text,
     catalogue,
@@ -34,11 +33,11 @@ from ._common import (
     is_pct_indicator,
     month_label,
     ordered_units,
-    units_phrase,
     period_title,
     unit_label,
     unit_names,
     unit_sort_key,
+    units_phrase,
 )
 from .formats import TRIEU, fmt_money, fmt_number, fmt_pct, fmt_value, is_missing
 
@@ -76,8 +75,11 @@ def not_drawn(indicators: pd.DataFrame, area: str, drawn: Sequence[str]) -> list
     never leaves an indicator out without saying so."""
     cat = catalogue(indicators)
     cat = cat[cat["area"] == area]
-    return [str(r.get("label_vi") or r["indicator_code"]).lstrip("… ") for _, r in cat.iterrows()
-            if r["indicator_code"] not in set(drawn)]
+    return [
+        str(r.get("label_vi") or r["indicator_code"]).lstrip("… ")
+        for _, r in cat.iterrows()
+        if r["indicator_code"] not in set(drawn)
+    ]
 
 
 def _save(fig, path: Path) -> Path:
@@ -88,8 +90,17 @@ def _save(fig, path: Path) -> Path:
 
 def _suptitle(fig, title: str, banner: str | None) -> None:
     if banner:
-        fig.text(0.5, 1.0, textwrap.fill(banner, 110, max_lines=3, placeholder=" …"), ha="center", va="bottom", color="#C00000",
-                 fontsize=11, fontweight="bold", transform=fig.transFigure)
+        fig.text(
+            0.5,
+            1.0,
+            textwrap.fill(banner, 110, max_lines=3, placeholder=" …"),
+            ha="center",
+            va="bottom",
+            color="#C00000",
+            fontsize=11,
+            fontweight="bold",
+            transform=fig.transFigure,
+        )
         fig.suptitle(title, fontsize=14, fontweight="bold", y=0.965)
     else:
         fig.suptitle(title, fontsize=14, fontweight="bold", y=0.995)
@@ -127,13 +138,13 @@ def area_chart(
     height = max(2.6, 0.32 * len(districts) + 1.3)
     with plt.rc_context({"font.family": FONT_FAMILY, "font.size": 10}):
         fig, axes = plt.subplots(nrows, ncols, figsize=(7.2 * ncols, height * nrows), squeeze=False)
-        for ax in axes.flat[len(codes):]:
+        for ax in axes.flat[len(codes) :]:
             ax.set_visible(False)
         if not codes:
             axes[0][0].set_visible(True)
             axes[0][0].axis("off")
             axes[0][0].text(0.5, 0.5, "Không có chỉ tiêu để vẽ", ha="center", va="center")
-        for ax, code in zip(axes.flat, codes):
+        for ax, code in zip(axes.flat, codes, strict=False):
             meta = cat.loc[code] if code in cat.index else pd.Series({"label_vi": code, "unit_vi": ""})
             unit_vi = meta.get("unit_vi")
             sub = df[df["indicator_code"] == code].set_index("unit_code")["value"]
@@ -147,7 +158,7 @@ def area_chart(
             ax.set_yticks(y, labels)
             vmax = max(num) if num and max(num) > 0 else 1
             ax.set_xlim(0, vmax * 1.22)
-            for yi, v, raw in zip(y, num, vals):
+            for yi, v, raw in zip(y, num, vals, strict=False):
                 txt = "—" if is_missing(raw) else (fmt_pct(raw) if pct else fmt_number(v, 1, strip_zero_decimals=True))
                 ax.text(v + vmax * 0.01, yi, txt, va="center", fontsize=9)
             if pct:
@@ -175,12 +186,23 @@ def area_chart(
         bottom = 0.0
         if others:
             total = len(codes) + len(others)
-            note = (f"Hình vẽ {len(codes)}/{total} chỉ tiêu của lĩnh vực. Không vẽ (xem bảng số liệu theo đơn vị): "
-                    + "; ".join(others) + ".")
+            note = (
+                f"Hình vẽ {len(codes)}/{total} chỉ tiêu của lĩnh vực. Không vẽ (xem bảng số liệu theo đơn vị): "
+                + "; ".join(others)
+                + "."
+            )
             lines = textwrap.wrap(note, 150)
             height = fig.get_figheight()  # inches: the note keeps its own strip under the panels
-            fig.text(0.01, 0.08 / height, "\n".join(lines), ha="left", va="bottom", fontsize=10, style="italic",
-                     transform=fig.transFigure)
+            fig.text(
+                0.01,
+                0.08 / height,
+                "\n".join(lines),
+                ha="left",
+                va="bottom",
+                fontsize=10,
+                style="italic",
+                transform=fig.transFigure,
+            )
             bottom = min(0.3, (0.19 * len(lines) + 0.45) / height)
         fig.tight_layout(rect=(0, bottom, 1, 0.975 if not incomplete_note else 0.955))
         try:
@@ -207,7 +229,7 @@ def quality_heatmap(
     q = quality.copy()
     q["unit_code"] = q["unit_code"].astype(str)
     q["period"] = q["period"].astype(str)
-    for c, nm in zip(q["unit_code"], q.get("name_vi", q["unit_code"])):
+    for c, nm in zip(q["unit_code"], q.get("name_vi", q["unit_code"]), strict=False):
         names.setdefault(c, str(nm))
     codes = sorted((c for c in q["unit_code"].unique() if c != PROVINCE_CODE), key=unit_sort_key)
     months = sorted(q["period"].unique())
@@ -247,13 +269,21 @@ def quality_heatmap(
         ax.tick_params(which="both", length=0)
         for s in ax.spines.values():
             s.set_visible(False)
-        handles = [Patch(facecolor=STATUS_COLOURS[s], label=lbl) for s, lbl in
-                   (("on_time", "Nộp đúng hạn"), ("late", "Nộp muộn"), ("missing", "Thiếu (chưa nhận)"))]
+        handles = [
+            Patch(facecolor=STATUS_COLOURS[s], label=lbl)
+            for s, lbl in (("on_time", "Nộp đúng hạn"), ("late", "Nộp muộn"), ("missing", "Thiếu (chưa nhận)"))
+        ]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, frameon=False)
         if report_period is None and months:
             y, mo = months[-1].split("-")[0], int(months[-1].split("-")[1])
             report_period = f"{y}-{'H1' if mo <= 6 else 'H2'}" if all(m[:4] == y for m in months) else None
-        when = period_title(report_period) if report_period else f"{month_label(months[0])} - {month_label(months[-1])}" if months else ""
+        when = (
+            period_title(report_period)
+            if report_period
+            else f"{month_label(months[0])} - {month_label(months[-1])}"
+            if months
+            else ""
+        )
         _suptitle(fig, f"Tình hình nộp số liệu của các {units_phrase(units)} - {when}", banner_text(incomplete_note))
         fig.tight_layout(rect=(0, 0, 1, 0.97 if not incomplete_note else 0.94))
         try:

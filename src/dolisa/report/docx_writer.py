@@ -34,23 +34,33 @@ from ._common import (
     period_dates_vi,
     period_title,
     quality_summary,
-    unit_label,
-    unit_names,
-    unit_sort_key,
     revision_lines,
     same_period_notes,
     unit_groups,
+    unit_label,
+    unit_names,
+    unit_sort_key,
     units_phrase,
 )
-from .formats import fmt_int, fmt_pct, fmt_value, is_missing
+from .formats import fmt_int, fmt_pct, fmt_value
 from .messages_vi import dataset_vi, reason_readable_vi
-from .warnings import CSV_NAME as WARNINGS_CSV, SEVERITY_VI, as_warnings, summary_vi
+from .warnings import CSV_NAME as WARNINGS_CSV
+from .warnings import SEVERITY_VI, as_warnings, summary_vi
 
 FONT = "Times New Roman"
 BODY_PT = 13
 TABLE_PT = 11
 WIDE_TABLE_PT = 10
-SUMMARY_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Kết quả 6 tháng", "Kế hoạch năm", "% kế hoạch", "Cùng kỳ", "% cùng kỳ"]
+SUMMARY_HEADERS = [
+    "STT",
+    "Chỉ tiêu",
+    "Đơn vị tính",
+    "Kết quả 6 tháng",
+    "Kế hoạch năm",
+    "% kế hoạch",
+    "Cùng kỳ",
+    "% cùng kỳ",
+]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII"]
 ANNEX_WARNINGS = 20  # lines of section IV; the rest are on the desk, in the workbook and in warnings.csv
 IMAGE_CAPTIONS = {
@@ -81,7 +91,9 @@ def _set_font(run, size: float | None = None, bold: bool | None = None, italic: 
         run.font.color.rgb = colour
 
 
-def _para(doc_or_cell, text: str = "", *, size=BODY_PT, bold=False, italic=False, align=None, colour=None, space_after=4):
+def _para(
+    doc_or_cell, text: str = "", *, size=BODY_PT, bold=False, italic=False, align=None, colour=None, space_after=4
+):
     from docx.shared import Pt
 
     p = doc_or_cell.add_paragraph()
@@ -125,15 +137,24 @@ def _cant_split(row) -> None:
     trpr.append(trpr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
 
 
-def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float], *,
-           size: float = TABLE_PT, numeric_from: int = 3, bold_rows: Sequence[int] = (), group_rows: Sequence[int] = (),
-           center: Sequence[int] | None = None, merge_groups: bool = False):
+def _table(
+    doc,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths_cm: Sequence[float],
+    *,
+    size: float = TABLE_PT,
+    numeric_from: int = 3,
+    bold_rows: Sequence[int] = (),
+    group_rows: Sequence[int] = (),
+    center: Sequence[int] | None = None,
+    merge_groups: bool = False,
+):
     """A bordered table; columns from ``numeric_from`` are right-aligned; ``center`` lists the
     centred columns (default: the first one, and the unit column before the numbers).
     ``merge_groups``: a group row's heading spans from its second column to the last."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm
 
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
@@ -159,8 +180,9 @@ def _table(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm
                 align = WD_ALIGN_PARAGRAPH.CENTER
             else:
                 align = WD_ALIGN_PARAGRAPH.LEFT
-            _cell_text(row.cells[c], v, size=size, bold=group or i in bold_rows, align=align,
-                       shade="F2F2F2" if group else None)
+            _cell_text(
+                row.cells[c], v, size=size, bold=group or i in bold_rows, align=align, shade="F2F2F2" if group else None
+            )
         if group and merge_groups and len(values) > 2:
             heading = row.cells[1].merge(row.cells[len(values) - 1])
             for extra in heading.paragraphs[1:]:  # merging joins the cells' (empty) paragraphs
@@ -208,7 +230,10 @@ def _landscape_section(doc, *, new: bool):
 
 def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[list[str]], list[int]]:
     cat = catalogue(indicators)
-    prov = {str(r["indicator_code"]): r for _, r in indicators[indicators["unit_code"].astype(str) == PROVINCE_CODE].iterrows()}
+    prov = {
+        str(r["indicator_code"]): r
+        for _, r in indicators[indicators["unit_code"].astype(str) == PROVINCE_CODE].iterrows()
+    }
     rows, groups = [], []
     areas = [a for a in AREAS if (cat["area"] == a).any()] + [a for a in cat["area"].unique() if a not in AREAS]
     for ai, area in enumerate(areas):
@@ -217,13 +242,19 @@ def _summary_rows(report_period: str, indicators: pd.DataFrame) -> tuple[list[li
         for n, (_, meta) in enumerate(cat[cat["area"] == area].iterrows(), start=1):
             r = prov.get(meta["indicator_code"])
             u = meta.get("unit_vi")
-            g = (lambda k: r.get(k) if r is not None else None)
-            rows.append([
-                str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u),
-                fmt_value(g("value"), u, empty=MISSING_CELL), fmt_value(g("plan_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_plan"), empty=MISSING_CELL), fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
-                fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
-            ])
+            g = (r if r is not None else {}).get
+            rows.append(
+                [
+                    str(n),
+                    str(meta.get("label_vi", meta["indicator_code"])),
+                    display_unit(u),
+                    fmt_value(g("value"), u, empty=MISSING_CELL),
+                    fmt_value(g("plan_value"), u, empty=MISSING_CELL),
+                    fmt_pct(g("pct_of_plan"), empty=MISSING_CELL),
+                    fmt_value(g("same_period_value"), u, empty=MISSING_CELL),
+                    fmt_pct(g("pct_of_same_period"), empty=MISSING_CELL),
+                ]
+            )
     return rows, groups
 
 
@@ -266,8 +297,16 @@ def _image_slices(img: Path, max_ratio: float) -> list:
 GROUPED_COLUMNS = 10  # indicator columns per table of the by-unit section (A4 landscape, 10 pt)
 
 
-def _grouped_unit_tables(doc, when: str, cat: pd.DataFrame, units: pd.DataFrame, codes: Sequence[str],
-                         names: dict[str, str], by_key: dict, usable: float) -> None:
+def _grouped_unit_tables(
+    doc,
+    when: str,
+    cat: pd.DataFrame,
+    units: pd.DataFrame,
+    codes: Sequence[str],
+    names: dict[str, str],
+    by_key: dict,
+    usable: float,
+) -> None:
     """Since the 2025 reform: per area, one row per unit (56 communes and wards) grouped under
     their former district (a reading aid: a group's heading carries no figure), the province
     first; the indicators as numbered columns, at most GROUPED_COLUMNS per table, with a
@@ -277,17 +316,21 @@ def _grouped_unit_tables(doc, when: str, cat: pd.DataFrame, units: pd.DataFrame,
     for ai, (area, title) in enumerate((a, t) for a, t in AREAS.items() if (cat["area"] == a).any()):
         sub = list(cat[cat["area"] == area].iterrows())
         for part in range(0, len(sub), GROUPED_COLUMNS):
-            metas = sub[part:part + GROUPED_COLUMNS]
+            metas = sub[part : part + GROUPED_COLUMNS]
             suffix = " (tiếp theo)" if part else ""
             _para(doc, f"{ai + 1}. {title}{suffix}", bold=True, italic=True, space_after=2)
-            legend = "; ".join(f"({part + j + 1}) {m.get('label_vi', m['indicator_code'])}, "
-                               f"{display_unit(m.get('unit_vi'))}" for j, (_, m) in enumerate(metas))
+            legend = "; ".join(
+                f"({part + j + 1}) {m.get('label_vi', m['indicator_code'])}, {display_unit(m.get('unit_vi'))}"
+                for j, (_, m) in enumerate(metas)
+            )
             _para(doc, legend + ".", size=10, italic=True, space_after=4)
             rows, group_idx = [], []
 
-            def values(code: str) -> list[str]:
-                return [fmt_value(by_key.get((m["indicator_code"], code)), m.get("unit_vi"), empty=MISSING_CELL)
-                        for _, m in metas]
+            def values(code: str, metas=metas) -> list[str]:
+                return [
+                    fmt_value(by_key.get((m["indicator_code"], code)), m.get("unit_vi"), empty=MISSING_CELL)
+                    for _, m in metas
+                ]
 
             rows.append(["", "Toàn tỉnh"] + values(PROVINCE_CODE))
             bold = [0]
@@ -300,12 +343,26 @@ def _grouped_unit_tables(doc, when: str, cat: pd.DataFrame, units: pd.DataFrame,
                     n += 1
                     rows.append([str(n), unit_label(code, names)] + values(code))
             col_w = (usable - 1.2 - 4.6) / GROUPED_COLUMNS
-            _table(doc, ["STT", "Đơn vị"] + [f"({part + j + 1})" for j in range(len(metas))], rows,
-                   [1.2, 4.6] + [col_w] * len(metas), size=WIDE_TABLE_PT, numeric_from=2, bold_rows=bold,
-                   group_rows=group_idx, merge_groups=True)
+            _table(
+                doc,
+                ["STT", "Đơn vị"] + [f"({part + j + 1})" for j in range(len(metas))],
+                rows,
+                [1.2, 4.6] + [col_w] * len(metas),
+                size=WIDE_TABLE_PT,
+                numeric_from=2,
+                bold_rows=bold,
+                group_rows=group_idx,
+                merge_groups=True,
+            )
             _para(doc, "", space_after=6)
-    _para(doc, "Các đơn vị được nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ "
-               "cho kỳ từ tháng 7/2025.", size=11, italic=True, space_after=6)
+    _para(
+        doc,
+        "Các đơn vị được nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ "
+        "cho kỳ từ tháng 7/2025.",
+        size=11,
+        italic=True,
+        space_after=6,
+    )
 
 
 def write_annex_docx(
@@ -329,7 +386,6 @@ def write_annex_docx(
     report passes ``as_of`` (printed under the title) and ``revisions`` (section "Điều chỉnh
     số liệu")."""
     from docx import Document
-    from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
     from docx.shared import Cm, Pt, RGBColor
@@ -345,11 +401,12 @@ def write_annex_docx(
     red = RGBColor(0xC0, 0x00, 0x00)
     centre = WD_ALIGN_PARAGRAPH.CENTER
     when = period_title(report_period)
-    year = str(report_period)[:4]
 
     # header / footer
     hp = sec.header.paragraphs[0]
-    _set_font(hp.add_run(f"Phụ lục số liệu {when} - Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng"), 10, italic=True)
+    _set_font(
+        hp.add_run(f"Phụ lục số liệu {when} - Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng"), 10, italic=True
+    )
     hp.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     banner = banner_text(incomplete_note)
@@ -357,12 +414,24 @@ def write_annex_docx(
         _set_font(sec.header.add_paragraph().add_run(banner), 10, bold=True, colour=red)
         _para(doc, banner, bold=True, colour=red, align=centre, space_after=8)
     _para(doc, f"PHỤ LỤC SỐ LIỆU {when.upper()}", size=14, bold=True, align=centre, space_after=2)
-    _para(doc, "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
-          italic=True, align=centre, space_after=2)
+    _para(
+        doc,
+        "(Kèm theo Báo cáo kết quả thực hiện nhiệm vụ của Sở Lao động - Thương binh và Xã hội tỉnh Cao Bằng)",
+        italic=True,
+        align=centre,
+        space_after=2,
+    )
     as_of_line = as_of_text(as_of)
     dates = period_dates_vi(report_period)
-    _para(doc, f"Kỳ báo cáo: {when}{f' ({dates})' if dates else ''}. {as_of_line + '. ' if as_of_line else ''}"
-               "Số tiền tính bằng triệu đồng.", size=12, italic=True, align=centre, space_after=10)
+    _para(
+        doc,
+        f"Kỳ báo cáo: {when}{f' ({dates})' if dates else ''}. {as_of_line + '. ' if as_of_line else ''}"
+        "Số tiền tính bằng triệu đồng.",
+        size=12,
+        italic=True,
+        align=centre,
+        space_after=10,
+    )
 
     # I. summary
     _para(doc, f"I. TỔNG HỢP KẾT QUẢ CÁC CHỈ TIÊU TOÀN TỈNH {when.upper()}", bold=True, space_after=6)
@@ -387,10 +456,17 @@ def write_annex_docx(
             body = []
             for n, (_, meta) in enumerate(sub.iterrows(), start=1):
                 u = meta.get("unit_vi")
-                body.append([str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
-                            + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes])
-            _table(doc, ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes], body,
-                   [1.2, name_w, 1.7] + [col_w] * len(codes), size=WIDE_TABLE_PT)
+                body.append(
+                    [str(n), str(meta.get("label_vi", meta["indicator_code"])), display_unit(u)]
+                    + [fmt_value(by_key.get((meta["indicator_code"], c)), u, empty=MISSING_CELL) for c in codes]
+                )
+            _table(
+                doc,
+                ["STT", "Chỉ tiêu", "ĐVT"] + [unit_label(c, names, short=True) for c in codes],
+                body,
+                [1.2, name_w, 1.7] + [col_w] * len(codes),
+                size=WIDE_TABLE_PT,
+            )
             _para(doc, "", space_after=6)
 
     notes = same_period_notes(indicators)
@@ -399,8 +475,11 @@ def write_annex_docx(
         for code, note in notes.items():
             by_note.setdefault(note, []).append(code)
         for note, members in by_note.items():
-            who = ("tất cả các đơn vị của kỳ báo cáo" if len(members) == len([c for c in codes if c != PROVINCE_CODE])
-                   else ", ".join(unit_label(c, names) for c in sorted(members)))
+            who = (
+                "tất cả các đơn vị của kỳ báo cáo"
+                if len(members) == len([c for c in codes if c != PROVINCE_CODE])
+                else ", ".join(unit_label(c, names) for c in sorted(members))
+            )
             _para(doc, f"Ghi chú về số liệu cùng kỳ ({who}): {note}.", size=12, italic=True, space_after=4)
 
     # III. data quality
@@ -410,12 +489,21 @@ def write_annex_docx(
     qcols = list(QUALITY_SUMMARY_COLUMNS)[1:]
     qrows = [[str(r["name_vi"])] + [fmt_int(r[c]) for c in qcols[1:]] for _, r in qs.iterrows()]
     total_idx = [i for i, (_, r) in enumerate(qs.iterrows()) if r["unit_code"] == PROVINCE_CODE]
-    _table(doc, [QUALITY_SUMMARY_COLUMNS[c] for c in qcols], qrows, [5.2] + [2.5] * (len(qcols) - 1),
-           numeric_from=1, bold_rows=total_idx, center=())
+    _table(
+        doc,
+        [QUALITY_SUMMARY_COLUMNS[c] for c in qcols],
+        qrows,
+        [5.2] + [2.5] * (len(qcols) - 1),
+        numeric_from=1,
+        bold_rows=total_idx,
+        center=(),
+    )
     missing = quality[quality["status"].astype(str) == "missing"]
     if len(missing):
-        items = [f"{names.get(str(r['unit_code']), r.get('name_vi', r['unit_code']))} ({month_label(r['period'])})"
-                 for _, r in missing.sort_values(["unit_code", "period"], key=lambda s: s.astype(str)).iterrows()]
+        items = [
+            f"{names.get(str(r['unit_code']), r.get('name_vi', r['unit_code']))} ({month_label(r['period'])})"
+            for _, r in missing.sort_values(["unit_code", "period"], key=lambda s: s.astype(str)).iterrows()
+        ]
         _para(doc, "Đơn vị chưa nộp số liệu: " + "; ".join(items) + ".", size=12, bold=True, colour=red, space_after=6)
     if quarantine_reasons is not None and len(quarantine_reasons):
         _para(doc, "", space_after=2)
@@ -424,31 +512,69 @@ def write_annex_docx(
         qr["unit_code"] = qr["unit_code"].astype(str)
         qr["_k"] = qr["unit_code"].map(unit_sort_key)
         qr = qr.sort_values(["_k", "period", "rows"], ascending=[True, True, False], kind="stable")
-        body = [[str(i), names.get(r["unit_code"], r["unit_code"]), month_label(r["period"]),
-                 dataset_vi(str(r["dataset"])), reason_readable_vi(str(r["reason"])), fmt_int(r["rows"])]
-                for i, (_, r) in enumerate(qr.iterrows(), start=1)]
-        _table(doc, ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"], body,
-               [1.2, 4.5, 2.2, 5.0, 10.8, 2.0], numeric_from=5, center=(0, 2))
+        body = [
+            [
+                str(i),
+                names.get(r["unit_code"], r["unit_code"]),
+                month_label(r["period"]),
+                dataset_vi(str(r["dataset"])),
+                reason_readable_vi(str(r["reason"])),
+                fmt_int(r["rows"]),
+            ]
+            for i, (_, r) in enumerate(qr.iterrows(), start=1)
+        ]
+        _table(
+            doc,
+            ["STT", "Đơn vị", "Tháng", "Bộ dữ liệu", "Lý do", "Số dòng"],
+            body,
+            [1.2, 4.5, 2.2, 5.0, 10.8, 2.0],
+            numeric_from=5,
+            center=(0, 2),
+        )
 
     # IV. warnings: the most severe lines of the one list; how many more, and where
     _para(doc, "", space_after=6)
     _para(doc, "IV. CẢNH BÁO KÈM THEO SỐ LIỆU", bold=True, space_after=6)
     warnings = as_warnings(warnings)
-    _para(doc, summary_vi(warnings) + (" Mỗi dòng là một đơn vị và một bộ dữ liệu, các tháng ghi cùng dòng; xếp theo "
-                                       "mức độ, cao trước." if warnings else ""),
-          size=12, italic=not warnings, space_after=4)
+    _para(
+        doc,
+        summary_vi(warnings)
+        + (
+            " Mỗi dòng là một đơn vị và một bộ dữ liệu, các tháng ghi cùng dòng; xếp theo mức độ, cao trước."
+            if warnings
+            else ""
+        ),
+        size=12,
+        italic=not warnings,
+        space_after=4,
+    )
     if warnings:
         shown = warnings[:ANNEX_WARNINGS]
-        _table(doc, ["STT", "Mức độ", "Loại cảnh báo", "Nội dung"],
-               [[str(i), w.severity_vi, w.title_vi, w.message_vi] for i, w in enumerate(shown, start=1)],
-               [1.2, 2.4, 4.0, usable - 7.6], size=WIDE_TABLE_PT + 1, numeric_from=4, center=(0, 1))
-        rest = warnings[len(shown):]
+        _table(
+            doc,
+            ["STT", "Mức độ", "Loại cảnh báo", "Nội dung"],
+            [[str(i), w.severity_vi, w.title_vi, w.message_vi] for i, w in enumerate(shown, start=1)],
+            [1.2, 2.4, 4.0, usable - 7.6],
+            size=WIDE_TABLE_PT + 1,
+            numeric_from=4,
+            center=(0, 1),
+        )
+        rest = warnings[len(shown) :]
         if rest:
-            by = [f"{sum(w.severity == s for w in rest)} mức {label.lower()}" for s, label in SEVERITY_VI.items()
-                  if any(w.severity == s for w in rest)]
-            _para(doc, f"Còn {len(rest)} cảnh báo khác ({', '.join(by)}) không in ở đây: xem trên bàn làm việc của "
-                       f"nhóm báo cáo (trang kỳ {report_period}), sheet «Cảnh báo» của tệp indicators.xlsx hoặc tệp "
-                       f"{WARNINGS_CSV}.", size=12, italic=True, space_after=4)
+            by = [
+                f"{sum(w.severity == s for w in rest)} mức {label.lower()}"
+                for s, label in SEVERITY_VI.items()
+                if any(w.severity == s for w in rest)
+            ]
+            _para(
+                doc,
+                f"Còn {len(rest)} cảnh báo khác ({', '.join(by)}) không in ở đây: xem trên bàn làm việc của "
+                f"nhóm báo cáo (trang kỳ {report_period}), sheet «Cảnh báo» của tệp indicators.xlsx hoặc tệp "
+                f"{WARNINGS_CSV}.",
+                size=12,
+                italic=True,
+                space_after=4,
+            )
 
     # Điều chỉnh số liệu (as-of reports)
     if revisions is not None:
@@ -456,9 +582,14 @@ def write_annex_docx(
         _para(doc, "ĐIỀU CHỈNH SỐ LIỆU SO VỚI NGÀY CHỐT", bold=True, space_after=6)
         lines = revision_lines(revisions, indicators)
         if lines:
-            _table(doc, ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"],
-                   [[str(i), label, text] for i, (label, text) in enumerate(lines, start=1)],
-                   [1.2, 9.0, usable - 10.2], numeric_from=3, center=(0,))
+            _table(
+                doc,
+                ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"],
+                [[str(i), label, text] for i, (label, text) in enumerate(lines, start=1)],
+                [1.2, 9.0, usable - 10.2],
+                numeric_from=3,
+                center=(0,),
+            )
         else:
             _para(doc, "Không có điều chỉnh số liệu.", size=12, italic=True)
 
@@ -467,7 +598,7 @@ def write_annex_docx(
         doc.add_page_break()
         _para(doc, "V. BIỂU ĐỒ", bold=True, space_after=6)
         for k, item in enumerate(images, start=1):
-            img, caption = (item if isinstance(item, tuple) else (item, _caption_for(Path(item), units_phrase(units))))
+            img, caption = item if isinstance(item, tuple) else (item, _caption_for(Path(item), units_phrase(units)))
             img = Path(img)
             if not img.exists():
                 _para(doc, f"(Không có hình: {img.name})", size=12, italic=True)

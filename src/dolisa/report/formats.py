@@ -25,7 +25,6 @@ report (``shared/reference/000_d544923548a3d98b.txt``):
 
 from __future__ import annotations
 
-import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from numbers import Number
 from typing import Any

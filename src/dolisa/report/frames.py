@@ -9,9 +9,21 @@ from __future__ import annotations
 from dolisa import contract
 
 INDICATOR_FRAME_COLUMNS = [
-    "report_period", "indicator_code", "unit_code", "value", "plan_value", "pct_of_plan",
-    "same_period_value", "pct_of_same_period", "sort_order", "area", "label_vi", "unit_vi", "kind",
-    "has_same_period_basis", "unit_valid_from",
+    "report_period",
+    "indicator_code",
+    "unit_code",
+    "value",
+    "plan_value",
+    "pct_of_plan",
+    "same_period_value",
+    "pct_of_same_period",
+    "sort_order",
+    "area",
+    "label_vi",
+    "unit_vi",
+    "kind",
+    "has_same_period_basis",
+    "unit_valid_from",
 ]
 
 

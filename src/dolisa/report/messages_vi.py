@@ -73,122 +73,166 @@ def _number_vi(text: str) -> str:
 RULES_VI: dict[str, RuleMessage] = {
     "completeness": RuleMessage(
         "Thiếu số liệu",
-        ("{unit} chưa có phiên bản số liệu được chấp nhận cho tháng {month}.",
-         "Có đơn vị chưa có phiên bản số liệu được chấp nhận."),
-        patterns=(r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})",),
+        (
+            "{unit} chưa có phiên bản số liệu được chấp nhận cho tháng {month}.",
+            "Có đơn vị chưa có phiên bản số liệu được chấp nhận.",
+        ),
+        patterns=(
+            r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})",
+        ),
     ),
     "indicators_computable": RuleMessage(
         "Không tính được chỉ tiêu",
-        ("{unit}: chưa tính được chỉ tiêu {item}.",
-         "Có chỉ tiêu chưa tính được."),
+        ("{unit}: chưa tính được chỉ tiêu {item}.", "Có chỉ tiêu chưa tính được."),
         patterns=(r"^(?:unit (?P<unit_code>\S+): )?indicator (?P<item>\S+) cannot be computed",),
     ),
     "indicators_present": RuleMessage(
         "Thiếu giá trị chỉ tiêu",
-        ("{unit}: chưa có giá trị cho {n} chỉ tiêu ({codes}).",
-         "Báo cáo chưa có chỉ tiêu nào.",),
+        (
+            "{unit}: chưa có giá trị cho {n} chỉ tiêu ({codes}).",
+            "Báo cáo chưa có chỉ tiêu nào.",
+        ),
         patterns=(r"unit (?P<unit_code>\S+): no value for (?P<n>\d+) indicator\(s\): (?P<codes>.*)$",),
         converters={"codes": _codes_vi},
     ),
     "row_conservation": RuleMessage(
         "Số dòng không khớp",
-        ("{unit}, tháng {month}, tệp {item}: số dòng đọc được ({rows_in}) khác số dòng đã nạp ({rows_loaded}) "
-         "cộng số dòng bị cách ly ({rows_quarantined}).",
-         "{unit}, tháng {month}: số dòng đọc được khác số dòng đã nạp cộng số dòng bị cách ly."),
-        patterns=(r"^\S+ \S+ (?P<item>\S+): rows in (?P<rows_in>\d+) != (?P<rows_loaded>\d+) loaded \+ "
-                  r"(?P<rows_quarantined>\d+) quarantined",),
-        converters={"rows_in": lambda s: _number_vi(s), "rows_loaded": lambda s: _number_vi(s),
-                    "rows_quarantined": lambda s: _number_vi(s)},
+        (
+            "{unit}, tháng {month}, tệp {item}: số dòng đọc được ({rows_in}) khác số dòng đã nạp ({rows_loaded}) "
+            "cộng số dòng bị cách ly ({rows_quarantined}).",
+            "{unit}, tháng {month}: số dòng đọc được khác số dòng đã nạp cộng số dòng bị cách ly.",
+        ),
+        patterns=(
+            r"^\S+ \S+ (?P<item>\S+): rows in (?P<rows_in>\d+) != (?P<rows_loaded>\d+) loaded \+ "
+            r"(?P<rows_quarantined>\d+) quarantined",
+        ),
+        converters={
+            "rows_in": lambda s: _number_vi(s),
+            "rows_loaded": lambda s: _number_vi(s),
+            "rows_quarantined": lambda s: _number_vi(s),
+        },
     ),
     "no_personal_data": RuleMessage(
         "Dữ liệu cá nhân trong kho công bố",
-        ("Cột {item} chứa {n} giá trị là số định danh hoặc họ tên gốc của công dân.",
-         "Cột {item} chứa dữ liệu cá nhân, không được có trong các bảng tổng hợp.",
-         "Các bảng tổng hợp chứa dữ liệu cá nhân."),
-        patterns=(r"^(?P<item>\S+) holds (?P<n>\d+) raw", r"^(?P<item>\S+) is personal data",
-                  r"^(?P<item>\S+): personal data"),
+        (
+            "Cột {item} chứa {n} giá trị là số định danh hoặc họ tên gốc của công dân.",
+            "Cột {item} chứa dữ liệu cá nhân, không được có trong các bảng tổng hợp.",
+            "Các bảng tổng hợp chứa dữ liệu cá nhân.",
+        ),
+        patterns=(
+            r"^(?P<item>\S+) holds (?P<n>\d+) raw",
+            r"^(?P<item>\S+) is personal data",
+            r"^(?P<item>\S+): personal data",
+        ),
     ),
     "late_submission": RuleMessage(
         "Nộp muộn",
-        ("{unit} nộp muộn số liệu tháng {month}: phiên bản được chấp nhận đầu tiên nộp lúc {time} "
-         "(sau hạn ngày 5 tháng sau).",
-         "{unit} nộp muộn số liệu tháng {month} (phiên bản được chấp nhận đầu tiên nộp sau hạn ngày 5 tháng sau)."),
+        (
+            "{unit} nộp muộn số liệu tháng {month}: phiên bản được chấp nhận đầu tiên nộp lúc {time} "
+            "(sau hạn ngày 5 tháng sau).",
+            "{unit} nộp muộn số liệu tháng {month} (phiên bản được chấp nhận đầu tiên nộp sau hạn ngày 5 tháng sau).",
+        ),
         patterns=(r"submitted (?P<time>\d{4}-\d{2}-\d{2} \d{2}:\d{2})",),
         converters={"time": _time_vi},
     ),
     "quarantined_rows": RuleMessage(
         "Dòng bị cách ly",
-        ("{unit}, tháng {month}: {n} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
-         "{unit}, tháng {month}: có dòng dữ liệu bị cách ly."),
+        (
+            "{unit}, tháng {month}: {n} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
+            "{unit}, tháng {month}: có dòng dữ liệu bị cách ly.",
+        ),
         patterns=(r": (?P<n>\d+) row",),
         converters={"n": lambda s: _number_vi(s)},
     ),
     "quarantine_share": RuleMessage(
         "Dòng bị cách ly",
-        ("{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu của phiên bản có hiệu lực bị cách ly "
-         "({share}), không được tính vào số liệu.",
-         "{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
-         "{unit}, tháng {month}: có dòng dữ liệu bị cách ly."),
+        (
+            "{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu của phiên bản có hiệu lực bị cách ly "
+            "({share}), không được tính vào số liệu.",
+            "{unit}, tháng {month}: {rows_quarantined} dòng dữ liệu bị cách ly (không được tính vào số liệu).",
+            "{unit}, tháng {month}: có dòng dữ liệu bị cách ly.",
+        ),
         patterns=(r": (?P<rows_quarantined>\d+) row\(s\) quarantined",),
         converters={"rows_quarantined": lambda s: _number_vi(s)},
     ),
     "rejected_version": RuleMessage(
         "Phiên bản bị từ chối",
-        ("{unit}, tháng {month}: phiên bản {version} bị từ chối ({reason}).",
-         "{unit}, tháng {month}: phiên bản {version} bị từ chối.",
-         "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối; phiên bản được chấp nhận trước đó vẫn có "
-         "hiệu lực (xem phản hồi gửi đơn vị).",
-         "{unit}, tháng {month}: có phiên bản bị từ chối."),
-        patterns=(r"version \S+-v(?P<version>\d+) rejected: (?P<reason>.*)$", r"version \S+-v(?P<version>\d+) rejected",
-                  r": (?P<versions_rejected>\d+) version\(s\) rejected"),
+        (
+            "{unit}, tháng {month}: phiên bản {version} bị từ chối ({reason}).",
+            "{unit}, tháng {month}: phiên bản {version} bị từ chối.",
+            "{unit}, tháng {month}: {versions_rejected} phiên bản bị từ chối; phiên bản được chấp nhận trước đó vẫn có "
+            "hiệu lực (xem phản hồi gửi đơn vị).",
+            "{unit}, tháng {month}: có phiên bản bị từ chối.",
+        ),
+        patterns=(
+            r"version \S+-v(?P<version>\d+) rejected: (?P<reason>.*)$",
+            r"version \S+-v(?P<version>\d+) rejected",
+            r": (?P<versions_rejected>\d+) version\(s\) rejected",
+        ),
         converters={"reason": lambda s: reason_vi(s)},
     ),
     "outlier": RuleMessage(
         "Số liệu bất thường",
-        ("{unit}, {dataset}, tháng {month}: {detail} — cần kiểm tra lại.",
-         # quality_gate.json of reports written before the rule knew the season (kept readable)
-         "{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
-         "trước — cần kiểm tra lại.",
-         "{unit}, tháng {month}: số dòng bất thường so với lịch sử của đơn vị — cần kiểm tra lại."),
-        patterns=(r"^\S+ \S+ (?P<dataset>\S+): (?P<n>\d+) rows, more than (?P<factor>[\d.]+)x the median "
-                  r"\((?P<median>[^)]+)\)",),
+        (
+            "{unit}, {dataset}, tháng {month}: {detail} — cần kiểm tra lại.",
+            # quality_gate.json of reports written before the rule knew the season (kept readable)
+            "{unit}, tháng {month}, {dataset}: {n} dòng, cao bất thường so với trung vị {median} dòng của 12 tháng "
+            "trước — cần kiểm tra lại.",
+            "{unit}, tháng {month}: số dòng bất thường so với lịch sử của đơn vị — cần kiểm tra lại.",
+        ),
+        patterns=(
+            r"^\S+ \S+ (?P<dataset>\S+): (?P<n>\d+) rows, more than (?P<factor>[\d.]+)x the median "
+            r"\((?P<median>[^)]+)\)",
+        ),
         converters={"dataset": lambda s: dataset_vi(s), "n": _number_vi, "median": _number_vi},
         aliases={"dataset": "item", "n": "rows_loaded", "median": "history_median"},
         derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
     ),
     "missing_dataset": RuleMessage(
         "Thiếu bộ dữ liệu",
-        ("{unit}, tháng {month}: {detail} — cần hỏi lại đơn vị.",
-         "{unit}, tháng {month}: phiên bản có hiệu lực không có tệp {dataset} — cần hỏi lại đơn vị."),
+        (
+            "{unit}, tháng {month}: {detail} — cần hỏi lại đơn vị.",
+            "{unit}, tháng {month}: phiên bản có hiệu lực không có tệp {dataset} — cần hỏi lại đơn vị.",
+        ),
         converters={"dataset": lambda s: dataset_vi(s)},
         aliases={"dataset": "item"},
         derive=lambda v: {"detail": outlier_detail_vi(v)} if v.get("expected_rows") is not None else {},
     ),
     "same_period_gap": RuleMessage(
         "Thiếu số liệu cùng kỳ",
-        ("{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ của "
-         "{current_unit} chưa đầy đủ.",
-         "{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ chưa đầy đủ."),
-        patterns=(r"same-period values of (?P<current_unit_code>\S+) are incomplete",
-                  r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})"),
+        (
+            "{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ của "
+            "{current_unit} chưa đầy đủ.",
+            "{unit} chưa có số liệu được chấp nhận tháng {month} (cùng kỳ năm trước): số liệu cùng kỳ chưa đầy đủ.",
+        ),
+        patterns=(
+            r"same-period values of (?P<current_unit_code>\S+) are incomplete",
+            r"^(?P<unit_code>" + contract.UNIT_CODE_PATTERN + r") .*no accepted submission for (?P<period>\d{4}-\d{2})",
+        ),
     ),
     "deferred_version": RuleMessage(
         "Phiên bản chưa tải được",
-        ("{unit}, tháng {month}: phiên bản {item} chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau.",
-         "{unit}, tháng {month}: có phiên bản chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau."),
+        (
+            "{unit}, tháng {month}: phiên bản {item} chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau.",
+            "{unit}, tháng {month}: có phiên bản chưa tải về được (lỗi tạm thời), sẽ tải lại ở lần chạy sau.",
+        ),
         patterns=(r"version (?P<item>\S+) could not be fetched",),
     ),
     "gate_error": RuleMessage(
         "Lỗi khi kiểm tra",
-        ("Không đánh giá được một phép kiểm tra ({item}): lỗi của hệ thống, không phải lỗi số liệu.",
-         "Không đánh giá được một phép kiểm tra: lỗi của hệ thống, không phải lỗi số liệu."),
+        (
+            "Không đánh giá được một phép kiểm tra ({item}): lỗi của hệ thống, không phải lỗi số liệu.",
+            "Không đánh giá được một phép kiểm tra: lỗi của hệ thống, không phải lỗi số liệu.",
+        ),
         patterns=(r"^(?P<item>\S+): the expectation could not be evaluated",),
     ),
     "dbt_test_warning": RuleMessage(
         "Cảnh báo kiểm thử dbt",
-        ("Phép kiểm thử dữ liệu {item} của dbt có {failures} dòng cảnh báo (không chặn báo cáo; cán bộ kỹ thuật "
-         "cần xem lại).",
-         "Phép kiểm thử dữ liệu {item} của dbt có cảnh báo (không chặn báo cáo; cán bộ kỹ thuật cần xem lại)."),
+        (
+            "Phép kiểm thử dữ liệu {item} của dbt có {failures} dòng cảnh báo (không chặn báo cáo; cán bộ kỹ thuật "
+            "cần xem lại).",
+            "Phép kiểm thử dữ liệu {item} của dbt có cảnh báo (không chặn báo cáo; cán bộ kỹ thuật cần xem lại).",
+        ),
         patterns=(r"^(?P<item>\S+): the dbt data test warned",),
     ),
 }
@@ -249,10 +293,12 @@ def _fields(finding: Any) -> dict[str, Any]:
     if isinstance(finding, Mapping):
         out = dict(finding)
     else:
-        out = {k: getattr(finding, k, None)
-               for k in ("rule", "severity", "message", "unit_code", "period", "item", "values")}
+        out = {
+            k: getattr(finding, k, None)
+            for k in ("rule", "severity", "message", "unit_code", "period", "item", "values")
+        }
     values = out.pop("values", None) or {}
-    for k, v in (values.items() if isinstance(values, Mapping) else ()):
+    for k, v in values.items() if isinstance(values, Mapping) else ():
         if v is not None and out.get(k) is None:
             out[k] = v
     return out
@@ -268,13 +314,13 @@ def finding_vi(finding: Any) -> str:
         if k not in ("rule", "severity", "message", "unit_code", "period") and v is not None and str(v) != "":
             values[k] = v
     message = str(f.get("message") or "")
-    for pattern in (spec.patterns if spec else ()):
+    for pattern in spec.patterns if spec else ():
         m = re.search(pattern, message)
         if m:
             for k, v in m.groupdict().items():
                 if v is not None:
                     values.setdefault(k, v)
-    for name, source in (spec.aliases.items() if spec else ()):
+    for name, source in spec.aliases.items() if spec else ():
         if name not in values and values.get(source) is not None:
             values[name] = values[source]
     unit_code = f.get("unit_code") or values.get("unit_code")
@@ -292,7 +338,7 @@ def finding_vi(finding: Any) -> str:
             pass
     if spec is not None and spec.derive is not None:
         values.update(spec.derive(values))
-    for k, conv in (spec.converters.items() if spec else ()):
+    for k, conv in spec.converters.items() if spec else ():
         if k in values:
             values[k] = conv(values[k])
     for template in (spec.templates if spec else ()) + GENERIC_TEMPLATES:
@@ -333,8 +379,10 @@ def basis_vi(basis: str | None, months: Any) -> str:
 def outlier_basis_vi(values: Mapping[str, Any]) -> str:
     """What the expected rows of an outlier come from: 'tính theo cùng tháng năm trước và mức tăng
     giảm chung của các đơn vị khác'."""
-    return (f"tính theo {basis_vi(values.get('basis'), values.get('basis_months'))} và mức tăng giảm chung "
-            "của các đơn vị khác")
+    return (
+        f"tính theo {basis_vi(values.get('basis'), values.get('basis_months'))} và mức tăng giảm chung "
+        "của các đơn vị khác"
+    )
 
 
 def outlier_numbers_vi(values: Mapping[str, Any]) -> str:
@@ -387,29 +435,67 @@ _VI_FIELDS = {
 # The contract's columns in a reader's words (the report's annex, workbook and desk; the feedback
 # to a unit keeps the column names of its own file, which is what it must correct).
 COLUMN_LABELS_VI = {
-    "allocation_id": "mã lượt cấp gạo", "amount_vnd": "số tiền", "approved_on": "ngày được duyệt",
-    "beneficiary_id": "mã đối tượng", "benefit": "loại chế độ", "benefit_months": "số tháng hưởng",
-    "birth_date": "ngày sinh", "borrower_citizen_id": "số định danh người vay", "borrower_type": "loại đối tượng vay",
-    "case_id": "mã hồ sơ", "category": "nhóm đối tượng", "child_id": "mã trẻ em", "circumstance": "hoàn cảnh",
-    "citizen_id": "số định danh cá nhân", "contract_months": "thời hạn hợp đồng (tháng)",
-    "country_code": "mã quốc gia", "decided_on": "ngày quyết định", "decision_id": "mã quyết định",
-    "departed_on": "ngày xuất cảnh", "departure_id": "mã lượt xuất cảnh", "destination": "nơi làm việc",
-    "disbursed_on": "ngày giải ngân", "distributed_on": "ngày cấp gạo", "employer_name": "tên đơn vị tuyển dụng",
-    "enrolled_on": "ngày nhập học", "enrolment_id": "mã tuyển sinh", "event_id": "mã lượt hỗ trợ",
-    "event_on": "ngày hỗ trợ", "full_name": "họ và tên", "household_id": "mã hộ", "household_size": "số nhân khẩu",
-    "identified_on": "ngày phát hiện", "institution_code": "mã cơ sở đào tạo",
-    "is_receiving_support": "đang được trợ giúp", "is_rural_worker": "lao động nông thôn",
-    "jobs_created": "số lao động được tạo việc làm", "kind": "loại trợ cấp", "loan_id": "mã khoản vay",
-    "monthly_amount_vnd": "mức trợ cấp hằng tháng", "occasion": "dịp cấp gạo", "occupation": "nghề đào tạo",
-    "paid_on": "ngày chi trả", "payment_id": "mã lượt chi trả", "placed_on": "ngày giới thiệu việc làm",
-    "placement_id": "mã lượt giới thiệu việc làm", "rice_kg": "số gạo (kg)", "sex": "giới tính",
-    "status": "trạng thái", "stopped_on": "ngày thôi hưởng", "support": "hình thức hỗ trợ",
-    "total_amount_vnd": "tổng số tiền", "training_level": "trình độ đào tạo",
+    "allocation_id": "mã lượt cấp gạo",
+    "amount_vnd": "số tiền",
+    "approved_on": "ngày được duyệt",
+    "beneficiary_id": "mã đối tượng",
+    "benefit": "loại chế độ",
+    "benefit_months": "số tháng hưởng",
+    "birth_date": "ngày sinh",
+    "borrower_citizen_id": "số định danh người vay",
+    "borrower_type": "loại đối tượng vay",
+    "case_id": "mã hồ sơ",
+    "category": "nhóm đối tượng",
+    "child_id": "mã trẻ em",
+    "circumstance": "hoàn cảnh",
+    "citizen_id": "số định danh cá nhân",
+    "contract_months": "thời hạn hợp đồng (tháng)",
+    "country_code": "mã quốc gia",
+    "decided_on": "ngày quyết định",
+    "decision_id": "mã quyết định",
+    "departed_on": "ngày xuất cảnh",
+    "departure_id": "mã lượt xuất cảnh",
+    "destination": "nơi làm việc",
+    "disbursed_on": "ngày giải ngân",
+    "distributed_on": "ngày cấp gạo",
+    "employer_name": "tên đơn vị tuyển dụng",
+    "enrolled_on": "ngày nhập học",
+    "enrolment_id": "mã tuyển sinh",
+    "event_id": "mã lượt hỗ trợ",
+    "event_on": "ngày hỗ trợ",
+    "full_name": "họ và tên",
+    "household_id": "mã hộ",
+    "household_size": "số nhân khẩu",
+    "identified_on": "ngày phát hiện",
+    "institution_code": "mã cơ sở đào tạo",
+    "is_receiving_support": "đang được trợ giúp",
+    "is_rural_worker": "lao động nông thôn",
+    "jobs_created": "số lao động được tạo việc làm",
+    "kind": "loại trợ cấp",
+    "loan_id": "mã khoản vay",
+    "monthly_amount_vnd": "mức trợ cấp hằng tháng",
+    "occasion": "dịp cấp gạo",
+    "occupation": "nghề đào tạo",
+    "paid_on": "ngày chi trả",
+    "payment_id": "mã lượt chi trả",
+    "placed_on": "ngày giới thiệu việc làm",
+    "placement_id": "mã lượt giới thiệu việc làm",
+    "rice_kg": "số gạo (kg)",
+    "sex": "giới tính",
+    "status": "trạng thái",
+    "stopped_on": "ngày thôi hưởng",
+    "support": "hình thức hỗ trợ",
+    "total_amount_vnd": "tổng số tiền",
+    "training_level": "trình độ đào tạo",
 }
 # The codes a reason can name (the conditions of the contract's required_when columns)
-CODE_LABELS_VI = {("destination", "ABROAD"): "ngoài nước", ("destination", "DOMESTIC"): "trong nước",
-                  ("status", "STOPPED"): "thôi hưởng", ("status", "ACTIVE"): "đang hưởng",
-                  ("status", "CLOSED"): "đã kết thúc"}
+CODE_LABELS_VI = {
+    ("destination", "ABROAD"): "ngoài nước",
+    ("destination", "DOMESTIC"): "trong nước",
+    ("status", "STOPPED"): "thôi hưởng",
+    ("status", "ACTIVE"): "đang hưởng",
+    ("status", "CLOSED"): "đã kết thúc",
+}
 
 
 def column_label_vi(column: str) -> str:
@@ -516,8 +602,9 @@ def reason_fix_vi(reason: str | None) -> str:
     return " ".join(fixes)
 
 
-def revision_vi(unit_code: str, source_period: str, version_as_of, version_now, contribution,
-                source_unit_code: str | None = None) -> str:
+def revision_vi(
+    unit_code: str, source_period: str, version_as_of, version_now, contribution, source_unit_code: str | None = None
+) -> str:
     """'Huyện Hà Quảng, tháng 5/2021: phiên bản 1 → 2, +34 người' — one line of the
     'Điều chỉnh số liệu' section of an as-of report."""
     from .formats import fmt_number, is_missing
@@ -552,8 +639,9 @@ def incomplete_note_vi(waived) -> str | None:
     if not waived:
         return None
     texts = [finding_vi(f).rstrip(".") for f in waived]
-    return (f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): "
-            + "; ".join(texts) + ".")
+    return (
+        f"BÁO CÁO CHƯA ĐẦY ĐỦ — được phát hành khi còn thiếu số liệu ({len(waived)} vấn đề): " + "; ".join(texts) + "."
+    )
 
 
 def message_vi(message: str) -> str:

@@ -97,9 +97,16 @@ class ReportWarning:
         return ", ".join(month_vi(p) or p for p in self.periods)
 
     def as_row(self) -> dict[str, str]:
-        return {"kind": self.kind, "severity": self.severity, "unit_code": self.unit_code or "",
-                "dataset": self.dataset or "", "periods": ";".join(self.periods), "findings": str(self.findings),
-                "title_vi": self.title_vi, "message_vi": self.message_vi}
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "unit_code": self.unit_code or "",
+            "dataset": self.dataset or "",
+            "periods": ";".join(self.periods),
+            "findings": str(self.findings),
+            "title_vi": self.title_vi,
+            "message_vi": self.message_vi,
+        }
 
 
 # ---------------------------------------------------------------------------
@@ -153,22 +160,33 @@ def _message(rule: str, unit_code: str | None, dataset: str | None, members: lis
             if share is not None:
                 detail += f", {share_vi(float(share))}"
             parts.append(f"tháng {month_vi(m['period'])} ({detail})")
-        return f"{unit}: dòng dữ liệu của phiên bản có hiệu lực bị cách ly, không được tính vào số liệu: " + \
-            "; ".join(parts) + "."
+        return (
+            f"{unit}: dòng dữ liệu của phiên bản có hiệu lực bị cách ly, không được tính vào số liệu: "
+            + "; ".join(parts)
+            + "."
+        )
     if rule == "late_submission":
-        return (f"{unit} nộp muộn số liệu tháng {_months_phrase(periods)} (phiên bản được chấp nhận đầu tiên "
-                "nộp sau hạn ngày 5 tháng sau).")
+        return (
+            f"{unit} nộp muộn số liệu tháng {_months_phrase(periods)} (phiên bản được chấp nhận đầu tiên "
+            "nộp sau hạn ngày 5 tháng sau)."
+        )
     if rule == "same_period_gap":
         current = members[0].get("current_unit_code")
         whose = f"của {unit_name_vi(current, None)} " if current else ""
-        return (f"{unit} chưa có số liệu được chấp nhận tháng {_months_phrase(periods)} (cùng kỳ năm trước): "
-                f"số liệu cùng kỳ {whose}chưa đầy đủ.")
+        return (
+            f"{unit} chưa có số liệu được chấp nhận tháng {_months_phrase(periods)} (cùng kỳ năm trước): "
+            f"số liệu cùng kỳ {whose}chưa đầy đủ."
+        )
     if rule == "rejected_version":
-        return (f"{unit}: có phiên bản bị từ chối ở tháng {_months_phrase(periods)}; phiên bản được chấp nhận trước "
-                "đó vẫn có hiệu lực (xem phản hồi gửi đơn vị).")
+        return (
+            f"{unit}: có phiên bản bị từ chối ở tháng {_months_phrase(periods)}; phiên bản được chấp nhận trước "
+            "đó vẫn có hiệu lực (xem phản hồi gửi đơn vị)."
+        )
     if rule == "deferred_version":
-        return (f"{unit}: có phiên bản chưa tải về được ở tháng {_months_phrase(periods)} (lỗi tạm thời), sẽ tải "
-                "lại ở lần chạy sau.")
+        return (
+            f"{unit}: có phiên bản chưa tải về được ở tháng {_months_phrase(periods)} (lỗi tạm thời), sẽ tải "
+            "lại ở lần chạy sau."
+        )
     texts = list(dict.fromkeys(finding_vi(m).rstrip(".") for m in members))
     return "; ".join(texts) + "."
 
@@ -198,11 +216,28 @@ def build_warnings(findings: Iterable[Any]) -> list[ReportWarning]:
         periods = tuple(dict.fromkeys(str(m["period"]) for m in members if _MONTH.match(str(m.get("period") or ""))))
         severity = min((_severity(rule, m) for m in members), key=lambda s: SEVERITY_ORDER.get(s, 9))
         kind = KINDS.get(rule, (rule, LOW))[0]
-        out.append(ReportWarning(kind, severity, unit, dataset, periods, len(members), rule_title_vi(rule),
-                           _message(rule, unit, dataset, members)))
+        out.append(
+            ReportWarning(
+                kind,
+                severity,
+                unit,
+                dataset,
+                periods,
+                len(members),
+                rule_title_vi(rule),
+                _message(rule, unit, dataset, members),
+            )
+        )
     out += [ReportWarning("note", LOW, None, None, (), 1, "", text) for text in free]
-    out.sort(key=lambda w: (SEVERITY_ORDER.get(w.severity, 9), KIND_ORDER.get(w.kind, len(KIND_ORDER)),
-                            unit_sort_key(w.unit_code or "~"), w.dataset or "", w.periods))
+    out.sort(
+        key=lambda w: (
+            SEVERITY_ORDER.get(w.severity, 9),
+            KIND_ORDER.get(w.kind, len(KIND_ORDER)),
+            unit_sort_key(w.unit_code or "~"),
+            w.dataset or "",
+            w.periods,
+        )
+    )
     return out
 
 
@@ -239,10 +274,19 @@ def write_warnings_csv(path: str | os.PathLike, warnings: Sequence[ReportWarning
 def read_warnings_csv(path: str | os.PathLike) -> list[ReportWarning]:
     """The list as written (the desk reads what the report files printed)."""
     with open(path, encoding="utf-8", newline="") as fh:
-        return [ReportWarning(r["kind"], r["severity"], r["unit_code"] or None, r["dataset"] or None,
-                        tuple(p for p in r["periods"].split(";") if p), int(r.get("findings") or 1),
-                        r.get("title_vi") or "", r["message_vi"])
-                for r in csv.DictReader(fh)]
+        return [
+            ReportWarning(
+                r["kind"],
+                r["severity"],
+                r["unit_code"] or None,
+                r["dataset"] or None,
+                tuple(p for p in r["periods"].split(";") if p),
+                int(r.get("findings") or 1),
+                r.get("title_vi") or "",
+                r["message_vi"],
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 def report_warnings(folder: str | os.PathLike, gate: dict | None = None) -> list[ReportWarning]:

@@ -60,12 +60,12 @@ from ._common import (
     ordered_units,
     period_title,
     quality_summary,
+    revision_lines,
+    same_period_notes,
     unit_groups,
     unit_label,
     unit_names,
     unit_sort_key,
-    revision_lines,
-    same_period_notes,
 )
 from .formats import fmt_int, fmt_pct, fmt_value, is_missing
 from .messages_vi import dataset_vi, reason_readable_vi
@@ -152,7 +152,9 @@ class _Book:
         row += 1
         for line in (subtitle, self.as_of):
             if line:
-                ws.merge_range(row, 0, row, last, line, self.subtitle) if last else ws.write(row, 0, line, self.subtitle)
+                ws.merge_range(row, 0, row, last, line, self.subtitle) if last else ws.write(
+                    row, 0, line, self.subtitle
+                )
                 row += 1
         if banner:
             ws.merge_range(row, 0, row, last, banner, self.banner) if last else ws.write(row, 0, banner, self.banner)
@@ -221,7 +223,7 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
         for n, (_, meta) in enumerate(cat[cat["area"] == area].iterrows(), start=1):
             r = prov.get(meta["indicator_code"])
             unit_vi = meta.get("unit_vi")
-            get = (lambda k: r.get(k) if r is not None else None)
+            get = (r if r is not None else {}).get
             ws.write(row, 0, n, book.center)
             ws.write(row, 1, str(meta.get("label_vi", meta["indicator_code"])), book.text)
             ws.write(row, 2, display_unit(unit_vi), book.center)
@@ -231,7 +233,12 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
             ws.write_string(row, 6, _cell(get("same_period_value"), unit_vi), book.num_text)
             ws.write_string(row, 7, _cell(get("pct_of_same_period"), None, pct=True), book.num_text)
             ws.write_string(row, 8, indicator_phrase(r, report_period) if r is not None else "", book.text)
-            _fit_row(ws, row, (str(meta.get("label_vi", "")), 52), (indicator_phrase(r, report_period) if r is not None else "", 60))
+            _fit_row(
+                ws,
+                row,
+                (str(meta.get("label_vi", "")), 52),
+                (indicator_phrase(r, report_period) if r is not None else "", 60),
+            )
             row += 1
     for c, w in enumerate([6, 52, 12, 15, 14, 12, 14, 12, 60]):
         ws.set_column(c, c, w, book.wrap if c in (1, 8) else None)
@@ -240,8 +247,9 @@ def _summary_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, ba
 GROUPED_COLUMNS = 10  # indicator columns per printed page of a grouped area sheet
 
 
-def _grouped_area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame,
-                         banner: str | None) -> None:
+def _grouped_area_sheets(
+    book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None
+) -> None:
     """Since the 2025 reform: one row per unit (56 communes and wards), grouped under their
     former district (a reading aid: the group's heading carries no figure), one column per
     indicator of the area; the province first. Prints on A4 landscape, one page wide."""
@@ -254,19 +262,21 @@ def _grouped_area_sheets(book: _Book, report_period: str, indicators: pd.DataFra
         sub = cat[cat["area"] == area]
         headers = ["STT", "Đơn vị"] + [
             f"{meta.get('label_vi', meta['indicator_code'])} ({display_unit(meta.get('unit_vi'))})"
-            for _, meta in sub.iterrows()]
+            for _, meta in sub.iterrows()
+        ]
         title = f"{sheet_name.upper()}: KẾT QUẢ {period_title(report_period).upper()} THEO ĐƠN VỊ"
         ws, row = book.sheet(sheet_name, title, len(headers), banner)
         row = _header(book, ws, row, headers, freeze_cols=2)
         ws.set_row(row - 1, LINE_POINTS * 5)
         metas = list(sub.iterrows())
 
-        def unit_row(r: int, n: int | str, code: str, label_format) -> None:
+        def unit_row(r: int, n: int | str, code: str, label_format, ws=ws, metas=metas) -> None:
             ws.write(r, 0, n, book.center)
             ws.write(r, 1, unit_label(code, names), label_format)
             for j, (_, meta) in enumerate(metas):
-                ws.write_string(r, 2 + j, _cell(by_key.get((meta["indicator_code"], code)), meta.get("unit_vi")),
-                                book.num_text)
+                ws.write_string(
+                    r, 2 + j, _cell(by_key.get((meta["indicator_code"], code)), meta.get("unit_vi")), book.num_text
+                )
 
         unit_row(row, "", PROVINCE_CODE, book.total_text)
         row += 1
@@ -279,8 +289,12 @@ def _grouped_area_sheets(book: _Book, report_period: str, indicators: pd.DataFra
                 n += 1
                 unit_row(row, n, code, book.text)
                 row += 1
-        ws.write(row + 1, 1, "Nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ "
-                             "cho kỳ từ tháng 7/2025.", book.note)
+        ws.write(
+            row + 1,
+            1,
+            "Nhóm theo địa bàn huyện cũ chỉ để dễ đọc; không có số liệu cộng theo huyện cũ cho kỳ từ tháng 7/2025.",
+            book.note,
+        )
         ws.set_column(0, 0, 5)
         ws.set_column(1, 1, 26, book.wrap)
         ws.set_column(2, 1 + len(metas), 12)
@@ -289,7 +303,9 @@ def _grouped_area_sheets(book: _Book, report_period: str, indicators: pd.DataFra
         ws.repeat_columns(0, 1)
 
 
-def _area_sheets(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
+def _area_sheets(
+    book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None
+) -> None:
     if has_unit_groups(units):
         return _grouped_area_sheets(book, report_period, indicators, units, banner)
     names = unit_names(units)
@@ -332,7 +348,10 @@ def _quality_sheet(
     months = sorted(quality["period"].astype(str).unique())
     ncols = max(len(headers), 1 + len(months), 9)
     ws, row = book.sheet(
-        SHEET_QUALITY, f"CHẤT LƯỢNG DỮ LIỆU BÁO CÁO CỦA CÁC ĐƠN VỊ - {period_title(report_period).upper()}", ncols, banner
+        SHEET_QUALITY,
+        f"CHẤT LƯỢNG DỮ LIỆU BÁO CÁO CỦA CÁC ĐƠN VỊ - {period_title(report_period).upper()}",
+        ncols,
+        banner,
     )
     ws.write(row, 0, "1. Tổng hợp theo đơn vị", book.area)
     row += 1
@@ -399,7 +418,12 @@ def _quality_sheet(
             ws.merge_range(row, 2, row, 3, dataset_vi(str(r["dataset"])), book.text)
             ws.merge_range(row, 4, row, 7, reason_readable_vi(str(r["reason"])), book.text)
             ws.write_string(row, 8, fmt_int(r["rows"], empty="0"), book.num_text)
-            _fit_row(ws, row, (dataset_vi(str(r["dataset"])), 2 * MONTH_COL), (reason_readable_vi(str(r["reason"])), 4 * MONTH_COL))
+            _fit_row(
+                ws,
+                row,
+                (dataset_vi(str(r["dataset"])), 2 * MONTH_COL),
+                (reason_readable_vi(str(r["reason"])), 4 * MONTH_COL),
+            )
             row += 1
     ws.set_column(0, 0, 24, book.wrap)
     ws.set_column(1, max(ncols - 1, 1), MONTH_COL, book.wrap)
@@ -409,8 +433,13 @@ def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[ReportWa
     """Every line of the report's warnings (the same list as warnings.csv and the annex)."""
     headers = ["STT", "Mức độ", "Loại cảnh báo", "Đơn vị", "Bộ dữ liệu", "Tháng", "Nội dung cảnh báo"]
     widths = [6, 11, 20, 22, 24, 14, 80]
-    ws, row = book.sheet(SHEET_WARNINGS, f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}",
-                         len(headers), banner, subtitle=summary_vi(warnings))
+    ws, row = book.sheet(
+        SHEET_WARNINGS,
+        f"CẢNH BÁO KÈM THEO BÁO CÁO {period_title(report_period).upper()}",
+        len(headers),
+        banner,
+        subtitle=summary_vi(warnings),
+    )
     row = _header(book, ws, row, headers)
     if not warnings:
         ws.write(row, 6, "Không có cảnh báo.", book.warning)
@@ -419,14 +448,15 @@ def _warnings_sheet(book: _Book, report_period: str, warnings: Sequence[ReportWa
         ws.write(row, 0, i, book.center)
         for c, text in enumerate(cells, start=1):
             ws.write_string(row, c, text, book.warning)
-        _fit_row(ws, row, *zip(cells, widths[1:]))
+        _fit_row(ws, row, *zip(cells, widths[1:], strict=False))
         row += 1
     for c, w in enumerate(widths):
         ws.set_column(c, c, w, book.wrap if c else None)
 
 
-def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame,
-                     banner: str | None) -> None:
+def _revisions_sheet(
+    book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame, banner: str | None
+) -> None:
     """'Điều chỉnh số liệu': how the figures changed since the as-of date, one line per
     district-month whose version in force changed."""
     ws, row = book.sheet(SHEET_REVISIONS, f"ĐIỀU CHỈNH SỐ LIỆU {period_title(report_period).upper()}", 3, banner)
@@ -445,10 +475,22 @@ def _revisions_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, 
     ws.set_column(2, 2, 70, book.wrap)
 
 
-def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None) -> None:
+def _numbers_sheet(
+    book: _Book, report_period: str, indicators: pd.DataFrame, units: pd.DataFrame, banner: str | None
+) -> None:
     headers = [
-        "report_period", "indicator_code", "unit_code", "Đơn vị", "Chỉ tiêu", "Đơn vị tính",
-        "value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period", "Ghi chú",
+        "report_period",
+        "indicator_code",
+        "unit_code",
+        "Đơn vị",
+        "Chỉ tiêu",
+        "Đơn vị tính",
+        "value",
+        "plan_value",
+        "pct_of_plan",
+        "same_period_value",
+        "pct_of_same_period",
+        "Ghi chú",
     ]
     notes = same_period_notes(indicators)
     ws, row = book.sheet(SHEET_NUMBERS, f"SỐ LIỆU DẠNG SỐ - KỲ {report_period} (tiền: đồng)", len(headers), banner)
@@ -469,7 +511,9 @@ def _numbers_sheet(book: _Book, report_period: str, indicators: pd.DataFrame, un
         ws.write_string(row, 4, str(r.get("label_vi", "")), book.wrap)
         _fit_row(ws, row, (unit_label(r["unit_code"], names), 22), (str(r.get("label_vi", "")), 50))
         ws.write_string(row, 5, str(r.get("unit_vi", "") or ""))
-        for j, col in enumerate(["value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period"], start=6):
+        for j, col in enumerate(
+            ["value", "plan_value", "pct_of_plan", "same_period_value", "pct_of_same_period"], start=6
+        ):
             v = r.get(col)
             if is_missing(v):
                 ws.write_blank(row, j, None, book.int)
