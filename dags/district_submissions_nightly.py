@@ -1,7 +1,8 @@
 """
 ### District submissions, nightly
 
-Pulls every district's monthly submissions from the District Export API
+Pulls every reporting unit's monthly submissions (a district's; since 2025-07 a
+commune's or ward's) from the District Export API
 (connection `district_export_api`), lands them raw and immutable under
 `DOLISA_HOME`, parses and checks them (the contract's file and row rules, in SQL),
 loads the DuckDB warehouse and builds the dbt models through the marts. When asked
@@ -28,7 +29,7 @@ configured, else the log).
 |---|---|
 | `periods` | list of `YYYY-MM` to pull instead of the default revision window (the 3 months before the run's month) |
 | `report_period` | `YYYY-H1` / `YYYY-H2` to build after the load; the run fails at `report_gate` if the gate blocks |
-| `allow_incomplete` | `true` publishes a report despite missing districts/months; the report says so on its face |
+| `allow_incomplete` | `true` publishes a report despite missing reporting units or months; the report says so on its face |
 | `as_of` | `YYYY-MM-DD` (with `report_period`): also `reports/<period>/as_of_<D>/`, the report as it stood that day, with `revisions.csv` (contract §6); a blocked as-of gate does not fail the run |
 
 Every task is keyed on the run's logical date or conf, never on "now", and is

@@ -681,7 +681,7 @@ def read_files(
     CSV files whose headers map alike (same width, contract columns at the same positions,
     whatever their spelling) are read by one `read_csv` over all of them
     (`_try_insert_csv`): DuckDB's fixed cost per statement is about a millisecond, more
-    than the reading of a district's small monthly file. If that statement fails (one file
+    than the reading of a reporting unit's small monthly file. If that statement fails (one file
     is not valid CSV), it leaves nothing behind and each of those files is read on its own,
     so every file gets its own verdict. XLSX files are read one by one."""
     ds = contract.dataset(dataset)

@@ -408,7 +408,7 @@ def gate(
     rebuilds the Data Docs for this run and records the decision in the warehouse. A
     blocked gate removes the period's rows from every report table (and the report files),
     and raises ReportGateBlocked. Returns the GateResult when it passed, or None when
-    `skip_if_incomplete` (the nightly automatic draft) and districts or months are missing.
+    `skip_if_incomplete` (the nightly automatic draft) and reporting units or months are missing.
     """
     import json
 
@@ -561,7 +561,7 @@ def report(
 
     When the gate blocks, no rpt_ rows and no report files are left for that period,
     `quality_gate.json` and the Data Docs say why, and ReportGateBlocked is raised.
-    `skip_if_incomplete` (the nightly automatic draft) skips quietly when districts or
+    `skip_if_incomplete` (the nightly automatic draft) skips quietly when reporting units or
     months are missing."""
     result = gate(report_period, allow_incomplete=allow_incomplete, skip_if_incomplete=skip_if_incomplete, p=p)
     if result is None:

@@ -2,8 +2,8 @@
 
     /                                   report periods with their gate status, as-of reports, revisions
     /ky/<YYYY-Hn>                       the report table (as the XLSX summary), gate findings, downloads
-    /ky/<p>/chi-tieu/<CODE>             one figure by district
-    /ky/<p>/chi-tieu/<CODE>/don-vi/<U>  a district's figure by month
+    /ky/<p>/chi-tieu/<CODE>             one figure by reporting unit
+    /ky/<p>/chi-tieu/<CODE>/don-vi/<U>  a reporting unit's figure by month
     /ky/<p>/phan-to/<unit>              a unit's breakdowns (sex, age band, category ...) in the half's last month,
                                         small sensitive cells marked x (as published)
     /nop/<unit>/<YYYY-MM>               the month's submission versions (in force and earlier ones)

@@ -1,4 +1,6 @@
-"""Data quality: the door gate (GX suites on pandas), Data Docs, and later the report gate.
+"""Data quality: the report gate (Great Expectations suites on pandas, over the marts) and its
+Data Docs. The file and row rules at the door are not here: they run in SQL while loading
+(`dolisa.parse`), from the contract's description.
 
 The suites themselves live outside the package, in the project's top-level
 `expectations/` folder (reviewable expectation code). `load_expectations()` imports
@@ -29,7 +31,7 @@ def expectations_dir() -> Path:
 
 
 def load_expectations(submodule: str | None = None) -> ModuleType:
-    """The `expectations/` package (or one of its modules, e.g. "door_gate"), imported once."""
+    """The `expectations/` package (or one of its modules, e.g. "report_gate"), imported once."""
     pkg = sys.modules.get(EXPECTATIONS_MODULE)
     if pkg is None:
         folder = expectations_dir()
