@@ -6,11 +6,12 @@ The case (`build_store`, also used by tests/integration/test_reissue_reform.py):
 32 source unit-months revised after D = 2026-07-10, the day the 2026-H1 report was issued:
 
     24 commune-months of 2026-H1 (8 communes, 3 months each) get a version 2, submitted after D,
-       without one of their dataset files (a register, child support events, rice relief, ...);
+       without two of their dataset files (one in turn: a register, child support events, rice
+       relief, ...; and one of a flow, so that every revision moves a figure);
      2 commune-months of 2026-H1 (March and June) had no version by D: their only version is
        dated after D (a late first submission);
      6 district-months of 2025-H1, the same period a year before (contract §7: the province's
-       same-period value of 2026-H1 is the districts'), get a version 2 without a dataset file.
+       same-period value of 2026-H1 is the districts'), get such a version 2.
 
 One fresh DOLISA_HOME, in-process: extract, load and transform the 18 months, then, timed in
 the same run, the current report's build (`pipeline.report`: gate, report models, files) and
@@ -46,6 +47,16 @@ DROP_ORDER = (
     "unemployment_benefit_decisions",
     "overseas_departures",
 )
+
+FLOWS = {
+    "job_placements",
+    "vocational_enrolments",
+    "social_assistance_payments",
+    "meritorious_benefits",
+    "employment_fund_loans",
+    "unemployment_benefit_decisions",
+    "overseas_departures",
+}
 
 
 def _single_version(store, unit: str, period: str) -> dict | None:
@@ -94,12 +105,14 @@ def revise(store_root: Path) -> list[dict[str, Any]]:
             store.add_submission(unit, period, 1, at, files, datasets=datasets)
             out.append({"unit_code": unit, "period": period, "kind": kind, "dropped": None})
             continue
-        present = set(datasets.values())
+        present = {f["dataset"] for f in sub["files"] if f.get("_stored_as") and f.get("rows")}
         order = DROP_ORDER[n % len(DROP_ORDER) :] + DROP_ORDER[: n % len(DROP_ORDER)]
-        dropped = next(d for d in order if d in present)
-        kept = {name: data for name, data in files.items() if datasets[name] != dropped}
+        # one file in turn (registers, distinct counts, ...) and one of a flow, so that every
+        # revision moves at least one figure
+        dropped = {next(d for d in order if d in present), next(d for d in order if d in present and d in FLOWS)}
+        kept = {name: data for name, data in files.items() if datasets[name] not in dropped}
         store.add_submission(unit, period, 2, at, kept, datasets={k: datasets[k] for k in kept})
-        out.append({"unit_code": unit, "period": period, "kind": kind, "dropped": dropped})
+        out.append({"unit_code": unit, "period": period, "kind": kind, "dropped": sorted(dropped)})
     store.save()
     return out
 
