@@ -82,8 +82,11 @@
                               stock: the value in the half's last month, 0 in the others;
                               distinct: the ids first seen in the half in this month (ids
                               are (origin unit code, id) pairs: unique only within a unit).
-    `months` must be a CTE of dim_months in the calling model. -#}
-{% macro indicator_unit_month_values(indicators) -%}
+    `months` must be a CTE of dim_months in the calling model.
+    The re-issue's scenarios (reissue_scenario_unit_halves) call it with `records`, a
+    macro giving the rows of a source model (default: ref of it), and `keys`, extra columns
+    of those rows that the figures are computed per (each scenario a group of one query). -#}
+{% macro indicator_unit_month_values(indicators, records=none, keys=[]) -%}
     {%- for indicator in indicators %}
         {%- if indicator['source_model'] not in indicator_source_models() -%}
             {{ exceptions.raise_compiler_error("indicator_catalogue: " ~ indicator['indicator_code'] ~ " reads " ~ indicator['source_model'] ~ ", which is not in indicator_source_models() (macros/indicators.sql): add it there") }}
@@ -95,6 +98,9 @@
         {%- set where = indicator['filter_sql'] if indicator['filter_sql'] else 'true' %}
     select
         '{{ indicator["indicator_code"] }}' as indicator_code,
+        {%- for key in keys %}
+        records.{{ key }},
+        {%- endfor %}
         records.period,
         records.origin_unit_code,
         records.origin_unit_valid_from,
@@ -103,14 +109,17 @@
         count(distinct records.item) filter (where records.is_first_in_half) as half_year_contribution
     from (
         select
+            {%- for key in keys %}
+            records.{{ key }},
+            {%- endfor %}
             records.period,
             records.origin_unit_code,
             records.origin_unit_valid_from,
             {{ measure }} as item,
             records.period = min(records.period) over (
-                partition by months.half_year, records.origin_unit_code, {{ measure }}
+                partition by {% for key in keys %}records.{{ key }}, {% endfor %}months.half_year, records.origin_unit_code, {{ measure }}
             ) as is_first_in_half
-        from {{ ref(indicator['source_model']) }} as records
+        from {{ indicator_records(indicator['source_model'], records) }} as records
         inner join months on records.period = months.period
         where ({{ where }})
     ) as records
@@ -122,15 +131,18 @@
         {%- else %}
         {{ value }} as half_year_contribution
         {%- endif %}
-    from {{ ref(indicator['source_model']) }} as records
+    from {{ indicator_records(indicator['source_model'], records) }} as records
     inner join months on records.period = months.period
     where ({{ where }})
         {%- endif %}
-    group by records.period, records.origin_unit_code, records.origin_unit_valid_from
+    group by {% for key in keys %}records.{{ key }}, {% endfor %}records.period, records.origin_unit_code, records.origin_unit_valid_from
     {% if not loop.last %}union all{% endif %}
     {%- else %}
     select
         cast(null as varchar) as indicator_code,
+        {%- for key in keys %}
+        cast(null as varchar) as {{ key }},
+        {%- endfor %}
         cast(null as varchar) as period,
         cast(null as varchar) as origin_unit_code,
         cast(null as date) as origin_unit_valid_from,
@@ -138,4 +150,41 @@
         cast(null as bigint) as half_year_contribution
     where false
     {%- endfor %}
+{%- endmacro %}
+
+{#- The rows of an indicator source model: ref(model), or the macro `records` (the
+    re-issue's scenario rows) called with the model's name. -#}
+{% macro indicator_records(model, records=none) -%}
+    {%- if records is none -%}
+        {{ ref(model) }}
+    {%- else -%}
+        ({{ records(model) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- THE household rule of SP_RICE_PERSONS (indicators.md): per half-year and (origin unit,
+    household_id), the household's latest allocation of the half (latest distributed_on;
+    on a tie the largest household_size). `allocations` is a relation or a subquery of
+    fct_rice_relief_allocations rows; `keys` extra columns to partition by (the re-issue's
+    scenarios). Used by int_rice_relief_households_by_half and the scenario rows. -#}
+{% macro rice_relief_households_by_half(allocations, keys=[]) -%}
+    select
+        {%- for key in keys %}
+        allocations.{{ key }},
+        {%- endfor %}
+        allocations.half_year,
+        allocations.origin_unit_code,
+        allocations.origin_unit_valid_from,
+        allocations.household_id,
+        allocations.current_unit_code,
+        allocations.period,
+        allocations.distributed_on,
+        allocations.household_size,
+        allocations.allocation_id,
+        allocations.submission_id
+    from {{ allocations }} as allocations
+    qualify row_number() over (
+            partition by {% for key in keys %}allocations.{{ key }}, {% endfor %}allocations.half_year, allocations.origin_unit_code, allocations.household_id
+            order by allocations.distributed_on desc, allocations.household_size desc, allocations.allocation_id desc
+        ) = 1
 {%- endmacro %}

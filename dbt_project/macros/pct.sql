@@ -11,3 +11,20 @@
             ) * 0.1
     end
 {%- endmacro %}
+
+{#- An indicator's value as an exact fraction value_num / value_den (rpt_indicators, and the
+    re-issue's scenario values): a ratio is numerator x 100 / denominator (empty when the
+    denominator is 0), any other kind the numerator itself. -#}
+{% macro indicator_value_num(kind, numerator) -%}
+    case
+        when {{ kind }} = 'ratio' then cast({{ numerator }} as hugeint) * 100
+        else cast({{ numerator }} as hugeint)
+    end
+{%- endmacro %}
+
+{% macro indicator_value_den(kind, denominator) -%}
+    case
+        when {{ kind }} = 'ratio' then nullif(cast({{ denominator }} as hugeint), 0)
+        else cast(1 as hugeint)
+    end
+{%- endmacro %}

@@ -1667,6 +1667,11 @@ def render(results: dict) -> str:
 
         out.append("\n9. Warnings: the report gate's outlier rule on the demo (docs/warnings.md)")
         out.append(warnings_bench.render(warn, table, sec))
+    if results.get("reissue56"):
+        from dolisa_demo import reissue_bench
+
+        out.append("\n10. Re-issue across the reform: 2026-H1 as of 2026-07-10 after 32 revised unit-months")
+        out.append(reissue_bench.render(results["reissue56"], table, sec))
     lat = results.get("extract_latency")
     if lat:
         out.append(
@@ -1797,6 +1802,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["national"] = full_run(work, a.national_scale, results)
         if "national-airflow" in sections:
             results["national_airflow"] = national_airflow(work, a.national_scale, results)
+            save()
+        if "reissue56" in sections:
+            from dolisa_demo import reissue_bench
+
+            results["reissue56"] = reissue_bench.run(work)
             save()
         if "warnings" in sections:
             from dolisa_demo import warnings_bench

@@ -2,8 +2,8 @@
 (contract §6; docs/operations.md, "Re-issuing a report").
 
 Nothing here defines "in force": the version in force as of a date is the dbt macro
-``in_force_submissions()`` (var ``as_of``, and ``in_force_overrides`` for the one-at-a-time
-scenarios), read through ``staging.stg_district_export__submissions``. The as-of report is
+``in_force_submissions()`` (var ``as_of``), read through
+``staging.stg_district_export__submissions``. The as-of report is
 built by the SAME dbt project (the same ``rpt_`` models, the same catalogue) in a scratch
 DuckDB file that holds a copy of the warehouse's ``raw`` and ``meta`` schemas only, so the
 live marts are never touched; then the same report gate and the same report writers run.
@@ -12,9 +12,13 @@ Phases (each a function; ``reissue`` strings them together):
 
 1. ``prepare_scratch``   copy raw + meta of the live warehouse into the scratch file;
 2. ``build_as_of``       dbt build (full refresh) with ``--vars {as_of: D}``;
-3. ``scenario_values``   for each source unit-month whose version in force differs between
-                         D and now, ``dbt run -s +rpt_indicators`` with that one unit-month
-                         moved to its current version (incremental facts swap its rows);
+3. ``scenario_values``   every source unit-month whose version in force differs between D
+                         and now is a scenario: that one unit-month moved to its current
+                         version. ONE ``dbt run`` of the two models of ``models/reissue``
+                         computes every scenario's report values (each scenario a group of
+                         one query), from the as-of report and the changed unit-months' rows
+                         as of D and now; the number of dbt invocations does not grow with
+                         the number of revisions;
 4. ``revisions_frame``   ``revisions.csv`` rows from the as-of, scenario and current values;
 5. ``write_as_of_report`` gate + report files into ``reports/<period>/as_of_<D>/``.
 
@@ -62,8 +66,11 @@ REVISIONS_HEADER = [
 ]
 COPIED_SCHEMAS = ("raw", "meta")
 # The as-of build is the whole project (every mart the gate and the report frames read),
-# with its data tests; the scenario runs need only the report models and their parents.
-SCENARIO_SELECT = ["+rpt_indicators"]
+# with its data tests; the revisions need only the two re-issue models (models/reissue),
+# built once over every scenario.
+SCENARIO_SELECT = ["reissue_scenario_unit_halves", "reissue_scenario_values"]
+SCENARIO_SCHEMA = "reissue"  # the dbt models' schema
+NOW_SCHEMA = "reissue_now"  # the scenarios and the current rows, written by copy_scenario_rows
 ISSUED_DIR = "issued"
 READ_ONLY = 0o444
 
@@ -189,36 +196,68 @@ def changed_unit_months(as_of_versions: dict, now_versions: dict, months: list[s
 
 
 def scenario_values(
-    scratch: Scratch, report_period: str, as_of: dt.date, changed: list[dict[str, Any]]
+    p: Paths, scratch: Scratch, report_period: str, as_of: dt.date, changed: list[dict[str, Any]]
 ) -> dict[tuple[str, str], dict]:
     """For each changed source unit-month: the report values with only it moved to its current
-    version. One `dbt run` of the report models per scenario; the incremental facts swap the
-    rows of that one unit-month. The scratch file is left as of D again at the end."""
+    version, all in ONE `dbt run` whatever their number (models/reissue).
+
+    The scratch keeps the report as of D. Copied into its schema `reissue_now`: the scenarios
+    (the changed unit-months) and, from the live warehouse, the rows of those unit-months in
+    their current version, for every fact an indicator reads. The dbt models recompute each
+    scenario unit's half-year figures with only that month replaced (one group per scenario,
+    the catalogue macro) and apply the change to the as-of report's numerators and
+    denominators (the report's rounding)."""
     out: dict[tuple[str, str], dict] = {}
     if not changed:
         return out
-    # The override is a table of the scratch file, not a var: the vars stay the same from
-    # one run to the next, so dbt parses the project once (partial parsing).
-    scenario_vars = {"as_of": as_of.isoformat(), "in_force_overrides_table": True}
-    for c in changed:
-        with warehouse.connect(scratch.warehouse) as con:
-            _set_overrides(con, [(c["unit_code"], c["period"], c["version_now"])])
-        _dbt(["run", "--select", *SCENARIO_SELECT], scratch, scenario_vars)
-        with warehouse.connect(scratch.warehouse) as con:
-            out[(c["unit_code"], c["period"])] = indicator_values(con, report_period)
+    copy_scenario_rows(p, scratch, changed)
+    _dbt(["run", "--select", *SCENARIO_SELECT], scratch, {"as_of": as_of.isoformat()})
     with warehouse.connect(scratch.warehouse) as con:
-        _set_overrides(con, [])
-    _dbt(["run", "--select", *SCENARIO_SELECT], scratch, scenario_vars)  # back to as of D (no override)
+        rows = con.execute(
+            f"""select scenario_unit_code, scenario_period, indicator_code, unit_code, value
+                from {SCENARIO_SCHEMA}.reissue_scenario_values where report_period = ?""",
+            [report_period],
+        ).fetchall()
+    for c in changed:
+        out[(c["unit_code"], c["period"])] = {}
+    for su, sp, ind, unit, v in rows:
+        out[(su, sp)][(ind, unit)] = None if v is None else Decimal(str(v))
     return out
 
 
-def _set_overrides(con, rows: list[tuple[str, str, int | None]]) -> None:
-    con.execute(
-        "create or replace table meta.in_force_overrides "
-        "(unit_code varchar not null, period varchar not null, version integer)"
-    )
-    if rows:
-        con.executemany("insert into meta.in_force_overrides values (?, ?, ?)", rows)
+def copy_scenario_rows(p: Paths, scratch: Scratch, changed: list[dict[str, Any]]) -> None:
+    """Write `reissue_now` in the scratch file: the scenarios, and the live warehouse's rows of
+    the changed unit-months (their current version) of every fact an indicator reads."""
+    with warehouse.connect(p.warehouse) as con:
+        con.execute(f"attach '{scratch.warehouse}' as scratch")
+        try:
+            con.execute(f"create schema if not exists scratch.{NOW_SCHEMA}")
+            con.execute(
+                f"create or replace table scratch.{NOW_SCHEMA}.scenarios "
+                "(unit_code varchar not null, period varchar not null, version_as_of integer, version_now integer)"
+            )
+            con.executemany(
+                f"insert into scratch.{NOW_SCHEMA}.scenarios values (?, ?, ?, ?)",
+                [(c["unit_code"], c["period"], c["version_as_of"], c["version_now"]) for c in changed],
+            )
+            facts = [
+                t
+                for (t,) in con.execute(
+                    """select table_name from information_schema.tables
+                       where table_catalog = current_database() and table_schema = 'marts'
+                       and table_name in (select source_model from reference.indicator_catalogue)
+                       order by 1"""
+                ).fetchall()
+            ]
+            for table in facts:
+                con.execute(
+                    f"""create or replace table scratch.{NOW_SCHEMA}."{table}" as
+                        select held.* from marts."{table}" as held
+                        inner join scratch.{NOW_SCHEMA}.scenarios as s
+                            on held.origin_unit_code = s.unit_code and held.period = s.period"""
+                )
+        finally:
+            con.execute("detach scratch")
 
 
 def _fmt(value: Decimal | None, pct: bool) -> str:
@@ -505,7 +544,7 @@ def reissue(
                 # Only the half's own months can move a `value` (the same half a year before
                 # feeds same_period_value only): every indicator groups records by their half.
                 changed = changed_unit_months(as_of_versions, now_versions, contract.half_year_periods(report_period))
-                scenarios = scenario_values(scratch, report_period, day, changed)
+                scenarios = scenario_values(p, scratch, report_period, day, changed)
                 timings["scenarios"] = time.monotonic() - t0 - sum(timings.values())
                 revisions = revisions_frame(value_as_of, value_now, changed, scenarios, meta)
                 pipeline.build_reports(report_period, scratch.paths)  # the same rpt_ phase

@@ -135,14 +135,8 @@ fractions as (
     select
         all_values.*,
         published.kind,
-        case
-            when published.kind = 'ratio' then cast(all_values.numerator as hugeint) * 100
-            else cast(all_values.numerator as hugeint)
-        end as value_num,
-        case
-            when published.kind = 'ratio' then nullif(cast(all_values.denominator as hugeint), 0)
-            else cast(1 as hugeint)
-        end as value_den
+        {{ indicator_value_num('published.kind', 'all_values.numerator') }} as value_num,
+        {{ indicator_value_den('published.kind', 'all_values.denominator') }} as value_den
     from all_values
     inner join published on all_values.indicator_code = published.indicator_code
 
