@@ -250,22 +250,39 @@ def dolisa_cmd(*args: str, probe_out: Path | None = None) -> list[str]:
     return [str(BIN / "dolisa"), *args]
 
 
-def ensure_store(work: Path, scale: float, results: dict) -> Path:
-    store = work / "stores" / f"s{scale:g}"
+# The shapes of a store (issue 34): the generator's options of each. `default` is the demo as
+# it always was; `heavy` is a hub whose districts keep three times the registers (the largest
+# files, a full snapshot every month) and send no file for a dataset without records (fewer,
+# larger files).
+SHAPES: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "heavy": ("--registers", "3", "--omit-empty"),
+}
+
+
+def shape_suffix(shape: str) -> str:
+    """ "" for the default shape (the paths and keys as they always were), else "-<shape>"."""
+    return "" if shape == "default" else f"-{shape}"
+
+
+def ensure_store(work: Path, scale: float, results: dict, shape: str = "default") -> Path:
+    name = f"s{scale:g}{shape_suffix(shape)}"
+    store = work / "stores" / name
     if (store / "index.json").exists():
-        results.setdefault("generate", {})[f"{scale:g}"] = {"cached": True}
+        results.setdefault("generate", {})[name[1:]] = {"cached": True}
         return store
     if store.exists():
         shutil.rmtree(store)
     store.parent.mkdir(parents=True, exist_ok=True)
-    print(f"bench: generating the demo store at scale {scale:g} into {store} ...", flush=True)
+    print(f"bench: generating the demo store at scale {scale:g} (shape {shape}) into {store} ...", flush=True)
     m = run_tree(
-        [sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", str(scale)],
-        log=work / "logs" / f"generate_s{scale:g}.log",
+        [sys.executable, "-m", "dolisa_demo.hub", "generate", "--store", str(store), "--scale", str(scale)]
+        + list(SHAPES[shape]),
+        log=work / "logs" / f"generate_{name}.log",
     )
     if m["rc"] != 0:
-        raise RuntimeError(f"generate scale {scale}: rc {m['rc']} (log {work}/logs/generate_s{scale:g}.log)")
-    results.setdefault("generate", {})[f"{scale:g}"] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
+        raise RuntimeError(f"generate scale {scale} shape {shape}: rc {m['rc']} (log {work}/logs/generate_{name}.log)")
+    results.setdefault("generate", {})[name[1:]] = {"wall": m["wall"], "peak_rss": m["peak_rss"]}
     return store
 
 
@@ -780,17 +797,18 @@ def task_windows(af_home: Path) -> dict[str, tuple[float, float]]:
     return {t: (epoch(s), epoch(e)) for t, s, e in rows if s and e}
 
 
-def national_airflow(work: Path, scale: float, results: dict) -> dict:
+def national_airflow(work: Path, scale: float, results: dict, shape: str = "default") -> dict:
     """The full 18-month run at `scale` through `airflow dags test` (conf: every month of
     2020-01..2021-06 and the 2021-H1 report), on a fresh DOLISA_HOME and a fresh SQLite
-    AIRFLOW_HOME: the tree's peak RSS (the benchmark's figure), its peak PSS/USS (shared
-    pages once), the largest single process, and per task its duration and the peak RSS
-    of the tree while it ran."""
+    AIRFLOW_HOME, from a store of `shape` (SHAPES): the tree's peak RSS (the benchmark's
+    figure), its peak PSS/USS (shared pages once), the largest single process, and per task
+    its duration and the peak RSS of the tree while it ran."""
     from dolisa import contract
 
-    store = ensure_store(work, scale, results)
-    home = work / f"home_airflow_s{scale:g}"
-    af_home = work / f"airflow_home_s{scale:g}"
+    store = ensure_store(work, scale, results, shape)
+    suffix = shape_suffix(shape)
+    home = work / f"home_airflow_s{scale:g}{suffix}"
+    af_home = work / f"airflow_home_s{scale:g}{suffix}"
     for d in (home, af_home):
         rmtree(d)
     af_home.mkdir(parents=True)
@@ -798,8 +816,15 @@ def national_airflow(work: Path, scale: float, results: dict) -> dict:
     while periods[-1] != ALL_PERIODS[1]:
         periods.append(contract.add_months(periods[-1], 1))
     stages: list = []
-    print(f"bench: full 18-month run at scale {scale:g} through Airflow (airflow dags test)", flush=True)
-    out: dict[str, Any] = {"scale": scale, "loadavg_before": os.getloadavg(), "cpu_busy_before": busy_cpu(2.0)}
+    print(
+        f"bench: full 18-month run at scale {scale:g} (shape {shape}) through Airflow (airflow dags test)", flush=True
+    )
+    out: dict[str, Any] = {
+        "scale": scale,
+        "shape": shape,
+        "loadavg_before": os.getloadavg(),
+        "cpu_busy_before": busy_cpu(2.0),
+    }
     with hub(store) as url:
         env = airflow_env(af_home, home, url)
         stage(stages, "national airflow db migrate", [str(BIN / "airflow"), "db", "migrate"], env, work)
@@ -813,7 +838,7 @@ def national_airflow(work: Path, scale: float, results: dict) -> dict:
         conf = json.dumps({"periods": periods, "report_period": REPORT_PERIOD})
         run = stage(
             stages,
-            f"s{scale:g} airflow dags test",
+            f"s{scale:g}{suffix} airflow dags test",
             [str(BIN / "airflow"), "dags", "test", "district_submissions_nightly", NIGHTLY_LOGICAL_DATE, "-c", conf],
             env,
             work,
@@ -864,7 +889,7 @@ def national_airflow(work: Path, scale: float, results: dict) -> dict:
             else None,
         }
     )
-    (work / f"timeline_airflow_s{scale:g}.json").write_text(json.dumps({"timeline": tl, "windows": windows}))
+    (work / f"timeline_airflow_s{scale:g}{suffix}.json").write_text(json.dumps({"timeline": tl, "windows": windows}))
     return out
 
 
@@ -1650,11 +1675,11 @@ def render(results: dict) -> str:
         out.append(
             f"month 36 / month 1: {g36['ratio']:.2f}x (target <= 1.3x: {'met' if g36['ratio'] <= 1.3 else 'MISSED'})"
         )
-    naf = results.get("national_airflow")
-    if naf:
+    for key in sorted(k for k in results if k.startswith("national_airflow")):
+        naf = results[key]
         out.append(
-            f"\n7. National volume through Airflow: scale {naf['scale']:g}, 18 months + {REPORT_PERIOD} report, "
-            "airflow dags test"
+            f"\n7. National volume through Airflow: scale {naf['scale']:g}, shape {naf.get('shape', 'default')}, "
+            f"18 months + {REPORT_PERIOD} report, airflow dags test"
         )
         out.append(_national_airflow_table(naf))
     r56 = results.get("reform56")
@@ -1721,6 +1746,13 @@ def main(argv: list[str] | None = None) -> int:
         "national-airflow: the scale-60 18-month run through airflow dags test; warnings: the outlier "
         "rule's warnings, precision and recall on the demo, about 20 minutes)",
     )
+    ap.add_argument(
+        "--shapes",
+        default="default",
+        help="national-airflow: comma-separated store shapes to run, of " + ",".join(SHAPES) + " (heavy: the "
+        "generator's --registers 3 --omit-empty); the default shape's figures are national_airflow, "
+        "another's national_airflow-<shape>",
+    )
     ap.add_argument("--latency-ms", type=float, default=200.0, help="extract-latency: delay of every response")
     ap.add_argument("--latency-units", default="10,56", help="extract-latency: 10 and/or 56 units")
     ap.add_argument(
@@ -1737,6 +1769,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
     sections = {s.strip() for s in a.sections.split(",") if s.strip()}
+    shapes = [s.strip() for s in a.shapes.split(",") if s.strip()]
+    if unknown := [s for s in shapes if s not in SHAPES]:
+        ap.error(f"--shapes: unknown shape(s) {', '.join(unknown)} (known: {', '.join(SHAPES)})")
     skip_national = a.skip_national or a.quick
     scales = [float(s) for s in (a.scales or ("1" if a.quick else "1,10,60")).split(",") if s.strip()]
     ingest_scale = a.ingest_scale or (5.0 if a.quick else 10.0)
@@ -1796,8 +1831,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 results["national"] = full_run(work, a.national_scale, results)
         if "national-airflow" in sections:
-            results["national_airflow"] = national_airflow(work, a.national_scale, results)
-            save()
+            for shape in shapes:
+                results[f"national_airflow{shape_suffix(shape)}"] = national_airflow(
+                    work, a.national_scale, results, shape
+                )
+                save()
         if "warnings" in sections:
             from dolisa_demo import warnings_bench
 
