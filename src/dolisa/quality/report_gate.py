@@ -9,7 +9,9 @@ GX's public 1.x API:
 2. one `ValidationDefinition` per batch and suite, all in one `Checkpoint` whose action
    rebuilds the Data Docs site (`UpdateDataDocsAction`) for what ran, and nothing older;
 3. the personal-data value scan runs in a second Checkpoint with result_format
-   BOOLEAN_ONLY, so no matching value is ever stored in a result or shown in Data Docs;
+   BOOLEAN_ONLY, so no matching value is ever stored in a result or shown in Data Docs; its
+   candidates are staged in DuckDB and validated in batches of VALUE_BATCH_ROWS (`MartValues`),
+   so what pandas and GX hold does not grow with the marts;
    the other batches hold no personal column and keep COMPLETE results, indexed by
    (unit_code, period, item), so each finding names its district and month;
 4. failed expectations become findings (rule, severity, unit_code, period,
@@ -183,19 +185,6 @@ def _mart_values_sql(con: duckdb.DuckDBPyConnection, report_period: str) -> str 
         return None
     not_reference = _declared.NOT_REFERENCE_NAME_SQL.format(v="candidates.value")
     return f"select * from ({' union all '.join(parts)}) as candidates where {not_reference}"
-
-
-def _empty_values():
-    import pandas as pd
-
-    return pd.DataFrame({"source": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
-
-
-def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
-    """All of `_mart_values_sql` in one frame (small marts only; the gate reads it in batches:
-    `MartValues`)."""
-    sql = _mart_values_sql(con, report_period)
-    return _empty_values() if sql is None else con.execute(sql + " order by all").df()
 
 
 class MartValues:
