@@ -126,12 +126,18 @@ FULL_NAME_PATTERN = (
     r"^[^\W\d_]+ (?:Văn|Thị|Đức|Minh|Quốc|Thanh|Thu|Ngọc|Hữu|Công|Xuân|Hồng|Kim|Đình|Quang|Bá|"
     r"Tiến|Trọng|Duy|Mạnh)(?: [^\W\d_]+){1,3}$"
 )
-# The value scan's batch holds only the values that could match a pattern at all, so that
-# millions of record ids and pseudonyms never enter pandas. A match needs 9 or 12 ASCII
-# digits, plus at most one trailing newline (which `$` allows), or a space. This is a
-# necessary condition, not the rule: GX still decides each finding. `{v}` is the value;
+# The value scan's batches hold only the values that could match a pattern at all, so that
+# millions of record ids and pseudonyms never enter pandas. A match needs a space (a full
+# name), or 9 or 12 ASCII digits and nothing else but at most one trailing newline (which `$`
+# allows): a record id of 12 or 13 characters such as "045-TE-00012" is no candidate. This is
+# a necessary condition, not the rule: GX still decides each finding. `{v}` is the value;
 # tests/unit/test_report_gate.py checks the condition against the patterns.
-VALUE_CANDIDATE_SQL = "(strlen({v}) in (9, 10, 12, 13) or contains({v}, ' '))"
+VALUE_CANDIDATE_SQL = (
+    "(contains({v}, ' ') or (strlen({v}) in (9, 10, 12, 13) and regexp_full_match({v}, '[0-9]+\\n?')))"
+)
+# The candidates are handed to GX in batches of at most this many values (distinct per
+# column, in the order of column and value), so the gate's frames do not grow with the marts.
+VALUE_BATCH_ROWS = 50_000
 # Names of admin units are reference data of the contract (admin_units.csv), not about
 # people: some commune names of the 2025 reform read like a person's name ("Xã Minh Tâm",
 # "Xã Thanh Long"). A value that is exactly such a name is not scanned.

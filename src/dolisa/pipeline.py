@@ -415,12 +415,13 @@ def gate(
     from dolisa import report as writers
     from dolisa.lock import writer_lock
     from dolisa.quality import decisions
-    from dolisa.quality.report_gate import ReportGateBlocked, run_report_gate
+    from dolisa.quality.report_gate import ReportGateBlocked, import_gx, run_report_gate
     from dolisa.report.frames import quality_frames
     from dolisa.settings import share
 
     p = (p or default_paths()).ensure()
     out_dir = reader_dir(Path(out_dir) if out_dir else p.report_dir(report_period))
+    import_gx()  # before the connection: its memory_limit counts GX in the process's RSS
     with writer_lock(p, "report_gate"), warehouse.connect(p.warehouse) as con:
         result = run_report_gate(
             con,

@@ -333,6 +333,27 @@ def test_deterministic(small_store, tmp_path):
     assert _fingerprint(small_store) == _fingerprint(other)
 
 
+def test_the_heavy_shape_has_larger_registers_and_no_empty_file(small_store, tmp_path):
+    """Issue 34's second shape: --registers 3 --omit-empty. The default shape is the store above
+    (test_deterministic: unchanged by the options' defaults)."""
+    heavy = tmp_path / "heavy"
+    generate(heavy, first="2021-01", last="2021-02", registers=3, omit_empty=True)
+
+    def files(root):
+        store = HubStore(root)
+        return [f for u in store.units() for p in ("2021-01", "2021-02") for s in store.listing(u, p)
+                for f in s["files"]]
+
+    default, big = files(small_store), files(heavy)
+    assert any(f["rows"] == 0 for f in default) and not any(f["rows"] == 0 for f in big)
+    assert len(big) < len(default)
+    for ds in ("social_allowance_register", "child_protection_register"):
+        n, m = (sum(f["rows"] for f in fs if f["dataset"] == ds) for fs in (default, big))
+        assert 2.5 * n < m < 3.5 * n
+    assert manifest(heavy)["shape"] == {"registers": 3.0, "omit_empty": True}
+    assert "shape" not in manifest(small_store)
+
+
 def test_units_per_month(tmp_path):
     root = tmp_path / "jan"
     generate(root, first="2020-01", last="2020-02", scale=0.05)

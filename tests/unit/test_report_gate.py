@@ -268,7 +268,7 @@ def test_the_value_scan_reads_every_value_a_personal_pattern_can_match():
     rng = random.Random(13)
     alphabet = "0123456789 \nabcĐđVănThịNguyễn-_.x"
     values = ["004190012345", "081234567", "081234567\n", "004190012345\n", "Nông Văn Hùng", "Lê Thị Hoa\n",
-              "a" * 64, "P12345678", "040-2021-06", ""]
+              "a" * 64, "P12345678", "040-2021-06", "045-TE-00012", "045-TE-100012", ""]
     values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(20000)]
     values += ["".join(rng.choice("0123456789") for _ in range(n)) + tail for n in range(6, 15) for tail in ("", "\n")
                for _ in range(5)]
@@ -281,3 +281,23 @@ def test_the_value_scan_reads_every_value_a_personal_pattern_can_match():
     assert len(matching) > 60
     assert [v for v in matching if not kept[v]] == []
     assert not kept["a" * 64] and not kept["040-2021-06"]  # a pseudonym and an id stay out
+    assert not kept["045-TE-00012"] and not kept["045-TE-100012"]  # record ids of 12 and 13 characters too
+
+
+def test_the_value_scan_in_batches_finds_what_one_batch_finds(con, tmp_path):
+    """The candidates reach GX in batches of VALUE_BATCH_ROWS (here 1 and 2): the findings are
+    those of one batch, each column named once, and no batch stores a value."""
+    con.execute("update marts.fct_job_placements set person_key = '004190012345' where period = '2021-03'")
+    con.execute("create table marts.fct_more (unit_code varchar, period varchar, note varchar)")
+    con.execute("insert into marts.fct_more values ('040', '2021-02', 'Nông Văn Hùng'), "
+                "('042', '2021-02', 'Lê Thị Hoa'), ('040', '2021-02', 'a b'), ('040', '2021-02', '081234567')")
+    one = [(f.rule, f.severity, f.item) for f in gate(con).findings]
+    assert one == [("no_personal_data", BLOCKING, "marts.fct_job_placements.person_key"),
+                   ("no_personal_data", BLOCKING, "marts.fct_more.note")]
+    for rows in (1, 2):
+        docs = tmp_path / f"docs{rows}"
+        result = gate(con, value_batch_rows=rows, data_docs_dir=docs)
+        assert [(f.rule, f.severity, f.item) for f in result.findings] == one
+        pages = [p.read_text(encoding="utf-8", errors="replace") for p in docs.rglob("*.html")]
+        assert pages and not [p for p in pages for v in ("004190012345", "Nông Văn Hùng", "081234567") if v in p]
+    assert "report_gate_values" not in {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}

@@ -23,6 +23,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="inject the true anomalies of ANOMALY_PLAN in the range (listed in demo_manifest.json)",
     )
+    g.add_argument(
+        "--registers",
+        type=float,
+        default=1.0,
+        help="multiply the two registers (social allowance, child protection) by this (the heavy shape: 3)",
+    )
+    g.add_argument(
+        "--omit-empty",
+        action="store_true",
+        help="send no file for a dataset without records (default: half of them are sent empty)",
+    )
     s = sub.add_parser("serve", help="serve a store over HTTP (contract §2)")
     s.add_argument("--store", required=True)
     s.add_argument("--host", default="127.0.0.1")
@@ -57,7 +68,16 @@ def main(argv: list[str] | None = None) -> int:
         from dolisa_demo.hub.generator import generate
 
         t0 = time.monotonic()
-        store = generate(a.store, seed=a.seed, scale=a.scale, first=a.first, last=a.last, anomalies=a.inject_anomalies)
+        store = generate(
+            a.store,
+            seed=a.seed,
+            scale=a.scale,
+            first=a.first,
+            last=a.last,
+            anomalies=a.inject_anomalies,
+            registers=a.registers,
+            omit_empty=a.omit_empty,
+        )
         n = sum(1 for _ in store.iter_submissions())
         print(f"{n} submission versions written to {store.root} in {time.monotonic() - t0:.1f} s")
         return 0

@@ -837,7 +837,18 @@ class _Register:
 
 
 class Generator:
-    def __init__(self, store: HubStore, seed: int, scale: float, first: str, last: str, anomalies: bool = False):
+    def __init__(
+        self,
+        store: HubStore,
+        seed: int,
+        scale: float,
+        first: str,
+        last: str,
+        anomalies: bool = False,
+        *,
+        registers: float = 1.0,
+        omit_empty: bool = False,
+    ):
         contract.parse_period(first)
         contract.parse_period(last)
         if first > last:
@@ -845,6 +856,11 @@ class Generator:
         self.store = store
         self.seed = seed
         self.scale = float(scale)
+        # the store's shape (issue 34): `registers` multiplies the two registers (social allowance,
+        # child protection: the heaviest files, one full snapshot a month); `omit_empty` leaves out
+        # every file of a dataset without records (by default half of them are sent empty)
+        self.registers = float(registers)
+        self.omit_empty = bool(omit_empty)
         self.first = first
         self.last = last
         # registers are simulated from the epoch; a range after the 2021-H1 calibration starts
@@ -870,6 +886,8 @@ class Generator:
             "variants": {},
             "province_targets": {},
         }
+        if self.registers != 1.0 or self.omit_empty:  # the default shape's manifest stays as it was
+            self.manifest["shape"] = {"registers": self.registers, "omit_empty": self.omit_empty}
         self._counters: dict[tuple[str, str], int] = {}
         self._stock: dict[tuple[str, str], tuple[int, int, int]] = {}
         self._defects = {}
@@ -1042,7 +1060,7 @@ class Generator:
 
     # ---- registers
     def initial_allowance(self, u: contract.AdminUnit, period: str) -> _Register:
-        total = int(round(ALLOWANCE_ACTIVE_2021_06 * self.scale))
+        total = int(round(ALLOWANCE_ACTIVE_2021_06 * self.scale * self.registers))
         upto = [p for p in self.sim_periods if period <= p <= CALIBRATION_LAST]
         total -= sum(self.count("sa_join", ukey(x), p) for p in upto for x in self.units_in(p))
         total += sum(self.count("sa_stop", ukey(x), p) for p in upto for x in self.units_in(p))
@@ -1084,7 +1102,11 @@ class Generator:
         r0 = _rng(self.seed, "cr0", period)
         w = [self.base_weight(ukey(x), period) * r0.uniform(0.8, 1.2) for x in units]
         n = dict(
-            zip([ukey(x) for x in units], alloc(int(round(CHILD_REGISTER_2020_01 * self.scale)), w), strict=False)
+            zip(
+                [ukey(x) for x in units],
+                alloc(int(round(CHILD_REGISTER_2020_01 * self.scale * self.registers)), w),
+                strict=False,
+            )
         )[ukey(u)]
         reg = _Register()
         r = _rng(self.seed, "cr0", ukey(u))
@@ -1728,7 +1750,7 @@ class Generator:
             if ds.kind == "snapshot":
                 continue
             lst = rows.get(name) or []
-            if not lst and ro.random() < 0.5:
+            if not lst and (self.omit_empty or ro.random() < 0.5):
                 continue  # an absent dataset has no records
             st = choose_style(self.seed, code, period, name, version, len(lst))
             rend = Renderer(ds, st)
@@ -2008,10 +2030,14 @@ def generate(
     first: str = "2020-01",
     last: str = "2021-06",
     anomalies: bool = False,
+    registers: float = 1.0,
+    omit_empty: bool = False,
 ) -> HubStore:
     """Fill a new store at `store_root` with the demo submissions of `first`..`last`;
     `anomalies` injects ANOMALY_PLAN's true anomalies of the range (listed in the manifest's
-    "anomalies").
+    "anomalies"). `registers` (×, default 1) and `omit_empty` (no file for a dataset without
+    records) change the store's shape; with their defaults the store is byte-identical to one
+    generated without them.
 
     An existing ``index.json`` there is replaced (files of the same names are
     overwritten); use an empty directory for a clean store."""
@@ -2020,7 +2046,9 @@ def generate(
     if (root / "index.json").exists():
         (root / "index.json").unlink()
     store = HubStore(root)
-    return Generator(store, seed, scale, first, last, anomalies=anomalies).run()
+    return Generator(
+        store, seed, scale, first, last, anomalies=anomalies, registers=registers, omit_empty=omit_empty
+    ).run()
 
 
 def manifest(store_root) -> dict[str, Any]:

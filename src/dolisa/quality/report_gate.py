@@ -9,7 +9,9 @@ GX's public 1.x API:
 2. one `ValidationDefinition` per batch and suite, all in one `Checkpoint` whose action
    rebuilds the Data Docs site (`UpdateDataDocsAction`) for what ran, and nothing older;
 3. the personal-data value scan runs in a second Checkpoint with result_format
-   BOOLEAN_ONLY, so no matching value is ever stored in a result or shown in Data Docs;
+   BOOLEAN_ONLY, so no matching value is ever stored in a result or shown in Data Docs; its
+   candidates are staged in DuckDB and validated in batches of VALUE_BATCH_ROWS (`MartValues`),
+   so what pandas and GX hold does not grow with the marts;
    the other batches hold no personal column and keep COMPLETE results, indexed by
    (unit_code, period, item), so each finding names its district and month;
 4. failed expectations become findings (rule, severity, unit_code, period,
@@ -150,13 +152,15 @@ def read_batches(con: duckdb.DuckDBPyConnection, report_period: str) -> dict:
     return frames
 
 
-def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
-    """(source, value): every distinct text value of every mart column ("schema.table.column"),
-    over the half-year's rows where the table has a half_year or period column, that could
-    match a personal-data pattern at all (`VALUE_CANDIDATE_SQL`: ids and pseudonyms cannot) and
-    is not the name of an admin unit (`NOT_REFERENCE_NAME_SQL`)."""
-    import pandas as pd
+VALUES_TABLE = "report_gate_values"  # a temporary table of the gate's connection
 
+
+def _mart_values_sql(con: duckdb.DuckDBPyConnection, report_period: str) -> str | None:
+    """The query of (source, value): every distinct text value of every mart column
+    ("schema.table.column"), over the half-year's rows where the table has a half_year or
+    period column, that could match a personal-data pattern at all (`VALUE_CANDIDATE_SQL`: ids
+    and pseudonyms cannot) and is not the name of an admin unit (`NOT_REFERENCE_NAME_SQL`).
+    None when no mart has a text column."""
     months = contract.half_year_periods(report_period)
     cols = con.execute(
         """select table_name, column_name, data_type from information_schema.columns
@@ -178,14 +182,60 @@ def read_mart_values(con: duckdb.DuckDBPyConnection, report_period: str):
                 parts.append(f"""select distinct 'marts.{t}.{c}' as source, "{c}" as value from marts."{t}"
                                  where {where} and "{c}" is not null and {candidate}""")
     if not parts:
-        return pd.DataFrame({"source": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+        return None
     not_reference = _declared.NOT_REFERENCE_NAME_SQL.format(v="candidates.value")
-    return con.execute(f"select * from ({' union all '.join(parts)}) as candidates where {not_reference}").df()
+    return f"select * from ({' union all '.join(parts)}) as candidates where {not_reference}"
+
+
+class MartValues:
+    """The value scan's candidates, staged in DuckDB (a temporary table of the gate's
+    connection, which DuckDB may spill) and handed out in frames of at most `batch_rows`
+    values, in the order of column and value: what pandas and GX hold at a time does not grow
+    with the marts. Iterable more than once; `close()` drops the table."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, report_period: str, batch_rows: int | None = None):
+        self.con = con
+        self.batch_rows = int(batch_rows or _declared.VALUE_BATCH_ROWS)
+        sql = _mart_values_sql(con, report_period)
+        con.execute(f"drop table if exists temp.{VALUES_TABLE}")
+        if sql is None:
+            con.execute(f"create temp table {VALUES_TABLE} (i bigint, source varchar, value varchar)")
+        else:
+            con.execute(
+                f"create temp table {VALUES_TABLE} as "
+                f"select row_number() over (order by source, value) as i, source, value from ({sql}) as v"
+            )
+        self.rows = con.execute(f"select count(*) from temp.{VALUES_TABLE}").fetchone()[0]
+
+    def __len__(self) -> int:
+        """The number of batches (at least one: an empty scan is validated too)."""
+        return max(1, -(-self.rows // self.batch_rows))
+
+    def __iter__(self):
+        for k in range(len(self)):
+            lo = k * self.batch_rows
+            yield self.con.execute(
+                f"select source, value from temp.{VALUES_TABLE} where i > ? and i <= ? order by i",
+                [lo, lo + self.batch_rows],
+            ).df()
+
+    def close(self) -> None:
+        self.con.execute(f"drop table if exists temp.{VALUES_TABLE}")
 
 
 # ---------------------------------------------------------------------------
 # Great Expectations: context, checkpoints, Data Docs
 # ---------------------------------------------------------------------------
+
+
+def import_gx() -> None:
+    """Import GX before the gate's DuckDB connection opens (`dolisa.pipeline.gate`): its ~120 MB
+    then count in the process's RSS from which the connection's memory_limit is derived
+    (`settings.duckdb_settings`), instead of coming on top of DuckDB's share."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+    import great_expectations.checkpoint  # noqa: F401
+    import great_expectations.expectations  # noqa: F401
 
 
 def _context(site_dir: Path | None):
@@ -228,6 +278,8 @@ def _checkpoint(
         frame.to_pickle(path)
         asset = datasource.add_pickle_asset(batch_name, filepath_or_buffer=path)
         bd = asset.add_batch_definition(batch_name)
+        if any(s.name == suite.name for s in ctx.suites.all()):  # a later batch of the value scan
+            ctx.suites.delete(suite.name)
         suite = ctx.suites.add(suite)
         vds.append(ctx.validation_definitions.add(gx.ValidationDefinition(name=batch_name, data=bd, suite=suite)))
     actions = [UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])] if docs else []
@@ -255,28 +307,37 @@ def run_checkpoints(
         project_manager.set_project(None)
 
 
-def _run_all(ctx, frames: dict, values_frame, report_period: str, site_dir: Path | None, work_dir: Path | None) -> list:
+def _run_all(ctx, frames: dict, values, report_period: str, site_dir: Path | None, work_dir: Path | None) -> list:
+    if hasattr(values, "columns"):  # one frame: a single batch
+        values = [values]
     ds = ctx.data_sources.add_pandas("report_gate")
     with tempfile.TemporaryDirectory(prefix=".report_gate.", dir=work_dir) as tmp:
         work = Path(tmp)
         docs = site_dir is not None
         main = [(b.name, frames[b.name], _declared.SUITES[b.name]()) for b in _declared.BATCHES]
         results = _run(ctx, f"report_gate_{report_period}", ds, work, main, RESULT_FORMAT, docs)
-        # the personal-data value scan: BOOLEAN_ONLY; one fast pass, then per column when it failed
-        values = [("mart_values", values_frame, _declared.mart_values_suite())]
-        scan = _run(ctx, f"report_gate_{report_period}_personal_data", ds, work, values, VALUES_RESULT_FORMAT, docs)
-        if not all(r.success for r in scan):
-            sources = sorted(values_frame["source"].unique())
-            by_column = [("mart_values_by_column", values_frame, _declared.mart_values_suite(sources))]
-            scan = _run(
-                ctx,
-                f"report_gate_{report_period}_personal_data_by_column",
-                ds,
-                work,
-                by_column,
-                VALUES_RESULT_FORMAT,
-                docs,
-            )
+        # the personal-data value scan, batch by batch (MartValues): BOOLEAN_ONLY; one fast pass,
+        # then per column when it failed. Each batch has its own data source, deleted once it ran:
+        # a data source's execution engine keeps every batch it loaded.
+        scan: list = []
+        for k, frame in enumerate(values):
+            tag = "" if k == 0 else f"_{k + 1}"
+            vds = ctx.data_sources.add_pandas(f"report_gate_values{tag}")
+            try:
+                batch = [(f"mart_values{tag}", frame, _declared.mart_values_suite())]
+                name = f"report_gate_{report_period}_personal_data{tag}"
+                part = _run(ctx, name, vds, work, batch, VALUES_RESULT_FORMAT, docs)
+                if not all(r.success for r in part):
+                    sources = sorted(frame["source"].unique())
+                    by_column = [(f"mart_values_by_column{tag}", frame, _declared.mart_values_suite(sources))]
+                    name = f"report_gate_{report_period}_personal_data_by_column{tag}"
+                    part = _run(ctx, name, vds, work, by_column, VALUES_RESULT_FORMAT, docs)
+            finally:
+                ctx.data_sources.delete(vds.name)
+                for p in work.glob(f"mart_values*{tag}.pkl"):
+                    p.unlink()
+            scan += part
+            del frame, vds
         return results + scan
 
 
@@ -305,6 +366,7 @@ def _plain(v: Any) -> Any:
 def findings_from_results(results: Iterable, frames: dict) -> list[Finding]:
     by_suite = {b.suite_name: b for b in _declared.BATCHES}
     out: list[Finding] = []
+    named: set[tuple[str, str]] = set()  # a column of the value scan named once, over all its batches
     for suite_result in results:
         batch = by_suite.get(suite_result.suite_name)
         frame = frames.get(batch.name) if batch else None
@@ -332,7 +394,9 @@ def findings_from_results(results: Iterable, frames: dict) -> list[Finding]:
             index = (r.result or {}).get("unexpected_index_list")
             if not index:  # table-level, or BOOLEAN_ONLY (the personal-data value scan)
                 item = meta.get("source") or f"{suite_result.suite_name}/{cfg.type}"
-                out.append(Finding(rule, severity, _declared.message(rule, item=item, period=None), item=item))
+                if (rule, item) not in named:
+                    named.add((rule, item))
+                    out.append(Finding(rule, severity, _declared.message(rule, item=item, period=None), item=item))
                 continue
             for key in index:
                 fields = {k: _plain(key.get(k)) for k in _declared.KEY_COLUMNS}
@@ -366,12 +430,17 @@ def run_report_gate(
     data_docs_dir: Path | None = None,
     work_dir: Path | None = None,
     extra_findings: Iterable[Finding] = (),
+    value_batch_rows: int | None = None,
 ) -> GateResult:
-    """Run every suite of the report gate for `report_period` over the built marts."""
+    """Run every suite of the report gate for `report_period` over the built marts
+    (`value_batch_rows`: the value scan's batch size, default VALUE_BATCH_ROWS)."""
     contract.half_year_periods(report_period)
     frames = read_batches(con, report_period)
-    values_frame = read_mart_values(con, report_period)
-    results = run_checkpoints(frames, values_frame, report_period, site_dir=data_docs_dir, work_dir=work_dir)
+    values = MartValues(con, report_period, batch_rows=value_batch_rows)
+    try:
+        results = run_checkpoints(frames, values, report_period, site_dir=data_docs_dir, work_dir=work_dir)
+    finally:
+        values.close()
     result = GateResult(
         report_period,
         allow_incomplete=allow_incomplete,
