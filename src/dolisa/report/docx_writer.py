@@ -267,6 +267,7 @@ def _image_slices(img: Path, max_ratio: float) -> list:
     taller than ``max_ratio`` × its width (on a white row where one is near the cut)."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     with Image.open(img) as im:
@@ -274,14 +275,13 @@ def _image_slices(img: Path, max_ratio: float) -> list:
         if h <= w * max_ratio * 2:
             return [str(img)]
         step = int(w * max_ratio)
-        grey = im.convert("L")
+        darkest = np.asarray(im.convert("L")).min(axis=1)  # per pixel row
         out, top = [], 0
         while top < h:
             cut = min(h, top + step)
             if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
                 for y in range(cut, top + int(step * 0.8), -1):
-                    row = grey.crop((0, y, w, y + 1)).getextrema()
-                    if row[0] >= 250:
+                    if darkest[y] >= 250:
                         cut = y
                         break
             buf = io.BytesIO()
