@@ -261,35 +261,48 @@ def _caption_for(image: Path, units_text: str) -> str:
     return IMAGE_CAPTIONS.get(stem, stem.replace("_", " ")).replace("{units}", units_text)
 
 
-def _image_slices(img: Path, max_ratio: float) -> list:
-    """The picture as one PNG, or, when fitting it on one page would shrink it below half the
-    page's width (a chart of 56 communes), as PNG streams cut horizontally so that none is
-    taller than ``max_ratio`` × its width (on a white row where one is near the cut)."""
-    import io
-
+def _image_slices(img: Path, max_ratio: float) -> list[tuple[int, int, int, int]]:
+    """``(top, bottom, width, height)`` in pixels of each horizontal band to show of the picture:
+    the whole picture, or, when fitting it on one page would shrink it below half the page's
+    width (a chart of 56 communes), bands none taller than ``max_ratio`` × the width, each cut
+    on a white row where one is near the cut."""
     import numpy as np
     from PIL import Image
 
     with Image.open(img) as im:
         w, h = im.size
         if h <= w * max_ratio * 2:
-            return [str(img)]
+            return [(0, h, w, h)]
         step = int(w * max_ratio)
         darkest = np.asarray(im.convert("L")).min(axis=1)  # per pixel row
-        out, top = [], 0
-        while top < h:
-            cut = min(h, top + step)
-            if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
-                for y in range(cut, top + int(step * 0.8), -1):
-                    if darkest[y] >= 250:
-                        cut = y
-                        break
-            buf = io.BytesIO()
-            im.crop((0, top, w, cut)).save(buf, format="PNG")
-            buf.seek(0)
-            out.append(buf)
-            top = cut
-        return out
+    out, top = [], 0
+    while top < h:
+        cut = min(h, top + step)
+        if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
+            for y in range(cut, top + int(step * 0.8), -1):
+                if darkest[y] >= 250:
+                    cut = y
+                    break
+        out.append((top, cut, w, h))
+        top = cut
+    return out
+
+
+def _crop_picture(pic, top: int, bottom: int, height: int) -> None:
+    """Show only rows ``top``..``bottom`` of the picture (DrawingML ``a:srcRect``, in thousandths of
+    a percent: what Word writes for a cropped picture). The picture is stored once in the file
+    and each page shows its band of it, instead of each band being cut out and encoded again."""
+    from docx.oxml.ns import qn
+
+    if top == 0 and bottom == height:
+        return
+    blip_fill = pic._inline.graphic.graphicData.pic.blipFill
+    rect = blip_fill.makeelement(qn("a:srcRect"), {})
+    if top:
+        rect.set("t", str(round(top * 100_000 / height)))
+    if bottom < height:
+        rect.set("b", str(round((height - bottom) * 100_000 / height)))
+    blip_fill.blip.addnext(rect)
 
 
 GROUPED_COLUMNS = 10  # indicator columns per table of the by-unit section (A4 landscape, 10 pt)
@@ -386,7 +399,7 @@ def write_annex_docx(
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.shared import Cm, Emu, Pt, RGBColor
 
     path = Path(path)
     doc = Document()
@@ -604,15 +617,16 @@ def write_annex_docx(
             # a tall picture (a chart of 56 communes) is cut into slices that each fill the
             # printable width of one page, instead of being shrunk until it cannot be read
             width_cm, max_h_cm = min(usable, 23.0), 21.0 - 4.0 - 2.5
-            for n_slice, part in enumerate(_image_slices(img, max_h_cm / width_cm)):
+            for n_slice, (top, bottom, px_w, px_h) in enumerate(_image_slices(img, max_h_cm / width_cm)):
                 if n_slice:
                     doc.add_page_break()
                 p = doc.add_paragraph()
                 p.alignment = centre
                 p.paragraph_format.keep_with_next = True
-                p.add_run().add_picture(part, width=Cm(width_cm), height=None)
+                width = Cm(width_cm)
+                pic = p.add_run().add_picture(str(img), width=width, height=Emu(round(width * (bottom - top) / px_w)))
+                _crop_picture(pic, top, bottom, px_h)
                 # keep the picture on one page: cap its height to the printable height
-                pic = doc.inline_shapes[-1]
                 max_h = Cm(max_h_cm)
                 if pic.height > max_h:
                     ratio = max_h / pic.height
