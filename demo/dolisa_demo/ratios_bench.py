@@ -362,3 +362,42 @@ def table(r: dict) -> str:
         f"{' '.join(f'{x:.2f}' for x in r['loadavg_after'])}; CPU busy before {r['cpu_busy_before']:.0f}%"
     )
     return txt
+
+
+# ---------------------------------------------------------------------------
+# write_report_files alone, on a home whose report gate has passed
+# ---------------------------------------------------------------------------
+
+
+def report_files(home: Path, report_period: str, repeats: int = 1) -> list[dict]:
+    """`pipeline.write_report` (what the DAG's `write_report_files` task runs, minus the issued
+    copy) on `home`, in this process: wall and CPU seconds of each call. The first call also
+    pays the writers' lazy imports (matplotlib, python-docx, xlsxwriter), as the task does."""
+    import time
+
+    os.environ["DOLISA_HOME"] = str(home)
+    from dolisa import pipeline
+
+    out = []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        pipeline.write_report(report_period)
+        out.append({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0})
+        print(f"write_report {report_period}: wall {out[-1]['wall']:.2f} s, CPU {out[-1]['cpu']:.2f} s", flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m dolisa_demo.ratios_bench", description="write_report_files alone")
+    ap.add_argument("home", help="a DOLISA_HOME whose report gate passed (e.g. a reform56 bench home)")
+    ap.add_argument("report_period", nargs="?", default="2026-H1")
+    ap.add_argument("--repeats", type=int, default=1)
+    a = ap.parse_args(argv)
+    report_files(Path(a.home), a.report_period, a.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
