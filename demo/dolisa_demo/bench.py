@@ -1746,12 +1746,15 @@ def main(argv: list[str] | None = None) -> int:
         "--sections",
         default="nightly,ingest,national,growth,growth36,reform56",
         help="comma-separated subset of nightly,ingest,national,growth,growth36,reform56,"
-        "extract-latency,national-airflow,warnings (growth36: month 36 vs month 1 over 2020-01..2022-12, "
+        "extract-latency,national-airflow,warnings,ratios,reissue56 "
+        "(growth36: month 36 vs month 1 over 2020-01..2022-12, "
         "scale 1; reform56: 2024-07..2026-06 across the 2025 reform, 56 units from 2025-07; not in "
         "the default list: extract-latency (about 55 minutes, the sequential runs): 18 months of 10 "
         "and of 56 units against a hub delaying every response, sequential and concurrent; "
         "national-airflow: the scale-60 18-month run through airflow dags test; warnings: the outlier "
-        "rule's warnings, precision and recall on the demo, about 20 minutes)",
+        "rule's warnings, precision and recall on the demo, about 20 minutes; ratios: the issue-34 ratios, "
+        "each pair in one run; reissue56: a 2026-H1 re-issue after 32 revisions against the current "
+        "report's build)",
     )
     ap.add_argument(
         "--shapes",
@@ -1760,6 +1763,8 @@ def main(argv: list[str] | None = None) -> int:
         "generator's --registers 3 --omit-empty); the default shape's figures are national_airflow, "
         "another's national_airflow-<shape>",
     )
+    ap.add_argument("--ratios-scale60", action="store_true", help="ratios: also scale 60, Airflow vs CLI (~15 min)")
+    ap.add_argument("--ratios-repeats", type=int, default=1, help="ratios: runs of each pair, alternating order")
     ap.add_argument("--latency-ms", type=float, default=200.0, help="extract-latency: delay of every response")
     ap.add_argument("--latency-units", default="10,56", help="extract-latency: 10 and/or 56 units")
     ap.add_argument(
@@ -1848,6 +1853,18 @@ def main(argv: list[str] | None = None) -> int:
 
             results["reissue56"] = reissue_bench.run(work)
             save()
+        if "ratios" in sections:  # issue 34: dolisa_demo.ratios_bench
+            from dolisa_demo import ratios_bench
+
+            results["ratios"] = ratios_bench.run(
+                work,
+                results,
+                ingest_scale=ingest_scale,
+                scale60_scale=a.national_scale if a.ratios_scale60 else None,
+                repeats=a.ratios_repeats,
+            )
+            save()
+            print(ratios_bench.table(results["ratios"]), flush=True)
         if "warnings" in sections:
             from dolisa_demo import warnings_bench
 

@@ -20,6 +20,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._common import (
@@ -83,8 +84,26 @@ def not_drawn(indicators: pd.DataFrame, area: str, drawn: Sequence[str]) -> list
 
 
 def _save(fig, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight", facecolor="white")
+    """The figure as a PNG at 150 dpi, cut to its drawn area (``bbox_inches="tight"``), in RGB:
+    the background is opaque white, so the alpha channel carries nothing, and without it
+    Pillow encodes a tall chart of 56 units about a third faster (the same pixels)."""
+    import matplotlib
+    from PIL import Image, PngImagePlugin
+
+    def print_rgbpng(filename_or_obj, **_kw) -> None:
+        canvas = fig.canvas
+        canvas.draw()
+        rgb = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+        rgb.save(filename_or_obj, format="png", dpi=(fig.dpi, fig.dpi), pnginfo=info)
+
+    fig.canvas.print_rgbpng = print_rgbpng  # savefig looks up print_<format> on the figure's canvas
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="rgbpng", dpi=150, bbox_inches="tight", facecolor="white")
+    finally:
+        del fig.canvas.print_rgbpng
     return path
 
 
@@ -173,7 +192,11 @@ def area_chart(
             if not is_missing(prov):
                 prov_txt = fmt_money(prov) if money else fmt_value(prov, unit_vi, always_decimal=False)
                 title += f"\nToàn tỉnh: {prov_txt}{'' if pct or money else ' ' + unit_txt}"
-            ax.set_title(title, fontsize=10.5, loc="left")
+            # y=1.0 where matplotlib would put the title anyway (nothing above the panel): placed by
+            # hand, it does not measure the 56 unit labels again on every layout pass; nor does the
+            # (empty) y label, anchored by hand for the same reason
+            ax.set_title(title, fontsize=10.5, loc="left", y=1.0)
+            ax.yaxis.set_label_coords(0.0, 0.5)
             ax.set_xlabel(unit_txt, fontsize=9)
             ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
             ax.set_axisbelow(True)

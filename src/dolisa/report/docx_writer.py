@@ -13,6 +13,7 @@ district (and the quarantine reasons when given); IV. warnings; V. the images
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -106,37 +107,6 @@ def _para(
     return p
 
 
-def _cell_text(cell, text: str, *, size: float, bold: bool = False, align=None, shade: str | None = None):
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    cell.text = ""
-    p = cell.paragraphs[0]
-    _set_font(p.add_run(text), size, bold)
-    p.paragraph_format.space_after = Pt(0)
-    if align is not None:
-        p.alignment = align
-    if shade:
-        tcpr = cell._tc.get_or_add_tcPr()
-        shd = tcpr.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): shade})
-        tcpr.append(shd)
-
-
-def _repeat_header(row) -> None:
-    from docx.oxml.ns import qn
-
-    trpr = row._tr.get_or_add_trPr()
-    el = trpr.makeelement(qn("w:tblHeader"), {qn("w:val"): "true"})
-    trpr.append(el)
-
-
-def _cant_split(row) -> None:
-    from docx.oxml.ns import qn
-
-    trpr = row._tr.get_or_add_trPr()
-    trpr.append(trpr.makeelement(qn("w:cantSplit"), {qn("w:val"): "true"}))
-
-
 def _table(
     doc,
     headers: Sequence[str],
@@ -152,67 +122,95 @@ def _table(
 ):
     """A bordered table; columns from ``numeric_from`` are right-aligned; ``center`` lists the
     centred columns (default: the first one, and the unit column before the numbers).
-    ``merge_groups``: a group row's heading spans from its second column to the last."""
-    from docx.enum.table import WD_TABLE_ALIGNMENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    ``merge_groups``: a group row's heading spans from its second column to the last.
 
-    table = doc.add_table(rows=1, cols=len(headers))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    hdr = table.rows[0]
-    _repeat_header(hdr)
-    _cant_split(hdr)
-    for c, h in enumerate(headers):
-        _cell_text(hdr.cells[c], h, size=size, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, shade="DDEBF7")
+    The table's XML is written as one string and parsed once (python-docx builds a table cell by
+    cell, which took most of the annex's time at 56 units). It is the XML python-docx wrote:
+    a fixed layout with the grid's and every cell's width (Word and LibreOffice honour those),
+    the header row repeated on every page, no row split across pages."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+    from docx.shared import Cm, Pt
+    from docx.table import Table
+
+    ncols = len(headers)
+    widths = [Cm(w).twips for w in widths_cm]
+    half_points = int(Pt(size).pt * 2)
+    run_open = '<w:r/><w:r><w:rPr><w:rFonts w:ascii="{f}" w:hAnsi="{f}" w:cs="{f}" w:eastAsia="{f}"/>'.format(f=FONT)
+    size_el = f'<w:sz w:val="{half_points}"/></w:rPr>'
+    shd = '<w:shd w:val="clear" w:color="auto" w:fill="{}"/>'
+    bold_on, bold_off = "<w:b/>", '<w:b w:val="0"/>'
+
+    def cell(text: str, width: int, *, bold: bool, align: str, shade: str | None, span: int = 1) -> str:
+        tcpr = f'<w:tcW w:type="dxa" w:w="{width}"/>'
+        if span > 1:
+            tcpr += f'<w:gridSpan w:val="{span}"/>'
+        if shade:
+            tcpr += shd.format(shade)
+        return (
+            f'<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p><w:pPr><w:spacing w:after="0"/><w:jc w:val="{align}"/></w:pPr>'
+            f"{run_open}{bold_on if bold else bold_off}{size_el}{_w_t(text)}</w:r></w:p></w:tc>"
+        )
+
+    parts = [
+        f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{_table_style_id(doc)}"/>'
+        f'<w:tblW w:type="dxa" w:w="{int(sum(widths_cm) / 2.54 * 1440)}"/><w:jc w:val="center"/>'
+        '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" '
+        'w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+        *(f'<w:gridCol w:w="{w}"/>' for w in widths),
+        '</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val="true"/><w:cantSplit w:val="true"/></w:trPr>',
+        *(cell(h, widths[c], bold=True, align="center", shade="DDEBF7") for c, h in enumerate(headers)),
+        "</w:tr>",
+    ]
+    group_set, bold_set = set(group_rows), set(bold_rows)
+    centred = None if center is None else set(center)
     for i, values in enumerate(rows):
-        row = table.add_row()
-        _cant_split(row)
-        group = i in group_rows
+        if len(values) != ncols:
+            raise ValueError(f"table row {i} has {len(values)} cells, the header {ncols}")
+        group = i in group_set
+        bold = group or i in bold_set
+        shade = "F2F2F2" if group else None
+        parts.append('<w:tr><w:trPr><w:cantSplit w:val="true"/></w:trPr>')
         for c, v in enumerate(values):
             if c >= numeric_from:
-                align = WD_ALIGN_PARAGRAPH.RIGHT
-            elif center is not None:
-                align = WD_ALIGN_PARAGRAPH.CENTER if c in center else WD_ALIGN_PARAGRAPH.LEFT
-            elif c == 0:
-                align = WD_ALIGN_PARAGRAPH.CENTER
-            elif c == numeric_from - 1 and numeric_from >= 3:
-                align = WD_ALIGN_PARAGRAPH.CENTER
+                align = "right"
+            elif centred is not None:
+                align = "center" if c in centred else "left"
+            elif c == 0 or (c == numeric_from - 1 and numeric_from >= 3):
+                align = "center"
             else:
-                align = WD_ALIGN_PARAGRAPH.LEFT
-            _cell_text(
-                row.cells[c], v, size=size, bold=group or i in bold_rows, align=align, shade="F2F2F2" if group else None
-            )
-        if group and merge_groups and len(values) > 2:
-            heading = row.cells[1].merge(row.cells[len(values) - 1])
-            for extra in heading.paragraphs[1:]:  # merging joins the cells' (empty) paragraphs
-                extra._element.getparent().remove(extra._element)
-    _fixed_widths(table, widths_cm)
-    return table
+                align = "left"
+            if group and merge_groups and ncols > 2 and c >= 1:
+                if c == 1:  # the heading spans to the last column (python-docx kept the last column's width)
+                    parts.append(cell(v, widths[-1], bold=bold, align=align, shade=shade, span=ncols - 1))
+                continue
+            parts.append(cell(v, widths[c], bold=bold, align=align, shade=shade))
+        parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    tbl = parse_xml("".join(parts))
+    doc.element.body._insert_tbl(tbl)
+    return Table(tbl, doc._body)
 
 
-def _fixed_widths(table, widths_cm: Sequence[float]) -> None:
-    """Column widths that Word *and* LibreOffice honour: a fixed layout, the grid's
-    ``w:gridCol`` widths (LibreOffice reads these, not the cells') and every cell's width."""
-    from docx.oxml.ns import qn
-    from docx.shared import Cm
+def _w_t(text: str) -> str:
+    """A run's text as python-docx writes it: tabs and line breaks as their own elements,
+    ``xml:space="preserve"`` on a piece with spaces at either end."""
+    from xml.sax.saxutils import escape
 
-    tblpr = table._tbl.tblPr
-    layout = tblpr.find(qn("w:tblLayout"))
-    if layout is None:
-        layout = tblpr.makeelement(qn("w:tblLayout"), {})
-        tblpr.append(layout)
-    layout.set(qn("w:type"), "fixed")
-    tblw = tblpr.find(qn("w:tblW"))
-    if tblw is None:
-        tblw = tblpr.makeelement(qn("w:tblW"), {})
-        tblpr.append(tblw)
-    tblw.set(qn("w:type"), "dxa")
-    tblw.set(qn("w:w"), str(int(sum(widths_cm) / 2.54 * 1440)))
-    for c, w in enumerate(widths_cm):
-        table.columns[c].width = Cm(w)
-        for cell in table.columns[c].cells:
-            cell.width = Cm(w)
+    out = []
+    for piece in re.split(r"([\t\r\n])", str(text)):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            keep = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{keep}>{escape(piece)}</w:t>")
+    return "".join(out)
+
+
+def _table_style_id(doc) -> str:
+    return doc.styles["Table Grid"].style_id
 
 
 def _landscape_section(doc, *, new: bool):
@@ -263,35 +261,48 @@ def _caption_for(image: Path, units_text: str) -> str:
     return IMAGE_CAPTIONS.get(stem, stem.replace("_", " ")).replace("{units}", units_text)
 
 
-def _image_slices(img: Path, max_ratio: float) -> list:
-    """The picture as one PNG, or, when fitting it on one page would shrink it below half the
-    page's width (a chart of 56 communes), as PNG streams cut horizontally so that none is
-    taller than ``max_ratio`` × its width (on a white row where one is near the cut)."""
-    import io
-
+def _image_slices(img: Path, max_ratio: float) -> list[tuple[int, int, int, int]]:
+    """``(top, bottom, width, height)`` in pixels of each horizontal band to show of the picture:
+    the whole picture, or, when fitting it on one page would shrink it below half the page's
+    width (a chart of 56 communes), bands none taller than ``max_ratio`` × the width, each cut
+    on a white row where one is near the cut."""
+    import numpy as np
     from PIL import Image
 
     with Image.open(img) as im:
         w, h = im.size
         if h <= w * max_ratio * 2:
-            return [str(img)]
+            return [(0, h, w, h)]
         step = int(w * max_ratio)
-        grey = im.convert("L")
-        out, top = [], 0
-        while top < h:
-            cut = min(h, top + step)
-            if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
-                for y in range(cut, top + int(step * 0.8), -1):
-                    row = grey.crop((0, y, w, y + 1)).getextrema()
-                    if row[0] >= 250:
-                        cut = y
-                        break
-            buf = io.BytesIO()
-            im.crop((0, top, w, cut)).save(buf, format="PNG")
-            buf.seek(0)
-            out.append(buf)
-            top = cut
-        return out
+        darkest = np.asarray(im.convert("L")).min(axis=1)  # per pixel row
+    out, top = [], 0
+    while top < h:
+        cut = min(h, top + step)
+        if cut < h:  # move the cut up to a blank row, within the last fifth of the slice
+            for y in range(cut, top + int(step * 0.8), -1):
+                if darkest[y] >= 250:
+                    cut = y
+                    break
+        out.append((top, cut, w, h))
+        top = cut
+    return out
+
+
+def _crop_picture(pic, top: int, bottom: int, height: int) -> None:
+    """Show only rows ``top``..``bottom`` of the picture (DrawingML ``a:srcRect``, in thousandths of
+    a percent: what Word writes for a cropped picture). The picture is stored once in the file
+    and each page shows its band of it, instead of each band being cut out and encoded again."""
+    from docx.oxml.ns import qn
+
+    if top == 0 and bottom == height:
+        return
+    blip_fill = pic._inline.graphic.graphicData.pic.blipFill
+    rect = blip_fill.makeelement(qn("a:srcRect"), {})
+    if top:
+        rect.set("t", str(round(top * 100_000 / height)))
+    if bottom < height:
+        rect.set("b", str(round((height - bottom) * 100_000 / height)))
+    blip_fill.blip.addnext(rect)
 
 
 GROUPED_COLUMNS = 10  # indicator columns per table of the by-unit section (A4 landscape, 10 pt)
@@ -388,7 +399,7 @@ def write_annex_docx(
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.shared import Cm, Emu, Pt, RGBColor
 
     path = Path(path)
     doc = Document()
@@ -606,15 +617,16 @@ def write_annex_docx(
             # a tall picture (a chart of 56 communes) is cut into slices that each fill the
             # printable width of one page, instead of being shrunk until it cannot be read
             width_cm, max_h_cm = min(usable, 23.0), 21.0 - 4.0 - 2.5
-            for n_slice, part in enumerate(_image_slices(img, max_h_cm / width_cm)):
+            for n_slice, (top, bottom, px_w, px_h) in enumerate(_image_slices(img, max_h_cm / width_cm)):
                 if n_slice:
                     doc.add_page_break()
                 p = doc.add_paragraph()
                 p.alignment = centre
                 p.paragraph_format.keep_with_next = True
-                p.add_run().add_picture(part, width=Cm(width_cm), height=None)
+                width = Cm(width_cm)
+                pic = p.add_run().add_picture(str(img), width=width, height=Emu(round(width * (bottom - top) / px_w)))
+                _crop_picture(pic, top, bottom, px_h)
                 # keep the picture on one page: cap its height to the printable height
-                pic = doc.inline_shapes[-1]
                 max_h = Cm(max_h_cm)
                 if pic.height > max_h:
                     ratio = max_h / pic.height
