@@ -29,13 +29,13 @@ SUITE_PREFIX = "report_gate__"
 COMPLETENESS = GateRule(
     "completeness",
     BLOCKING,
-    "every district valid in each month of the half-year has an accepted submission",
+    "every reporting unit valid in each month of the half-year has an accepted submission",
     waivable=True,
 )
 INDICATORS_COMPUTABLE = GateRule(
     "indicators_computable",
     BLOCKING,
-    "every published catalogue indicator is computable for every current district "
+    "every published catalogue indicator is computable for every reporting unit "
     "(a percentage whose denominator is 0 may be empty)",
     waivable=True,
 )

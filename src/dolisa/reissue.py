@@ -466,16 +466,14 @@ def _write_human(
 
 
 def section_rows(revisions):
-    """The revisions the 'Điều chỉnh số liệu' section lists: one per indicator, district and
-    source unit-month (the province row repeats its district's, so it is listed only when no
-    district row explains that source), with the contribution as a number."""
+    """The revisions the 'Điều chỉnh số liệu' section lists: one per indicator, reporting unit
+    and source unit-month (the province row repeats its unit's, so it is listed only when no
+    unit row explains that source), with the contribution as a number."""
     if revisions is None or len(revisions) == 0:
         return revisions
     df = revisions.copy()
-    districts = df[df["unit_code"] != contract.PROVINCE_CODE]
-    explained = set(
-        zip(districts["indicator_code"], districts["source_unit_code"], districts["source_period"], strict=False)
-    )
+    units = df[df["unit_code"] != contract.PROVINCE_CODE]
+    explained = set(zip(units["indicator_code"], units["source_unit_code"], units["source_period"], strict=False))
     keep = [
         u == contract.PROVINCE_CODE and (i, su, sp) not in explained
         for i, u, su, sp in zip(
@@ -485,7 +483,7 @@ def section_rows(revisions):
     province = df[keep]
     import pandas as pd
 
-    out = pd.concat([districts, province], ignore_index=True)
+    out = pd.concat([units, province], ignore_index=True)
     out["contribution"] = [None if v is None else float(v) for v in out["contribution_value"]]
     for c in ("version_as_of", "version_now"):  # "" (no version) -> None for the writers
         out[c] = out[c].map(lambda v: int(v) if str(v).strip() else None).astype(object)

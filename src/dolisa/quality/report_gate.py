@@ -13,7 +13,7 @@ GX's public 1.x API:
    candidates are staged in DuckDB and validated in batches of VALUE_BATCH_ROWS (`MartValues`),
    so what pandas and GX hold does not grow with the marts;
    the other batches hold no personal column and keep COMPLETE results, indexed by
-   (unit_code, period, item), so each finding names its district and month;
+   (unit_code, period, item), so each finding names its reporting unit and month;
 4. failed expectations become findings (rule, severity, unit_code, period,
    indicator_code, values, English message).
 

@@ -8,8 +8,8 @@ the reporting team reads and pastes into the official report:
 ``indicators.xlsx``               summary, per-area sheets, data quality,
                                   warnings, numeric twin sheet "Số liệu"
 ``indicators_annex.docx``         Word annex "Phụ lục số liệu 6 tháng ..."
-``data_quality_heatmap.png``      district × month submission status
-``chart_<area>.png``              per-area bars by district
+``data_quality_heatmap.png``      reporting unit × month submission status
+``chart_<area>.png``              per-area bars by reporting unit
                                   (labour, social_protection, child_welfare)
 ``data_quality.csv``              per reporting unit and month, machine-readable
 ``warnings.csv``                  the warnings, grouped and ordered (one list:
@@ -86,7 +86,7 @@ QUARANTINE_REASONS_FILE = "quarantine_reasons.csv"
 
 
 def write_data_quality_csv(path: str | os.PathLike, quality: pd.DataFrame) -> Path:
-    """``data_quality.csv``: one row per district and month, header
+    """``data_quality.csv``: one row per reporting unit and month, header
     ``unit_code,name_vi,period,status,versions_received,rows_loaded,rows_quarantined``,
     plain integers, UTF-8, written atomically."""
     q = quality.copy()

@@ -53,7 +53,7 @@ INDICATOR_COLUMNS = [
 
 
 def unit_sort_key(code: str) -> tuple[int, str]:
-    """Province ``04`` first, then the district codes in code order."""
+    """Province ``04`` first, then the reporting units' codes in code order."""
     code = str(code)
     return (0 if code == PROVINCE_CODE else 1, code)
 
@@ -220,7 +220,7 @@ INCOMPLETE_PREFIX = "BÁO CÁO CHƯA ĐẦY ĐỦ"
 
 
 def banner_text(incomplete_note: str | None) -> str | None:
-    """The red banner line for a report published despite a missing district,
+    """The red banner line for a report published despite a missing reporting unit,
     always starting with 'BÁO CÁO CHƯA ĐẦY ĐỦ'."""
     if incomplete_note is None or not str(incomplete_note).strip():
         return None
@@ -270,7 +270,7 @@ QUALITY_SUMMARY_COLUMNS = {
 
 
 def quality_summary(quality: pd.DataFrame, units: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per district: months expected, received, on time, late, missing,
+    """Per reporting unit: months expected, received, on time, late, missing,
     versions received, rows loaded and quarantined; a last row 'Toàn tỉnh'
     (unit_code '04') totals them."""
     q = quality.copy()

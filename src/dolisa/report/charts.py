@@ -1,10 +1,10 @@
 """PNG charts of the report (matplotlib, Agg backend, imported lazily).
 
 * :func:`area_chart` — for one area, a small horizontal bar chart per selected
-  indicator with one bar per district (largest at the top of the district
+  indicator with one bar per reporting unit (largest at the top of the unit
   list order), the value printed at the end of each bar in Vietnamese format
   and the province total in each panel's title.
-* :func:`quality_heatmap` — districts × months; cell colour is the submission
+* :func:`quality_heatmap` — reporting units × months; cell colour is the submission
   status (green đúng hạn, amber muộn, red thiếu), the text gives the number of
   versions received and of quarantined rows.
 
@@ -135,7 +135,7 @@ def area_chart(
     incomplete_note: str | None = None,
     report_period: str | None = None,
 ) -> Path:
-    """Horizontal bars by district for the selected indicators of ``area``
+    """Horizontal bars by reporting unit for the selected indicators of ``area``
     (default :func:`default_chart_indicators`); returns ``path``."""
     plt = _pyplot()
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -171,7 +171,7 @@ def area_chart(
             money = is_money_indicator(meta)
             pct = is_pct_indicator(pd.Series({"unit_vi": unit_vi, "indicator_code": code}))
             scale = TRIEU if money else 1
-            y = list(range(len(districts)))[::-1]  # first district at the top
+            y = list(range(len(districts)))[::-1]  # first unit at the top
             num = [0.0 if is_missing(v) else float(v) / scale for v in vals]
             ax.barh(y, num, color="#2E75B6", height=0.65)
             ax.set_yticks(y, labels)
@@ -242,7 +242,7 @@ def quality_heatmap(
     incomplete_note: str | None = None,
     report_period: str | None = None,
 ) -> Path:
-    """District × month grid of submission status; returns ``path``."""
+    """Reporting unit × month grid of submission status; returns ``path``."""
     plt = _pyplot()
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch

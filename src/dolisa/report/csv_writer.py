@@ -3,7 +3,7 @@
 Header ``report_period,indicator_code,unit_code,value,plan_value,pct_of_plan,
 same_period_value,pct_of_same_period``; one row per indicator and unit, in
 catalogue order (``sort_order``) and, within an indicator, the province ``04``
-first then the districts by code. Numbers are plain: counts and VND amounts as
+first then the reporting units by code. Numbers are plain: counts and VND amounts as
 integers (no separator, no decimals), ``pct_of_plan`` / ``pct_of_same_period``
 and every value of a percentage indicator (``unit_vi == '%'``) with exactly one
 decimal and ``.``; a missing value is an empty cell. UTF-8 without BOM, ``\\n``

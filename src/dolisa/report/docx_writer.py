@@ -1,12 +1,12 @@
 """``indicators_annex.docx``: the Word annex "Phụ lục số liệu 6 tháng ...".
 
-A4 landscape (the by-district tables have a column per district), margins
+A4 landscape (the by-unit tables have a column per reporting unit), margins
 2 cm, Times New Roman 13 for the text and 11 in the tables (10 in the
-by-district tables), every table's header row repeated on each page and rows
+by-unit tables), every table's header row repeated on each page and rows
 not split across pages. Content: the red "BÁO CÁO CHƯA ĐẦY ĐỦ" banner when
 ``incomplete_note`` is given; I. the province summary (same columns as the
-xlsx summary sheet); II. one table per area by district; III. data quality per
-district (and the quarantine reasons when given); IV. warnings; V. the images
+xlsx summary sheet); II. one table per area by reporting unit; III. data quality per
+reporting unit (and the quarantine reasons when given); IV. warnings; V. the images
 (heatmap and per-area charts) with captions.
 """
 

@@ -8,8 +8,8 @@ Sheets, in order:
   it ("1.700 người, đạt 30,9% so với kế hoạch năm 2021, ...");
 * ``Lao động - Việc làm``, ``Bảo trợ xã hội - Người có công``, ``Trẻ em`` —
   the six-month result of each indicator of the area for the province and for
-  each district (one column per unit);
-* ``Chất lượng dữ liệu`` — per district months expected / received / on time /
+  each reporting unit (one column per unit);
+* ``Chất lượng dữ liệu`` — per reporting unit months expected / received / on time /
   late / missing, versions, rows loaded / quarantined; the month-by-month
   status; the quarantine reasons;
 * ``Cảnh báo`` — the warnings published with the report, the list of
@@ -458,7 +458,7 @@ def _revisions_sheet(
     book: _Book, report_period: str, indicators: pd.DataFrame, revisions: pd.DataFrame, banner: str | None
 ) -> None:
     """'Điều chỉnh số liệu': how the figures changed since the as-of date, one line per
-    district-month whose version in force changed."""
+    unit-month whose version in force changed."""
     ws, row = book.sheet(SHEET_REVISIONS, f"ĐIỀU CHỈNH SỐ LIỆU {period_title(report_period).upper()}", 3, banner)
     row = _header(book, ws, row, ["STT", "Chỉ tiêu", "Nội dung điều chỉnh"])
     lines = revision_lines(revisions, indicators)
