@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dolisa.settings import duckdb_settings
+from dolisa.settings import DBT_RESERVE, duckdb_settings
 
 PROJECT_DIR_ENV = "DOLISA_DBT_PROJECT_DIR"
 
@@ -113,7 +113,9 @@ def run_dbt(
     ]
     if all_vars:
         cli += ["--vars", json.dumps(all_vars)]
-    duck = duckdb_settings()  # the profile passes these to DuckDB: the same bounds as every other connection
+    # the profile passes these to DuckDB: the same bounds as every other connection, with dbt's
+    # larger reserve for what it holds beside DuckDB
+    duck = duckdb_settings(reserve=DBT_RESERVE)
     env = {
         "DOLISA_WAREHOUSE": str(warehouse),
         "DO_NOT_TRACK": "1",

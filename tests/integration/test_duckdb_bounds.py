@@ -86,6 +86,10 @@ def test_a_process_that_holds_much_gives_duckdb_less(monkeypatch):
     assert settings.duckdb_settings()["memory_limit"] == "1GB"  # a CLI stage: room for the cap
     monkeypatch.setattr(settings, "_process_rss", lambda: 900 << 20)
     assert settings.duckdb_settings()["memory_limit"] == f"{1536 - 900 - 256}MiB"
+    # dbt keeps its manifest and graph beside DuckDB: a larger reserve
+    monkeypatch.setattr(settings, "_process_rss", lambda: 600 << 20)
+    assert settings.duckdb_settings(reserve=settings.DBT_RESERVE)["memory_limit"] == f"{1536 - 600 - 384}MiB"
+    monkeypatch.setattr(settings, "_process_rss", lambda: 900 << 20)
     monkeypatch.setattr(settings, "_process_rss", lambda: 1400 << 20)
     assert settings.duckdb_settings()["memory_limit"] == "256MiB"  # the floor
     monkeypatch.setenv("DOLISA_MEMORY_BUDGET", "none")
