@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: set-up, SQL lint, pytest.
+# The whole test suite on a fresh machine: set-up, Python lint (ruff), SQL lint (sqlfluff), pytest.
 #
 #   bash scripts/test.sh              # everything (unit, integration, DAG, end-to-end)
 #   bash scripts/test.sh -m "not slow"  # extra arguments go to pytest
