@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -33,16 +32,15 @@ from dolisa.extract import HubConfig
 from dolisa.settings import Paths
 from dolisa_demo import reissue_bench
 from dolisa_demo.hub.server import start_server
-from dolisa_demo.hub.store import HubStore
 
 try:
-    from ..unit.test_hub_generator import FileDefect, parse_file, read_table
+    from ..unit.test_hub_generator import load_accepted
     from ..unit.test_hub_generator import indicators as reference_indicators
 except ImportError:  # pragma: no cover - run as a plain module
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-    from test_hub_generator import FileDefect, parse_file, read_table  # type: ignore
+    from test_hub_generator import load_accepted  # type: ignore
     from test_hub_generator import indicators as reference_indicators  # type: ignore
 
 pytestmark = pytest.mark.slow
@@ -75,27 +73,7 @@ FLOWS = (
 def load_accepted_at(store_root: Path, periods: list[str], available_at: dt.datetime | None) -> dict:
     """{(unit, period): (version, {dataset: rows})}: each unit-month's highest accepted version
     submitted by `available_at` (None: every version), parsed by the reference parser."""
-    store = HubStore(store_root)
-    dsets = contract.datasets()
-    out = {}
-    for period in periods:
-        for u in contract.reporting_units(period):
-            for sub in reversed(store.listing(u.unit_code, period, available_at=available_at)):
-                try:
-                    tables = {}
-                    for f in sub["files"]:
-                        data = store.read_file(u.unit_code, sub["submission_id"], f["name"])
-                        if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
-                            raise FileDefect("checksum")
-                        if f["rows"] != len(read_table(f["name"], data)[1]):
-                            raise FileDefect("rows")
-                        rows, _ = parse_file(dsets[f["dataset"]], f["name"], data, period)
-                        tables[f["dataset"]] = rows
-                    out[(u.unit_code, period)] = (sub["version"], tables)
-                    break
-                except FileDefect:
-                    continue
-    return out
+    return load_accepted(store_root, periods, available_at, key="version")
 
 
 def round_1(x: Fraction) -> Decimal:

@@ -188,14 +188,15 @@ def parse_file(ds: contract.Dataset, name: str, data: bytes, period: str) -> tup
     return out, bad
 
 
-def load_accepted(store_root: Path, periods: list[str]) -> dict:
-    """{(unit, period): (submission_id, {dataset: rows})} from each unit-month's latest accepted version."""
+def load_accepted(store_root: Path, periods: list[str], available_at=None, key: str = "submission_id") -> dict:
+    """{(unit, period): (sub[key], {dataset: rows})} from each unit-month's latest accepted version
+    submitted by `available_at` (None: every version); `key` "version" gives the version number."""
     store = HubStore(store_root)
     dsets = contract.datasets()
     out = {}
     for period in periods:
         for u in contract.reporting_units(period):
-            subs = store.listing(u.unit_code, period)
+            subs = store.listing(u.unit_code, period, available_at=available_at)
             for sub in reversed(subs):
                 try:
                     tables = {}
@@ -207,7 +208,7 @@ def load_accepted(store_root: Path, periods: list[str]) -> dict:
                             raise FileDefect("rows")
                         rows, _ = parse_file(dsets[f["dataset"]], f["name"], data, period)
                         tables[f["dataset"]] = rows
-                    out[(u.unit_code, period)] = (sub["submission_id"], tables)
+                    out[(u.unit_code, period)] = (sub[key], tables)
                     break
                 except FileDefect:
                     continue
